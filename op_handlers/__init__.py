@@ -17,7 +17,20 @@ from .base import (  # noqa: F401
 )
 from .registry import REGISTRY, Entry, Registry, norm_domain  # noqa: F401
 
-from . import conv  # noqa: F401,E402
+from . import (  # noqa: F401,E402
+    attention,
+    contrib,
+    conv,
+    data_movement,
+    elementwise,
+    linear,
+    misc,
+    normalization,
+    pooling,
+    quantized,
+    recurrent,
+    reduction,
+)
 
 __all__ = [
     "REGISTRY", "Registry", "Entry", "Cost", "NodeContext", "TensorInfo", "WeightUse",
