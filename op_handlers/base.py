@@ -54,6 +54,7 @@ FLOAT_DTYPES = frozenset(
     n for n in DTYPE_BITS if n.startswith(("float", "bfloat", "complex"))
 )
 INT_DTYPES = frozenset(n for n in DTYPE_BITS if n.startswith(("int", "uint")))
+SHAPE_DTYPES = frozenset({"int64"})
 
 
 def dtype_name(elem_type: int) -> str:
@@ -185,13 +186,21 @@ class NodeContext:
 
     # -- building cost records ----------------------------------------------
     def weights(self, indices: Iterable[int] | None = None) -> tuple[WeightUse, ...]:
-        """Weight uses for the given inputs (all inputs when ``None``) that are weights."""
-        idx = range(len(self.inputs)) if indices is None else indices
+        """Weight uses for the given inputs that are weights.
+
+        ``None`` selects every constant input except int64 ones (the operands of
+        shape arithmetic); explicit indices count whatever is constant there.
+        """
+        implicit = indices is None
+        idx = range(len(self.inputs)) if implicit else indices
         out = []
         for i in idx:
             t = self.input(i)
-            if t is not None and t.is_weight and t.shape is not None:
-                out.append(WeightUse(t.name, t.dtype, t.numel, t.nbytes))
+            if t is None or not t.is_weight or t.shape is None:
+                continue
+            if implicit and t.dtype in SHAPE_DTYPES:
+                continue  # int64 constants of shape arithmetic are not parameters
+            out.append(WeightUse(t.name, t.dtype, t.numel, t.nbytes))
         return tuple(out)
 
     def io_bytes(

@@ -1,0 +1,148 @@
+"""``profile()``: load, resolve shapes, run the handlers, summarise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import onnx
+
+from op_handlers.registry import norm_domain
+
+from .analysis import analyze
+from .errors import ModelError, OnnxstatError, UsageError
+from .loader import LoadedModel, load
+from .result import ProfileResult, summarize
+from .shapes import parse_shape, resolve
+
+
+def _norm_input_shapes(input_shapes: Mapping[str, Any] | None) -> dict[str, tuple[int, ...]]:
+    out = {}
+    for name, shape in (input_shapes or {}).items():
+        if isinstance(shape, str):
+            shape = parse_shape(shape)
+        try:
+            shape = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            raise UsageError(f"input shape for {name!r} must be a sequence of positive integers, got {shape!r}") from None
+        if any(d <= 0 for d in shape):
+            raise UsageError(f"input shape for {name!r} has a non-positive dim: {shape}")
+        out[name] = shape
+    return out
+
+
+def _norm_dims(dims: Mapping[str, Any] | None) -> dict[str, int]:
+    out = {}
+    for name, value in (dims or {}).items():
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            raise UsageError(f"dim {name!r} must be a positive integer, got {value!r}") from None
+        if v <= 0 or v != value and not isinstance(value, str):
+            raise UsageError(f"dim {name!r} must be a positive integer, got {value!r}")
+        out[name] = v
+    return out
+
+
+def _check_opsets(lm: LoadedModel) -> None:
+    latest = onnx.defs.onnx_opset_version()
+    for o in lm.model.opset_import:
+        d = norm_domain(o.domain)
+        if d == "" and o.version > latest:
+            raise ModelError(
+                f"the model uses ai.onnx opset {o.version}, newer than the installed onnx knows ({latest}); upgrade onnx"
+            )
+        if d == "" and o.version < 1:
+            raise ModelError(f"the model declares an invalid ai.onnx opset version {o.version}")
+
+
+def profile(
+    model: str | Path | onnx.ModelProto,
+    input_shapes: Mapping[str, Any] | None = None,
+    dims: Mapping[str, Any] | None = None,
+    *,
+    simplify: bool = False,
+    shape_source: str = "onnx",
+) -> ProfileResult:
+    """Profile a model: per-node and total MACs, FLOPs, params, weight bytes and memory traffic.
+
+    ``input_shapes`` maps input names to shapes (tuples or ``"1x3x224x224"``);
+    ``dims`` maps symbolic dim names to values.  ``simplify`` runs onnx-simplifier
+    first (needs the weight data); ``shape_source="ort"`` fills shapes left
+    unknown by inference from one onnxruntime run on the CPU.
+    """
+    input_shapes = _norm_input_shapes(input_shapes)
+    dims = _norm_dims(dims)
+    lm = load(model)
+    _check_opsets(lm)
+    warnings = list(lm.warnings)
+    extras: dict[str, Any] = {}
+    if simplify:
+        from .simplify import simplify_loaded
+
+        before = _profile_loaded(lm, input_shapes, dims, shape_source, [])
+        simplified, why = simplify_loaded(lm, before.inputs)
+        if simplified is None:
+            warnings.append(f"--simplify skipped: {why}; profiling the original model")
+            before.warnings = warnings + before.warnings
+            before.settings["simplify"] = False
+            return before
+        after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings)
+        after.settings["simplify"] = True
+        after.extras["simplify"] = {
+            "nodes_before": before.totals.node_count,
+            "nodes_after": after.totals.node_count,
+            "totals_before": before.totals.to_dict(),
+        }
+        after.path = before.path
+        after.file_size = before.file_size
+        return after
+    res = _profile_loaded(lm, input_shapes, dims, shape_source, warnings)
+    res.extras.update(extras)
+    return res
+
+
+def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings: list[str]) -> ProfileResult:
+    warnings = list(warnings)
+    shapes = resolve(lm, input_shapes, dims, source=shape_source)
+    warnings.extend(shapes.warnings)
+    an = analyze(lm, shapes)
+    warnings.extend(an.warnings)
+    totals, rows = summarize(an.nodes)
+    unsupported = sorted(((d, o, c) for (d, o), c in an.unsupported.items()), key=lambda r: (-r[2], r[0], r[1]))
+    if unsupported:
+        listed = ", ".join(f"{d + '::' if d else ''}{o} ({c})" for d, o, c in unsupported)
+        warnings.append(f"unsupported ops, MACs/FLOPs not counted: {listed}")
+    m = lm.model
+    return ProfileResult(
+        path=str(lm.path) if lm.path else None,
+        ir_version=m.ir_version,
+        opset={(o.domain or "ai.onnx"): o.version for o in m.opset_import},
+        producer=" ".join(x for x in (m.producer_name, m.producer_version) if x),
+        inputs=list(shapes.inputs),
+        outputs=list(shapes.outputs),
+        nodes=an.nodes,
+        totals=totals,
+        by_op_type=rows,
+        unsupported=unsupported,
+        warnings=_dedupe(warnings),
+        settings={
+            "input_shapes": {k: list(v) for k, v in input_shapes.items()},
+            "dims": dict(shapes.dims),
+            "shape_source": shape_source,
+        },
+        file_size=lm.file_size,
+    )
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen = set()
+    out = []
+    for w in items:
+        if w not in seen:
+            seen.add(w)
+            out.append(w)
+    return out
+
+
+__all__ = ["profile", "OnnxstatError"]

@@ -1,0 +1,264 @@
+"""Typed results and the JSON contract ``onnxstat.profile/1``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import NodeCost
+
+SCHEMA = "onnxstat.profile/1"
+
+LOW_PRECISION = ("int8", "uint8", "int4", "uint4", "int2", "uint2", "int16", "uint16")
+
+
+def jsonable(x: Any) -> Any:
+    """Exact integers stay integers; symbolic values become strings."""
+    if isinstance(x, bool) or x is None or isinstance(x, (str, float)):
+        return x
+    if isinstance(x, int):
+        return x
+    try:
+        import sympy
+
+        if isinstance(x, sympy.Basic):
+            if x.is_Integer:
+                return int(x)
+            return str(x)
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(x, "item"):
+        return x.item()
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    return str(x)
+
+
+def shape_json(shape) -> list | None:
+    return None if shape is None else [jsonable(d) for d in shape]
+
+
+@dataclass
+class Totals:
+    macs: Any = 0
+    flops: Any = 0
+    params: Any = 0
+    weight_bytes: Any = 0
+    bytes_read: Any = 0
+    bytes_written: Any = 0
+    node_count: int = 0
+    unsupported_nodes: int = 0
+    macs_by_precision: dict[str, Any] = field(default_factory=dict)
+    flops_by_precision: dict[str, Any] = field(default_factory=dict)
+    params_by_dtype: dict[str, Any] = field(default_factory=dict)
+    weight_bytes_by_dtype: dict[str, Any] = field(default_factory=dict)
+    peak_activation_bytes: Any = None
+    peak_at_node: str | None = None
+
+    @property
+    def memory_traffic_bytes(self) -> Any:
+        return self.bytes_read + self.bytes_written
+
+    @property
+    def arithmetic_intensity(self) -> float | None:
+        """FLOPs per byte of memory traffic."""
+        try:
+            t = self.memory_traffic_bytes
+            return float(self.flops) / float(t) if t else None
+        except TypeError:
+            return None
+
+    @property
+    def low_precision_mac_share(self) -> float | None:
+        try:
+            if not self.macs:
+                return None
+            low = sum(v for k, v in self.macs_by_precision.items() if k in LOW_PRECISION)
+            return float(low) / float(self.macs)
+        except TypeError:
+            return None
+
+    def to_dict(self) -> dict:
+        d = {
+            "macs": self.macs,
+            "flops": self.flops,
+            "params": self.params,
+            "weight_bytes": self.weight_bytes,
+            "bytes_read": self.bytes_read,
+            "bytes_written": self.bytes_written,
+            "memory_traffic_bytes": self.memory_traffic_bytes,
+            "arithmetic_intensity": self.arithmetic_intensity,
+            "node_count": self.node_count,
+            "unsupported_nodes": self.unsupported_nodes,
+            "macs_by_precision": dict(self.macs_by_precision),
+            "flops_by_precision": dict(self.flops_by_precision),
+            "params_by_dtype": dict(self.params_by_dtype),
+            "weight_bytes_by_dtype": dict(self.weight_bytes_by_dtype),
+            "low_precision_mac_share": self.low_precision_mac_share,
+        }
+        if self.peak_activation_bytes is not None:
+            d["peak_activation_bytes"] = self.peak_activation_bytes
+            d["peak_at_node"] = self.peak_at_node
+        return jsonable(d)
+
+
+@dataclass
+class OpTypeRow:
+    domain: str
+    op_type: str
+    count: int = 0
+    macs: Any = 0
+    flops: Any = 0
+    params: Any = 0
+    weight_bytes: Any = 0
+    bytes_read: Any = 0
+    bytes_written: Any = 0
+    compute_dtypes: set = field(default_factory=set)
+    kind: str = "compute"
+
+    @property
+    def memory_traffic_bytes(self) -> Any:
+        return self.bytes_read + self.bytes_written
+
+    def to_dict(self) -> dict:
+        return jsonable(
+            {
+                "domain": self.domain,
+                "op_type": self.op_type,
+                "kind": self.kind,
+                "count": self.count,
+                "macs": self.macs,
+                "flops": self.flops,
+                "params": self.params,
+                "weight_bytes": self.weight_bytes,
+                "bytes_read": self.bytes_read,
+                "bytes_written": self.bytes_written,
+                "memory_traffic_bytes": self.memory_traffic_bytes,
+                "compute_dtypes": sorted(self.compute_dtypes),
+            }
+        )
+
+
+def node_dict(n: NodeCost) -> dict:
+    d = {
+        "name": n.name,
+        "path": n.path,
+        "domain": n.domain,
+        "op_type": n.op_type,
+        "kind": n.kind,
+        "compute_dtype": n.compute_dtype,
+        "inputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in n.inputs],
+        "outputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in n.outputs],
+        "macs": n.macs,
+        "flops": n.flops,
+        "params": n.params,
+        "weight_bytes": n.weight_bytes,
+        "bytes_read": n.bytes_read,
+        "bytes_written": n.bytes_written,
+        "memory_traffic_bytes": n.memory_traffic_bytes,
+    }
+    if n.repeat != 1:
+        d["repeat"] = n.repeat
+    if n.notes:
+        d["notes"] = list(n.notes)
+    if n.error:
+        d["error"] = n.error
+    return jsonable(d)
+
+
+@dataclass
+class ProfileResult:
+    """What :func:`onnxstat.profile` returns."""
+
+    path: str | None
+    ir_version: int
+    opset: dict[str, int]
+    producer: str
+    inputs: list[tuple[str, str, tuple | None]]
+    outputs: list[tuple[str, str, tuple | None]]
+    nodes: list[NodeCost]
+    totals: Totals
+    by_op_type: list[OpTypeRow]
+    unsupported: list[tuple[str, str, int]]
+    warnings: list[str]
+    settings: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    file_size: int | None = None
+
+    def to_dict(self) -> dict:
+        d = {
+            "schema": SCHEMA,
+            "model": {
+                "path": self.path,
+                "ir_version": self.ir_version,
+                "opset": dict(self.opset),
+                "producer": self.producer,
+                "file_size": self.file_size,
+            },
+            "settings": jsonable(self.settings),
+            "inputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in self.inputs],
+            "outputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in self.outputs],
+            "totals": self.totals.to_dict(),
+            "by_op_type": [r.to_dict() for r in self.by_op_type],
+            "nodes": [node_dict(n) for n in self.nodes],
+            "unsupported": [{"domain": d_, "op_type": o, "count": c} for d_, o, c in self.unsupported],
+            "warnings": list(self.warnings),
+        }
+        for k, v in self.extras.items():
+            d[k] = jsonable(v)
+        return d
+
+
+def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
+    """Totals and per-op-type rows from node costs (params already deduplicated per node)."""
+    t = Totals()
+    rows: dict[tuple[str, str], OpTypeRow] = {}
+    macs_p: dict[str, Any] = defaultdict(int)
+    flops_p: dict[str, Any] = defaultdict(int)
+    params_d: dict[str, Any] = defaultdict(int)
+    wbytes_d: dict[str, Any] = defaultdict(int)
+    for n in nodes:
+        t.macs += n.macs
+        t.flops += n.flops
+        t.params += n.params
+        t.weight_bytes += n.weight_bytes
+        t.bytes_read += n.bytes_read
+        t.bytes_written += n.bytes_written
+        if n.kind != "control_flow":
+            t.node_count += 1
+        if n.kind == "unsupported":
+            t.unsupported_nodes += 1
+        if n.macs:
+            macs_p[n.compute_dtype] += n.macs
+        if n.flops:
+            flops_p[n.compute_dtype] += n.flops
+        for _key, dtype, numel, nb in n.weights:
+            params_d[dtype] += numel
+            wbytes_d[dtype] += nb
+        r = rows.get((n.domain, n.op_type))
+        if r is None:
+            r = rows[(n.domain, n.op_type)] = OpTypeRow(n.domain, n.op_type, kind=n.kind)
+        r.count += 1
+        r.macs += n.macs
+        r.flops += n.flops
+        r.params += n.params
+        r.weight_bytes += n.weight_bytes
+        r.bytes_read += n.bytes_read
+        r.bytes_written += n.bytes_written
+        if n.compute_dtype not in ("none", "undefined"):
+            r.compute_dtypes.add(n.compute_dtype)
+    t.macs_by_precision = dict(macs_p)
+    t.flops_by_precision = dict(flops_p)
+    t.params_by_dtype = dict(params_d)
+    t.weight_bytes_by_dtype = dict(wbytes_d)
+
+    def key(r: OpTypeRow):
+        try:
+            return (-float(r.flops), -float(r.memory_traffic_bytes), r.op_type)
+        except TypeError:
+            return (0.0, 0.0, r.op_type)
+
+    return t, sorted(rows.values(), key=key)
