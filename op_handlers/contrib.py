@@ -1,1 +1,265 @@
-"""placeholder"""
+"""com.microsoft contrib ops (FusedMatMul, FusedGemm, the Gelu family, the fused layer
+norms, EmbedLayerNormalization, BiasAdd, BiasSoftmax) and the com.microsoft.nchwc
+blocked-layout ops (Conv, pools, reorders, Upsample).
+
+Per-element costs of the float functions these ops evaluate are kept in one table,
+:data:`PER_ELEMENT_FLOPS`, which :mod:`.quantized` also uses for the QLinear ops.
+See docs/conventions_quantized_contrib.md for the formulas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Cost, NodeContext, nbytes, prod
+from .conv import conv_macs
+from .registry import register
+
+MS = "com.microsoft"
+NCHWC = "com.microsoft.nchwc"
+
+#: FLOPs per element of the float functions evaluated by contrib / QLinear ops.
+#: Transcendentals (exp, tanh, rsqrt) count 1, except erf, counted 4 (the polynomial
+#: approximation is noticeably longer than a hardware exp).
+PER_ELEMENT_FLOPS: dict[str, int] = {
+    # Gelu (erf form) 0.5·x·(1 + erf(x/√2)): x/√2 1, erf 4, +1 1, ·x 1, ·0.5 1
+    "gelu": 8,
+    # FastGelu (tanh form) 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))):
+    # x³ 2, ·0.044715 1, +x 1, ·√(2/π) 1, tanh 1, +1 1, ·x 1, ·0.5 1
+    "fast_gelu": 9,
+    # QuickGelu x·sigmoid(α·x): ·α 1, exp 1, +1 1, reciprocal 1, ·x 1
+    "quick_gelu": 5,
+    # one broadcast add (bias, skip, embedding sum)
+    "add": 1,
+    # Sigmoid 1/(1 + exp(−x)): neg 1, exp 1, +1 1, reciprocal 1
+    "sigmoid": 4,
+    # LeakyRelu: compare 1, multiply 1
+    "leaky_relu": 2,
+    # Softmax along an axis: max-reduce 1, sub 1, exp 1, sum-reduce 1, divide 1
+    "softmax": 5,
+    # activation fused into Conv/Gemm (as com.microsoft FusedConv in conv.py)
+    "activation": 1,
+    # LayerNormalization pieces: mean 1 (add); variance 3 (sub, mul, add);
+    # normalise 2 (sub mean, mul by rsqrt); scale 1; shift 1  -> 8 with bias, 7 without
+    "ln_mean": 1,
+    "ln_variance": 3,
+    "ln_normalize": 2,
+    "ln_scale": 1,
+    "ln_shift": 1,
+    # RMS (Simplified) LayerNormalization: square + add 2; mul by rsqrt 1; scale 1 -> 4
+    "rms_sum_squares": 2,
+    "rms_normalize": 1,
+    "rms_scale": 1,
+    # pooling: per window element (k−1 adds / compares + 1 divide or initial compare)
+    "pool_window": 1,
+    # one 1-D linear interpolation a + w·(b − a): sub, mul, add.  An r-dimensional
+    # (bi)linear upsample costs 2^r − 1 lerps per output element (as ai.onnx Resize)
+    "lerp": 3,
+}
+PE = PER_ELEMENT_FLOPS
+
+#: Per-row scalar work of the norms (divide by N, +eps, rsqrt) is O(rows) and not counted.
+LN_FLOPS = PE["ln_mean"] + PE["ln_variance"] + PE["ln_normalize"] + PE["ln_scale"] + PE["ln_shift"]  # 8
+LN_NO_BIAS_FLOPS = LN_FLOPS - PE["ln_shift"]  # 7
+RMS_FLOPS = PE["rms_sum_squares"] + PE["rms_normalize"] + PE["rms_scale"]  # 4
+
+
+def layer_norm_flops(n: Any, has_bias: bool) -> Any:
+    """LayerNormalization FLOPs over ``n`` elements: 8 per element, 7 without bias."""
+    return (LN_FLOPS if has_bias else LN_NO_BIAS_FLOPS) * n
+
+
+def rms_norm_flops(n: Any) -> Any:
+    """Simplified (RMS) LayerNormalization FLOPs over ``n`` elements: 4 per element."""
+    return RMS_FLOPS * n
+
+
+# --------------------------------------------------------------------------- matmul family
+
+
+def fused_matmul_k(shape_a: tuple[Any, ...], trans_a: int, trans_batch_a: int) -> Any:
+    """Reduction length of FusedMatMul's A.
+
+    transBatchA moves dim 0 of A to position rank−2 ([1, …, r−2, 0, r−1]); transA then
+    swaps the last two dims.  K is the last dim of the result.
+    """
+    if len(shape_a) == 1:
+        return shape_a[0]
+    if trans_batch_a and len(shape_a) >= 3:
+        rows, cols = shape_a[0], shape_a[-1]
+    else:
+        rows, cols = shape_a[-2], shape_a[-1]
+    return rows if trans_a else cols
+
+
+@register("FusedMatMul", domain=MS, formula="MACs = numel(Y)·K (K after transA/transBatchA); FLOPs = 2·MACs + numel(Y) if alpha ≠ 1")
+def fused_matmul(ctx: NodeContext) -> Cost:
+    # inputs: A, B
+    k = fused_matmul_k(ctx.in_shape(0), ctx.attr("transA", 0), ctx.attr("transBatchA", 0))
+    n = ctx.out_numel()
+    macs = n * k
+    alpha = n if ctx.attr("alpha", 1.0) != 1.0 else 0
+    return ctx.cost(macs, 2 * macs + alpha, weights=(0, 1))
+
+
+@register("FusedGemm", domain=MS, formula="MACs = M·N·K; FLOPs = 2·MACs + numel(Y)·([alpha≠1] + [C, beta≠0]·(1 + [beta≠1]) + [activation])")
+def fused_gemm(ctx: NodeContext) -> Cost:
+    # inputs: A, B, C?  Y = act(alpha·A'·B' + beta·C); the epilogue is counted as
+    # ai.onnx Gemm counts it (alpha scaling, + C unless beta = 0, beta scaling).
+    sa = ctx.in_shape(0)
+    k = sa[0] if ctx.attr("transA", 0) else sa[-1]
+    n = ctx.out_numel()
+    macs = n * k
+    extra = 0
+    if ctx.attr("alpha", 1.0) != 1.0:
+        extra = extra + n
+    beta = ctx.attr("beta", 1.0)
+    if ctx.has_input(2) and beta != 0.0:
+        extra = extra + n * (2 if beta != 1.0 else 1)
+    if ctx.attr("activation"):
+        extra = extra + PE["activation"] * n
+    return ctx.cost(macs, 2 * macs + extra, weights=(0, 1, 2))
+
+
+# --------------------------------------------------------------------------- Gelu family
+
+
+@register("Gelu", domain=MS, formula="FLOPs = 8·numel(Y) (erf form)")
+def gelu(ctx: NodeContext) -> Cost:
+    return ctx.cost(0, PE["gelu"] * ctx.out_numel())
+
+
+@register("FastGelu", domain=MS, formula="FLOPs = 9·numel(Y) (tanh form) + numel(Y) if bias")
+def fast_gelu(ctx: NodeContext) -> Cost:
+    # inputs: X, bias?
+    n = ctx.out_numel()
+    bias = PE["add"] * n if ctx.has_input(1) else 0
+    return ctx.cost(0, PE["fast_gelu"] * n + bias, weights=(1,))
+
+
+@register("BiasGelu", domain=MS, formula="FLOPs = (1 + 8)·numel(Y): bias add + Gelu (erf form)")
+def bias_gelu(ctx: NodeContext) -> Cost:
+    # inputs: A, B (bias)
+    n = ctx.out_numel()
+    return ctx.cost(0, (PE["add"] + PE["gelu"]) * n, weights=(1,))
+
+
+@register("QuickGelu", domain=MS, formula="FLOPs = 5·numel(Y): x·sigmoid(alpha·x)")
+def quick_gelu(ctx: NodeContext) -> Cost:
+    return ctx.cost(0, PE["quick_gelu"] * ctx.out_numel())
+
+
+# --------------------------------------------------------------------------- layer norms
+
+
+@register("LayerNormalization", domain=MS, formula="FLOPs = 8·numel(X) with B, 7·numel(X) without")
+def ms_layer_norm(ctx: NodeContext) -> Cost:
+    # inputs: X, Scale, B?; outputs: Y, Mean?, InvStdDev?
+    return ctx.cost(0, layer_norm_flops(ctx.in_numel(0), ctx.has_input(2)), weights=(1, 2))
+
+
+@register("SimplifiedLayerNormalization", formula="FLOPs = 4·numel(X) (RMS norm)")
+@register("SimplifiedLayerNormalization", domain=MS, formula="FLOPs = 4·numel(X) (RMS norm)")
+def simplified_layer_norm(ctx: NodeContext) -> Cost:
+    # inputs: X, scale; outputs: Y, inv_std_var?
+    # onnxruntime defines this contrib op in the ONNX domain; some exporters use
+    # com.microsoft.  Both are registered.
+    return ctx.cost(0, rms_norm_flops(ctx.in_numel(0)), weights=(1,))
+
+
+@register("SkipLayerNormalization", domain=MS, formula="FLOPs = numel(X)·(1 skip + 1 if bias + 8 LN, 7 without beta)")
+def skip_layer_norm(ctx: NodeContext) -> Cost:
+    # inputs: input, skip, gamma, beta?, bias?
+    # outputs: output, mean?, inv_std_var?, input_skip_bias_sum?
+    n = ctx.in_numel(0)
+    adds = (PE["add"] + (PE["add"] if ctx.has_input(4) else 0)) * n
+    return ctx.cost(0, adds + layer_norm_flops(n, ctx.has_input(3)), weights=(2, 3, 4))
+
+
+@register("SkipSimplifiedLayerNormalization", domain=MS, formula="FLOPs = numel(X)·(1 skip + 1 if bias + 4 RMS)")
+def skip_simplified_layer_norm(ctx: NodeContext) -> Cost:
+    # inputs: input, skip, gamma, bias?
+    n = ctx.in_numel(0)
+    adds = (PE["add"] + (PE["add"] if ctx.has_input(3) else 0)) * n
+    return ctx.cost(0, adds + rms_norm_flops(n), weights=(2, 3))
+
+
+@register("EmbedLayerNormalization", domain=MS, formula="FLOPs = numel(Y)·(1 + 1 if segment + 8 LN) + numel(mask); reads the gathered embedding rows")
+def embed_layer_norm(ctx: NodeContext) -> Cost:
+    # inputs: input_ids, segment_ids?, word_embedding, position_embedding,
+    #         segment_embedding?, gamma, beta, mask?, position_ids?
+    # outputs: output, mask_index?, embedding_sum?
+    # Each token gathers one row of each table (word, position, segment): those rows
+    # are read, not the whole tables; the tables are parameters in full.
+    n = ctx.out_numel(0)
+    has_seg = ctx.has_input(1) and ctx.has_input(4)
+    adds = (PE["add"] + (PE["add"] if has_seg else 0)) * n
+    mask = ctx.in_numel(7) if ctx.has_input(7) else 0  # mask_index: a sum per sequence
+    flops = adds + layer_norm_flops(n, True) + mask
+    read = 0
+    for i in (0, 1, 5, 6, 7, 8):
+        t = ctx.input(i)
+        if t is not None:
+            read = read + t.nbytes
+    for i in (2, 3, 4):
+        t = ctx.input(i)
+        if t is not None and (i != 4 or has_seg):
+            read = read + nbytes(n, t.dtype)
+    return ctx.cost(0, flops, weights=(2, 3, 4, 5, 6), bytes_read=read)
+
+
+# --------------------------------------------------------------------------- bias ops
+
+
+@register("BiasAdd", domain=MS, formula="FLOPs = 2·numel(Y): X + bias + skip")
+def bias_add(ctx: NodeContext) -> Cost:
+    # inputs: X, bias, skip
+    return ctx.cost(0, 2 * PE["add"] * ctx.out_numel(), weights=(1,))
+
+
+@register("BiasSoftmax", domain=MS, formula="FLOPs = (1 + 5)·numel(Y): bias add + softmax")
+def bias_softmax(ctx: NodeContext) -> Cost:
+    # inputs: data, bias (usually an additive mask, a parameter only when constant)
+    return ctx.cost(0, (PE["add"] + PE["softmax"]) * ctx.out_numel(), weights=(1,))
+
+
+# --------------------------------------------------------------------------- com.microsoft.nchwc
+
+
+@register("Conv", domain=NCHWC, formula="MACs = numel(Y)·(C/group)·kH·kW; FLOPs = 2·MACs + numel(Y)·([B] + [Sum] + [activation])")
+def nchwc_conv(ctx: NodeContext) -> Cost:
+    # inputs: X, W, B?, Sum?  (Sum is added before the activation).  Shapes are the
+    # blocked layout's (channels padded to the block size), so padding counts.
+    macs = conv_macs(ctx)
+    n = ctx.out_numel()
+    extra = (n if ctx.has_input(2) else 0) + (n if ctx.has_input(3) else 0)
+    if ctx.attr("activation"):
+        extra = extra + PE["activation"] * n
+    return ctx.cost(macs, 2 * macs + extra, weights=(1, 2))
+
+
+@register("MaxPool", "AveragePool", domain=NCHWC, formula="FLOPs = numel(Y)·prod(kernel_shape)")
+def nchwc_pool(ctx: NodeContext) -> Cost:
+    k = prod(ctx.attr("kernel_shape", ()))
+    return ctx.cost(0, PE["pool_window"] * ctx.out_numel() * k)
+
+
+@register("GlobalMaxPool", "GlobalAveragePool", domain=NCHWC, formula="FLOPs = numel(X)")
+def nchwc_global_pool(ctx: NodeContext) -> Cost:
+    return ctx.cost(0, PE["pool_window"] * ctx.in_numel(0))
+
+
+@register("ReorderInput", "ReorderOutput", domain=NCHWC, kind="data_movement", formula="0 FLOPs; reads X, writes Y")
+def nchwc_reorder(ctx: NodeContext) -> Cost:
+    return ctx.cost(0, 0)
+
+
+@register("Upsample", domain=NCHWC, formula="nearest: 0 FLOPs; linear: numel(Y)·3·(2^r − 1), r = resized dims")
+def nchwc_upsample(ctx: NodeContext) -> Cost:
+    mode = ctx.attr("mode", "nearest")
+    if isinstance(mode, bytes):
+        mode = mode.decode()
+    if mode != "linear":
+        return ctx.cost(0, 0)
+    r = sum(1 for a, b in zip(ctx.in_shape(0), ctx.out_shape(0)) if a != b)
+    return ctx.cost(0, PE["lerp"] * (2**r - 1) * ctx.out_numel())
