@@ -1,0 +1,178 @@
+"""Command line: a thin layer over the library.
+
+Errors the library raises on purpose (:class:`OnnxstatError`) become one line on
+stderr and the error's exit code (1 bad model, 2 bad usage); anything else is an
+internal error, exit code 3.  ``--debug`` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import OnnxstatError, UsageError
+from .io import check_output_path, write_atomic
+from .shapes import parse_assignments, parse_dim_value, parse_shape
+
+EXIT_INTERNAL = 3
+
+
+class Group(click.Group):
+    """Click group whose commands report errors as one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OnnxstatError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except RecursionError:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            fail("internal error: the model is nested too deeply to analyse (recursion limit)", EXIT_INTERNAL)
+        except MemoryError:
+            fail("internal error: out of memory", EXIT_INTERNAL)
+        except Exception as exc:  # noqa: BLE001 - last resort: no traceback without --debug
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", EXIT_INTERNAL)
+
+
+def fail(message: str, code: int) -> None:
+    message = " ".join(str(message).split())
+    click.echo(f"onnxstat: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="onnxstat")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """What an ONNX model costs: params, MACs, FLOPs, memory traffic, memory and latency."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def shape_options(fn: Callable) -> Callable:
+    """``--input-shape NAME=AxB`` and ``--dim NAME=V`` (both repeatable)."""
+    fn = click.option(
+        "--dim", "dims", multiple=True, metavar="NAME=VALUE",
+        help="Value of a symbolic dim (repeatable), e.g. --dim batch=4.",
+    )(fn)
+    fn = click.option(
+        "--input-shape", "input_shapes", multiple=True, metavar="NAME=AxBxC",
+        help="Shape of a whole input (repeatable), e.g. --input-shape input=1x3x224x224.",
+    )(fn)
+    return fn
+
+
+def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
+    return (
+        parse_assignments(input_shapes, "--input-shape", parse_shape),
+        parse_assignments(dims, "--dim", parse_dim_value),
+    )
+
+
+def output_options(formats: tuple[str, ...]) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        fn = click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")(fn)
+        fn = click.option("--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True, help="Report format.")(fn)
+        return fn
+
+    return deco
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write a rendered report to ``output`` (atomically) or stdout."""
+    if output:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def warn(messages) -> None:
+    for m in messages:
+        click.echo(f"onnxstat: warning: {m}", err=True)
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@cli.command("profile")
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@shape_options
+@output_options(("table", "json", "csv", "markdown"))
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")
+@click.option("--simplify", is_flag=True, help="Run onnx-simplifier first; the summary shows node counts and totals before and after.")
+@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
+              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
+@click.option("--no-nodes", is_flag=True, help="Terminal format: leave out the per-node table.")
+@click.pass_context
+def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes):
+    """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS."""
+    from .profiler import profile
+    from . import render
+
+    shapes, dim_values = parse_shape_options(input_shapes, dims)
+    if output:
+        check_output_path(output)
+    if len(models) != 1:
+        raise UsageError("give one model (several models: see 'onnxstat profile --help')")
+    res = profile(models[0], shapes, dim_values, simplify=simplify, shape_source=shape_source)
+    if fmt == "table" and not output:
+        render.print_table(res, top=top, show_nodes=not no_nodes)
+        return
+    if fmt == "json":
+        text = render.to_json(res)
+    elif fmt == "csv":
+        text = render.to_csv(res, top)
+    elif fmt == "markdown":
+        text = render.to_markdown(res, top)
+    else:
+        from io import StringIO
+
+        from rich.console import Console
+
+        buf = StringIO()
+        render.print_table(res, top=top, console=Console(file=buf, width=160, color_system=None), show_nodes=not no_nodes)
+        text = buf.getvalue()
+    warn(res.warnings)
+    emit(text, output)
+
+
+# --------------------------------------------------------------------------- ops
+
+
+@cli.command("ops")
+@output_options(("table", "json", "markdown"))
+@click.option("--domain", default=None, help="Only this domain (ai.onnx, com.microsoft, …).")
+def ops_cmd(fmt, output, domain):
+    """List every supported (domain, op_type) with its formula."""
+    from .coverage import ops_table
+
+    emit(ops_table(fmt, domain), output)
+
+
+# Commands living in their own modules register themselves on ``cli`` on import.
+from . import cmd_bench, cmd_compare, cmd_devices, cmd_report  # noqa: E402,F401
+
+
+def main() -> None:
+    cli(prog_name="onnxstat")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Command module: `onnxstat bench` (registers itself on the CLI group when imported)."""

@@ -1,0 +1,1 @@
+"""Command module: `onnxstat compare` (registers itself on the CLI group when imported)."""

@@ -1,0 +1,1 @@
+"""Command module: `onnxstat devices` (registers itself on the CLI group when imported)."""

@@ -1,0 +1,1 @@
+"""Command module: `onnxstat report` (registers itself on the CLI group when imported)."""

@@ -1,0 +1,200 @@
+"""Rendering a :class:`ProfileResult`: terminal (rich), JSON, CSV, Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from . import units
+from .analysis import NodeCost
+from .result import ProfileResult, jsonable
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _float(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def select_nodes(res: ProfileResult, top: int | None) -> list[NodeCost]:
+    """Graph order, or the ``top`` nodes by MACs (then FLOPs, then traffic)."""
+    if not top:
+        return list(res.nodes)
+    key = lambda n: (_float(n.macs), _float(n.flops), _float(n.memory_traffic_bytes))  # noqa: E731
+    return sorted(res.nodes, key=key, reverse=True)[:top]
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def to_json(res: ProfileResult) -> str:
+    return json.dumps(res.to_dict(), indent=2) + "\n"
+
+
+# --------------------------------------------------------------------------- CSV
+
+NODE_COLUMNS = [
+    "path", "op_type", "domain", "kind", "compute_dtype", "input_shapes", "output_shapes",
+    "macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written", "memory_traffic_bytes", "notes",
+]
+
+
+def _shapes(ios) -> str:
+    return "; ".join(units.shape(s) for _n, _d, s in ios)
+
+
+def node_row(n: NodeCost) -> list:
+    notes = list(n.notes) + ([n.error] if n.error else [])
+    return [
+        n.path, n.op_type, n.domain or "ai.onnx", n.kind, n.compute_dtype, _shapes(n.inputs), _shapes(n.outputs),
+        jsonable(n.macs), jsonable(n.flops), jsonable(n.params), jsonable(n.weight_bytes), jsonable(n.bytes_read),
+        jsonable(n.bytes_written), jsonable(n.memory_traffic_bytes), " | ".join(notes),
+    ]
+
+
+def to_csv(res: ProfileResult, top: int | None = None) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(NODE_COLUMNS)
+    for n in select_nodes(res, top):
+        w.writerow(node_row(n))
+    t = res.totals
+    w.writerow(["TOTAL", "", "", "", "", "", "", jsonable(t.macs), jsonable(t.flops), jsonable(t.params),
+                jsonable(t.weight_bytes), jsonable(t.bytes_read), jsonable(t.bytes_written),
+                jsonable(t.memory_traffic_bytes), ""])
+    for d, o, c in res.unsupported:
+        buf.write(f"# unsupported: {d or 'ai.onnx'}::{o} x{c}\n")
+    for msg in res.warnings:
+        buf.write(f"# warning: {msg}\n")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _md_table(headers: list[str], rows: list[list[Any]], align: str | None = None) -> str:
+    align = align or ("l" + "r" * (len(headers) - 1))
+    out = ["| " + " | ".join(headers) + " |"]
+    out.append("|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|")
+    for r in rows:
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+    return "\n".join(out)
+
+
+def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
+    t = res.totals
+    rows = [
+        ("Params", f"{units.si(t.params)} ({units.count(t.params)})"),
+        ("MACs", f"{units.si(t.macs)} ({units.count(t.macs)})"),
+        ("FLOPs", f"{units.si(t.flops)} ({units.count(t.flops)})"),
+        ("Weight bytes", units.nbytes(t.weight_bytes)),
+        ("Memory traffic", f"{units.nbytes(t.memory_traffic_bytes)} (read {units.nbytes(t.bytes_read)}, written {units.nbytes(t.bytes_written)})"),
+        ("Arithmetic intensity", f"{t.arithmetic_intensity:.2f} FLOPs/byte" if t.arithmetic_intensity is not None else "-"),
+        ("Nodes", f"{t.node_count}" + (f" ({t.unsupported_nodes} unsupported)" if t.unsupported_nodes else "")),
+    ]
+    if t.macs_by_precision:
+        rows.append(("MACs by precision", ", ".join(f"{k} {units.si(v)}" for k, v in sorted(t.macs_by_precision.items()))))
+    if t.peak_activation_bytes is not None:
+        rows.append(("Peak activation memory", f"{units.nbytes(t.peak_activation_bytes)} (at {t.peak_at_node})"))
+    simp = res.extras.get("simplify")
+    if simp:
+        tb = simp["totals_before"]
+        rows.append(("Simplified", f"nodes {simp['nodes_before']} -> {simp['nodes_after']}; FLOPs {units.si(tb['flops'])} -> {units.si(t.flops)}; traffic {units.nbytes(tb['memory_traffic_bytes'])} -> {units.nbytes(t.memory_traffic_bytes)}"))
+    return rows
+
+
+def header_rows(res: ProfileResult) -> list[tuple[str, str]]:
+    rows = [("Model", res.path or "(in memory)")]
+    rows.append(("Opset", ", ".join(f"{d} {v}" for d, v in res.opset.items())))
+    if res.producer:
+        rows.append(("Producer", res.producer))
+    for name, dtype, shape in res.inputs:
+        rows.append(("Input", f"{name}: {dtype} [{units.shape(shape)}]"))
+    for name, dtype, shape in res.outputs:
+        rows.append(("Output", f"{name}: {dtype} [{units.shape(shape)}]"))
+    return rows
+
+
+def op_rows(res: ProfileResult) -> list[list[Any]]:
+    t = res.totals
+    return [
+        [f"{r.domain + '::' if r.domain else ''}{r.op_type}", r.count, units.si(r.macs), units.si(r.flops),
+         units.pct(r.flops, t.flops), units.si(r.params), units.nbytes(r.memory_traffic_bytes),
+         units.pct(r.memory_traffic_bytes, t.memory_traffic_bytes)]
+        for r in res.by_op_type
+    ]
+
+
+OP_HEADERS = ["Op type", "Count", "MACs", "FLOPs", "FLOPs %", "Params", "Traffic", "Traffic %"]
+NODE_HEADERS = ["Node", "Op", "Precision", "Output shape", "MACs", "FLOPs", "Params", "Traffic"]
+
+
+def node_cells(n: NodeCost) -> list[Any]:
+    out_shape = units.shape(n.outputs[0][2]) if n.outputs else "-"
+    flops = units.si(n.flops) if n.kind != "unsupported" else "unsupported"
+    return [n.path, n.op_type, n.compute_dtype, out_shape, units.si(n.macs), flops, units.si(n.params),
+            units.nbytes(n.memory_traffic_bytes)]
+
+
+def to_markdown(res: ProfileResult, top: int | None = None) -> str:
+    parts = [f"# onnxstat profile: {res.path or 'model'}", ""]
+    parts.append(_md_table(["", ""], [list(r) for r in header_rows(res)], "ll"))
+    parts += ["", "## Totals", "", _md_table(["Metric", "Value"], [list(r) for r in summary_rows(res)], "ll")]
+    parts += ["", "## By op type", "", _md_table(OP_HEADERS, op_rows(res))]
+    nodes = select_nodes(res, top)
+    title = f"## Top {top} nodes by MACs" if top else "## Nodes (graph order)"
+    parts += ["", title, "", _md_table(NODE_HEADERS, [node_cells(n) for n in nodes], "llll" + "r" * 4)]
+    parts += ["", "## Unsupported ops", ""]
+    if res.unsupported:
+        parts += [f"- `{d or 'ai.onnx'}::{o}` x{c}" for d, o, c in res.unsupported]
+    else:
+        parts.append("None.")
+    parts += ["", "## Warnings", ""]
+    parts += [f"- {w}" for w in res.warnings] if res.warnings else ["None."]
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def print_table(res: ProfileResult, top: int | None = None, console=None, show_nodes: bool = True) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    head = Table(show_header=False, box=None, pad_edge=False)
+    head.add_column(style="bold cyan")
+    head.add_column()
+    for k, v in header_rows(res) + summary_rows(res):
+        head.add_row(k, v)
+    console.print(head)
+    console.print()
+
+    ops = Table(title="By op type", title_justify="left")
+    for i, h in enumerate(OP_HEADERS):
+        ops.add_column(h, justify="left" if i == 0 else "right")
+    for r in op_rows(res):
+        ops.add_row(*[str(c) for c in r])
+    console.print(ops)
+
+    if show_nodes:
+        nodes = select_nodes(res, top)
+        title = f"Top {top} nodes by MACs" if top else "Nodes (graph order)"
+        nt = Table(title=title, title_justify="left")
+        for i, h in enumerate(NODE_HEADERS):
+            nt.add_column(h, justify="left" if i < 4 else "right", overflow="fold")
+        for n in nodes:
+            style = "red" if n.kind == "unsupported" else None
+            nt.add_row(*[str(c) for c in node_cells(n)], style=style)
+        console.print(nt)
+
+    if res.unsupported:
+        console.print("[bold red]Unsupported ops[/] (MACs/FLOPs not counted): " + ", ".join(
+            f"{d + '::' if d else ''}{o} x{c}" for d, o, c in res.unsupported))
+    for w in res.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
