@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .base import Cost, NodeContext, prod
 from .registry import register
 
@@ -45,8 +47,11 @@ def conv_transpose(ctx: NodeContext) -> Cost:
 def conv_integer(ctx: NodeContext) -> Cost:
     # inputs: x, w, x_zero_point?, w_zero_point?
     macs = conv_macs(ctx)
+    from .quantized import quant_weights  # scales / zero points: bytes, not parameters
+
     zp = (ctx.in_numel(0) if ctx.has_input(2) else 0) + (ctx.in_numel(1) if ctx.has_input(3) else 0)
-    return ctx.cost(macs, 2 * macs + zp, weights=(1, 3), compute_dtype=ctx.inputs[0].dtype)
+    cost = ctx.cost(macs, 2 * macs + zp, weights=(), compute_dtype=ctx.inputs[0].dtype)
+    return replace(cost, weights=tuple(quant_weights(ctx, 1, None, 3)))
 
 
 @register("QLinearConv", since_version=10, formula="as Conv in int8/uint8; + numel(Y) bias, + 2·numel(Y) requantize")
@@ -55,7 +60,10 @@ def qlinear_conv(ctx: NodeContext) -> Cost:
     macs = conv_macs(ctx, x=0, w=3)
     n = ctx.out_numel()
     bias = n if ctx.has_input(8) else 0
-    return ctx.cost(macs, 2 * macs + bias + 2 * n, weights=(3, 4, 5, 8), compute_dtype=ctx.inputs[0].dtype)
+    from .quantized import quant_weights  # scales / zero points: bytes, not parameters
+
+    cost = ctx.cost(macs, 2 * macs + bias + 2 * n, weights=(8,), compute_dtype=ctx.inputs[0].dtype)
+    return replace(cost, weights=tuple(quant_weights(ctx, 3, 4, 5)) + cost.weights)
 
 
 @register("FusedConv", domain="com.microsoft", formula="Conv + activation: Conv FLOPs + numel(Y) [+ numel(Z) for the fused Sum]")

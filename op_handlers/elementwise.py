@@ -2,9 +2,9 @@
 
 Every op here costs ``numel(Y) · c`` FLOPs, with ``c`` from :data:`PER_ELEMENT`.
 The table counts basic operations: one add, subtract, multiply, divide, compare,
-exp, log, sqrt, erf or trigonometric function is 1; composite activations are
-expanded into those (Sigmoid = neg, exp, add, div = 4; Tanh =
-(e^{2x}-1)/(e^{2x}+1) = mul, exp, sub, add, div = 5; …).  Variadic ops (Sum, Max,
+or one primitive function (exp, log, sqrt, rsqrt, erf, tanh, trigonometric) is 1;
+composite activations are expanded into those (Sigmoid = neg, exp, add, div = 4;
+Swish/QuickGelu x·sigmoid(αx) = mul by −α, exp, add, reciprocal, mul = 5; …).  Variadic ops (Sum, Max,
 Min, Mean) cost (inputs − 1) per element, Mean one more for the division.
 """
 
@@ -14,10 +14,11 @@ from .base import Cost, NodeContext
 from .registry import register
 
 SIGMOID = 4  # neg, exp, add, div
-TANH = 5  # mul, exp, sub, add, div
+TANH = 1  # a primitive function
 SOFTPLUS = 3  # exp, add, log
+SWISH = 5  # x·sigmoid(αx): mul by −α, exp, add 1, reciprocal, mul x
 ERF_GELU = 5  # x/√2, erf, +1, ·x, ·0.5
-TANH_GELU = 9  # x³ (2 mul), ·0.044715, +x, ·√(2/π), tanh(5)… counted as 4 + TANH
+TANH_GELU = 9  # x³ (2 mul), ·0.044715, +x, ·√(2/π), tanh, +1, ·x, ·0.5
 
 #: op_type -> FLOPs per output element (ai.onnx).
 PER_ELEMENT: dict[str, int] = {
@@ -42,13 +43,13 @@ PER_ELEMENT: dict[str, int] = {
     "Celu": 5,  # compare, div alpha, exp, sub 1, mul alpha
     "Selu": 5,  # compare, exp, mul, sub, mul gamma
     "Sigmoid": SIGMOID,
-    "HardSigmoid": 3,  # mul alpha, add beta, clip
-    "HardSwish": 4,  # HardSigmoid(3) · x
+    "HardSigmoid": 4,  # mul alpha, add beta, max, min
+    "HardSwish": 5,  # HardSigmoid(4) · x
     "Tanh": TANH,
     "Softplus": SOFTPLUS,
     "Softsign": 3,  # abs, add 1, div
     "Mish": SOFTPLUS + TANH + 1,  # x · tanh(softplus(x))
-    "Swish": SIGMOID + 2,  # x · sigmoid(alpha·x)
+    "Swish": SWISH,  # x · sigmoid(alpha·x)
     "Shrink": 2,  # compare, add/sub bias
 }
 
