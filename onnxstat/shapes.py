@@ -395,7 +395,7 @@ def _make_input(name: str, dtype_enum: int, shape) -> onnx.ValueInfoProto:
     return onnx.helper.make_tensor_value_info(name, dtype_enum, None if shape is None else list(shape))
 
 
-def _working_copy(lm: LoadedModel, inputs, consts: dict[str, np.ndarray], removed: set[int]) -> onnx.ModelProto:
+def _working_copy(lm: LoadedModel, inputs, consts: dict[str, np.ndarray], removed: set[int], extra: dict[str, ValueType] | None = None) -> onnx.ModelProto:
     src = lm.model
     m = onnx.ModelProto()
     m.ir_version = max(src.ir_version, 4)
@@ -432,6 +432,8 @@ def _working_copy(lm: LoadedModel, inputs, consts: dict[str, np.ndarray], remove
     for i, n in enumerate(src.graph.node):
         if i not in removed:
             g.node.append(n)
+    for name, vt in (extra or {}).items():
+        g.value_info.append(_make_vi(name, vt))
     for o in src.graph.output:
         vo = g.output.add()
         vo.name = o.name
@@ -440,6 +442,13 @@ def _working_copy(lm: LoadedModel, inputs, consts: dict[str, np.ndarray], remove
         else:
             vo.type.CopyFrom(o.type)
     return m
+
+
+def _make_vi(name: str, vt: ValueType) -> onnx.ValueInfoProto:
+    from op_handlers.base import DTYPES
+
+    enum = next((k for k, (n, _b) in DTYPES.items() if n == vt.dtype), 0)
+    return onnx.helper.make_tensor_value_info(name, enum, None if vt.shape is None else list(vt.shape))
 
 
 def _small_with_data(t: onnx.TensorProto) -> bool:
@@ -520,14 +529,17 @@ def resolve(
     removed: set[int] = set()
     nodes = lm.model.graph.node
     inferred = None
+    extra: dict[str, ValueType] = {}
+    declared = _declared_types(lm)
     for _round in range(MAX_ROUNDS):
-        work = _working_copy(lm, inputs, {k: v for k, v in consts.items() if k in main.producer}, removed)
+        work = _working_copy(lm, inputs, {k: v for k, v in consts.items() if k in main.producer}, removed, extra)
         inferred = _infer(work)
         sh.scopes = {}
         _collect(inferred.graph, "", sh)
         _check_reshapes(main, sh, consts)
         new = _propagate(main, sh, consts)
-        if not new:
+        new_types = _apply_rules(main, sh, extra, declared)
+        if not new and not new_types:
             break
         for name in new:
             removed.add(main.producer[name])
@@ -581,6 +593,68 @@ def _check_reshapes(main, sh: Shapes, consts) -> None:
                 f"{_fmt_shape(vt.shape)} ({int(np.prod(vt.shape))} elements) cannot take the target shape "
                 f"{list(int(t) for t in np.asarray(target).reshape(-1))}"
             )
+
+
+def _has_schema(domain: str, op_type: str, version: int) -> bool:
+    try:
+        onnx.defs.get_schema(op_type, version, domain)
+        return True
+    except Exception:
+        return False
+
+
+def _plain_attrs(node: onnx.NodeProto) -> dict:
+    out = {}
+    for a in node.attribute:
+        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+            continue
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+    return out
+
+
+def _declared_types(lm: LoadedModel) -> dict[str, ValueType]:
+    """Types the exporter wrote into value_info / outputs (a fallback for unknown ops)."""
+    out = {}
+    for vi in list(lm.model.graph.value_info) + list(lm.model.graph.output):
+        vt = type_of(vi.type)
+        if vt.shape is not None:
+            out[vi.name] = vt
+    return out
+
+
+def _apply_rules(main, sh: Shapes, extra: dict[str, ValueType], declared: dict[str, ValueType]) -> list[str]:
+    """Shapes for outputs of ops onnx inference does not know: contrib rules, then declared types."""
+    from .shape_rules import apply_rule
+
+    new: list[str] = []
+    for i in main.order:
+        n = main.graph.node[i]
+        if not n.output:
+            continue
+        outs = [sh.lookup("", o) for o in n.output]
+        if all(not o or _known(vt) for o, vt in zip(n.output, outs)):
+            continue
+        domain = "" if n.domain == "ai.onnx" else n.domain
+        if domain == "" and _has_schema("", n.op_type, onnx.defs.onnx_opset_version()):
+            continue  # onnx knows this op; an unknown output means missing inputs upstream
+        ins = [sh.lookup("", x) if x else None for x in n.input]
+        results = apply_rule(domain, n.op_type, _plain_attrs(n), ins)
+        for k, name in enumerate(n.output):
+            if not name or _known(outs[k]) or name in extra:
+                continue
+            vt = results[k] if k < len(results) else None
+            if vt is None:
+                d = declared.get(name)
+                if d is not None:
+                    shape = tuple(sh.dims.get(x, x) if isinstance(x, str) else x for x in d.shape)
+                    if all(isinstance(x, int) and x > 0 for x in shape):
+                        vt = ValueType(d.dtype, shape)
+            if vt is not None:
+                extra[name] = vt
+                sh.scopes.setdefault("", {})[name] = vt
+                new.append(name)
+    return new
 
 
 def _propagate(main, sh: Shapes, consts: dict[str, np.ndarray]) -> list[str]:
