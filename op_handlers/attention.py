@@ -5,7 +5,7 @@ The attention core, for every (batch, query head, query position, key position):
 
     scores  = B · Nq · Sq · T          (T = total key length = past + new)
     MACs    = scores · (head_size_qk + head_size_v)     (Q·Kᵀ, then P·V)
-    FLOPs   = 2·MACs + scores · (scale 1 + softmax 5 [+ 1 per mask source] [+ softcap 7])
+    FLOPs   = 2·MACs + scores · (scale 1 + softmax 5 [+ 1 per mask source] [+ softcap 3])
 
 Grouped-query attention (Nkv < Nq) costs the same as multi-head attention with Nq
 heads: every query head does its own Q·Kᵀ and P·V.  Masks never reduce the count
@@ -29,8 +29,8 @@ SCALE_FLOPS = 1
 SOFTMAX_FLOPS = 5
 #: Each mask source (attention mask / bias add, causal or window mask) per score element.
 MASK_FLOPS = 1
-#: ``softcap · tanh(x / softcap)`` per score element: div, tanh (5), mul.
-SOFTCAP_FLOPS = 7
+#: ``softcap · tanh(x / softcap)`` per score element: div, tanh, mul.
+SOFTCAP_FLOPS = 3
 #: Attention sink / smooth softmax: one extra term in every softmax denominator (per row).
 SINK_FLOPS_PER_ROW = 1
 #: Bias add, per element.
@@ -96,7 +96,7 @@ def _heads(ctx: NodeContext, name: str) -> Any:
     since_version=23,
     formula=(
         "MACs = B·Nq·Sq·(past+Skv)·(Dqk+Dv); FLOPs = 2·MACs + scores·(scale 1 + softmax 5 "
-        "[+1 attn_mask] [+1 causal/window] [+7 softcap])"
+        "[+1 attn_mask] [+1 causal/window] [+3 softcap])"
     ),
 )
 def onnx_attention(ctx: NodeContext) -> Cost:
@@ -339,7 +339,7 @@ def multi_head_attention(ctx: NodeContext) -> Cost:
     since_version=1,
     formula=(
         "MACs = B·Nq·S·T·2H, T = past + S (or the shared buffer length); FLOPs = 2·MACs + scores·"
-        "(scale 1 + softmax 5 [+1 causal] [+1 attention_bias] [+7 softcap]) [+1 per row sink] "
+        "(scale 1 + softmax 5 [+1 causal] [+1 attention_bias] [+3 softcap]) [+1 per row sink] "
         "[+ rotary 3·B·S·(Nq+Nkv)·rot] [+ RMS norm 4 per Q/K element]"
     ),
 )

@@ -27,12 +27,12 @@ from .registry import register
 #: ``activations`` attribute, matched case-insensitively).
 ACTIVATION_FLOPS: dict[str, int] = {
     "sigmoid": 4,  # neg, exp, add, div
-    "tanh": 5,  # 2 exp, 2 add/sub, 1 div
+    "tanh": 1,  # a primitive function (as elementwise.TANH)
     "relu": 1,  # max
     "affine": 2,  # alpha·x + beta: mul, add
     "leakyrelu": 2,  # mul, select
     "thresholdedrelu": 1,  # compare-select
-    "scaledtanh": 7,  # alpha·tanh(beta·x): mul, tanh (5), mul
+    "scaledtanh": 3,  # alpha·tanh(beta·x): mul, tanh, mul
     "hardsigmoid": 4,  # mul, add, max, min
     "elu": 4,  # exp, sub, mul, select
     "softsign": 3,  # abs, add, div
@@ -176,7 +176,7 @@ def _recurrent(ctx: NodeContext, kind: str, *, transposed_w: bool = False) -> di
 
 _RNN_FORMULA = (
     "MACs = D·S·B·G·H·(I+H) (G: RNN 1, GRU 3, LSTM 4); FLOPs = 2·MACs + D·S·B·H·(cell elementwise): "
-    "sigmoid 4, tanh 5 per element, bias 2 per gate, LSTM peephole 2 per gate (i,f,o), "
+    "sigmoid 4, tanh 1 per element, bias 2 per gate, LSTM peephole 2 per gate (i,f,o), "
     "LSTM cell 3 + output 1, GRU reset 1 + update 4, clip 2 per activation"
 )
 
