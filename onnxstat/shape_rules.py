@@ -338,7 +338,10 @@ for _op in (
     "QLinearLeakyRelu", "QLinearSoftmax", "BiasDropout", "Inverse",
 ):
     RULES[(MS, _op)] = same_as_first
-RULES[("", "SimplifiedLayerNormalization")] = same_as_first
+# ai.onnx ops whose (function-based) inference onnx sometimes leaves empty
+for _op in ("SimplifiedLayerNormalization", "GroupNormalization", "LayerNormalization", "RMSNormalization",
+            "Gelu", "Mish", "HardSwish", "Swish"):
+    RULES[("", _op)] = same_as_first
 for _op in ("SkipLayerNormalization", "SkipSimplifiedLayerNormalization"):
     RULES[(MS, _op)] = skip_layer_norm
 RULES.update({
@@ -362,6 +365,10 @@ RULES.update({
     (MS, "DynamicQuantizeLSTM"): dynamic_quantize_lstm,
     (MS, "GatherBlockQuantized"): gather_block_quantized,
 })
+
+
+def has_rule(domain: str, op_type: str) -> bool:
+    return (domain, op_type) in RULES
 
 
 def apply_rule(domain: str, op_type: str, attrs: dict[str, Any], ins: Sequence[ValueType | None]) -> list:

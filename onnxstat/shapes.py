@@ -625,7 +625,7 @@ def _declared_types(lm: LoadedModel) -> dict[str, ValueType]:
 
 def _apply_rules(main, sh: Shapes, extra: dict[str, ValueType], declared: dict[str, ValueType]) -> list[str]:
     """Shapes for outputs of ops onnx inference does not know: contrib rules, then declared types."""
-    from .shape_rules import apply_rule
+    from .shape_rules import apply_rule, has_rule
 
     new: list[str] = []
     for i in main.order:
@@ -636,7 +636,7 @@ def _apply_rules(main, sh: Shapes, extra: dict[str, ValueType], declared: dict[s
         if all(not o or _known(vt) for o, vt in zip(n.output, outs)):
             continue
         domain = "" if n.domain == "ai.onnx" else n.domain
-        if domain == "" and _has_schema("", n.op_type, onnx.defs.onnx_opset_version()):
+        if domain == "" and not has_rule("", n.op_type) and _has_schema("", n.op_type, onnx.defs.onnx_opset_version()):
             continue  # onnx knows this op; an unknown output means missing inputs upstream
         ins = [sh.lookup("", x) if x else None for x in n.input]
         results = apply_rule(domain, n.op_type, _plain_attrs(n), ins)
