@@ -114,7 +114,7 @@ def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings:
         listed = ", ".join(f"{d + '::' if d else ''}{o} ({c})" for d, o, c in unsupported)
         warnings.append(f"unsupported ops, MACs/FLOPs not counted: {listed}")
     m = lm.model
-    return ProfileResult(
+    res = ProfileResult(
         path=str(lm.path) if lm.path else None,
         ir_version=m.ir_version,
         opset={(o.domain or "ai.onnx"): o.version for o in m.opset_import},
@@ -133,6 +133,24 @@ def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings:
         },
         file_size=lm.file_size,
     )
+    _post_passes(res)
+    return res
+
+
+def _post_passes(res: ProfileResult) -> None:
+    """Whole-graph passes over the node costs: precision attribution, then liveness."""
+    from .memory import peak_activation
+    from .precision import attribute_precision
+
+    attribute_precision(res)
+    mem = peak_activation(res)
+    res.totals.peak_activation_bytes = mem.peak_bytes
+    res.totals.peak_at_node = mem.peak_at_node
+    res.extras["memory"] = mem.to_dict()
+    if not mem.complete:
+        res.warnings.append(
+            f"peak activation memory is a lower bound: {len(mem.unknown_tensors)} tensor(s) of unknown size"
+        )
 
 
 def _dedupe(items: list[str]) -> list[str]:
