@@ -166,7 +166,10 @@ def print_table(res: ProfileResult, top: int | None = None, console=None, show_n
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=140)
     head = Table(show_header=False, box=None, pad_edge=False)
     head.add_column(style="bold cyan")
     head.add_column()
