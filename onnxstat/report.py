@@ -1,0 +1,827 @@
+"""A self-contained HTML report: one file, no network, opens from disk.
+
+:func:`render_html` turns plain dicts into the page: the profile's ``to_dict()``
+(contract ``onnxstat.profile/1``) plus, when present, a bench result dict, a
+roofline dict (with an optional inline SVG chart) and a comparison dict.  Each
+section appears when its data is there.
+
+:func:`build_report` profiles a model and gathers the optional data; the
+modules that produce it (``bench``, ``roofline``/``plot``, ``memory``,
+``compare``) are imported lazily, so a build without one of them still gives a
+report, with a note where the section would have been.
+
+The page embeds the node data once, as JSON in a ``<script
+type="application/json">`` block; a small inline script renders the node table a
+page at a time and sorts / filters the data array (exact integers: numbers up to
+2**53 - 1 stay JSON numbers, larger ones become decimal strings compared as
+BigInt).  Styles, scripts and charts are inline; nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from . import __version__, units
+from .errors import UsageError
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+#: largest integer a JavaScript number holds exactly
+JS_MAX_SAFE = 2**53 - 1
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _num(x: Any) -> float | None:
+    """A float for arithmetic (charts, ratios), None for symbolic / missing values."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def exact(x: Any) -> str:
+    """The exact value for a ``data-value`` attribute: integers in full, floats by repr."""
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        return repr(x) if math.isfinite(x) else ""
+    return str(x)
+
+
+def js_value(x: Any) -> Any:
+    """A cell value for the embedded JSON: ints beyond 2**53 - 1 as decimal strings."""
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int) and abs(x) > JS_MAX_SAFE:
+        return str(x)
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def script_json(obj: Any) -> str:
+    """JSON safe to place inside ``<script type="application/json">``."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return (
+        text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
+
+
+def _shape_text(shape) -> str:
+    return units.shape(shape)
+
+
+def _io_text(ios: Sequence[Mapping]) -> str:
+    return ", ".join(f"{d.get('name')}: {d.get('dtype')} [{_shape_text(d.get('shape'))}]" for d in ios)
+
+
+def _op_label(domain: str | None, op_type: str) -> str:
+    d = domain or ""
+    return f"{d}::{op_type}" if d not in ("", "ai.onnx") else op_type
+
+
+def _fmt_seconds(s: Any) -> str:
+    v = _num(s)
+    if v is None:
+        return "-"
+    if v >= 1:
+        return f"{v:.3f} s"
+    if v >= 1e-3:
+        return f"{v * 1e3:.3f} ms"
+    if v >= 1e-6:
+        return f"{v * 1e6:.2f} µs"
+    return f"{v * 1e9:.1f} ns"
+
+
+def _fmt_rate(x: Any, unit: str) -> str:
+    v = _num(x)
+    return "-" if v is None else units.si(v, unit)
+
+
+# --------------------------------------------------------------------------- summary cards
+
+
+def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapping | None = None) -> list[dict]:
+    """The summary cards: key, label, human value, exact value, optional sub-line."""
+    t = profile.get("totals", {})
+    cards = []
+
+    def card(key, label, value, human, sub=None, exact_text=None):
+        cards.append({
+            "key": key, "label": label, "value": exact(value), "human": human,
+            "exact": exact_text if exact_text is not None else (units.count(value) if isinstance(value, int) else ""),
+            "sub": sub,
+        })
+
+    card("params", "Parameters", t.get("params"), units.si(t.get("params")))
+    card("macs", "MACs", t.get("macs"), units.si(t.get("macs")))
+    card("flops", "FLOPs", t.get("flops"), units.si(t.get("flops")))
+    card("weight_bytes", "Weight bytes", t.get("weight_bytes"), units.nbytes(t.get("weight_bytes")),
+         sub=", ".join(f"{k} {units.nbytes(v)}" for k, v in sorted((t.get("weight_bytes_by_dtype") or {}).items())) or None)
+    ai = t.get("arithmetic_intensity")
+    card("memory_traffic_bytes", "Memory traffic", t.get("memory_traffic_bytes"), units.nbytes(t.get("memory_traffic_bytes")),
+         sub=f"read {units.nbytes(t.get('bytes_read'))} · written {units.nbytes(t.get('bytes_written'))}"
+         + (f" · {ai:.2f} FLOPs/byte" if isinstance(ai, (int, float)) else ""))
+    if t.get("peak_activation_bytes") is not None:
+        at = t.get("peak_at_node")
+        card("peak_activation_bytes", "Peak activations", t.get("peak_activation_bytes"),
+             units.nbytes(t.get("peak_activation_bytes")), sub=f"at {at}" if at else None)
+    else:
+        card("peak_activation_bytes", "Peak activations", None, "n/a", sub="not computed in this build", exact_text="")
+    if bench:
+        lat = bench.get("latency_ms") or {}
+        mean = lat.get("mean")
+        parts = [f"{k} {lat[k]:.3f}" for k in ("p50", "p90", "p99") if isinstance(lat.get(k), (int, float))]
+        card("latency_ms", "Measured latency", mean, "-" if _num(mean) is None else f"{_num(mean):.3f} ms",
+             sub=("ms: " + " · ".join(parts)) if parts else None, exact_text=f"mean of {bench.get('runs', '?')} runs")
+        fps = bench.get("fps")
+        card("fps", "Throughput", fps, "-" if _num(fps) is None else f"{_num(fps):,.1f} FPS",
+             sub=f"batch {bench['batch']}" if bench.get("batch") else None, exact_text="")
+    if roofline:
+        lat_s = roofline_totals(roofline).get("roofline_latency_s")
+        dev = roofline_device(roofline).get("name") or ""
+        card("roofline_latency_s", "Roofline estimate", lat_s, _fmt_seconds(lat_s),
+             sub=f"lower bound on {dev}" if dev else "lower bound", exact_text="")
+    return cards
+
+
+# --------------------------------------------------------------------------- roofline dict access
+
+
+def roofline_device(roofline: Mapping) -> dict:
+    d = roofline.get("device")
+    if isinstance(d, Mapping):
+        return dict(d)
+    return {"name": d} if d else {}
+
+
+def roofline_totals(roofline: Mapping) -> dict:
+    """Scalar totals of a roofline dict (``roofline_latency_s`` and friends)."""
+    t = roofline.get("totals")
+    out = dict(t) if isinstance(t, Mapping) else {}
+    for k in ("roofline_latency_s", "compute_bound_time_s", "memory_bound_time_s", "measured_latency_s", "efficiency_pct"):
+        if k in roofline and k not in out:
+            out[k] = roofline[k]
+    return out
+
+
+def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
+    """What the roofline section shows, from ``RooflineResult.to_dict()`` (+ ``nodes``)."""
+    dev = roofline_device(roofline)
+    tot = roofline_totals(roofline)
+    device_rows: list[tuple[str, str]] = []
+    peaks = dev.get("peak_flops_per_s")
+    if isinstance(peaks, Mapping):
+        for p, v in peaks.items():
+            if v:
+                device_rows.append((f"Peak {p}", units.si(v, "FLOP/s")))
+    elif _num(peaks) is not None:
+        device_rows.append(("Peak", units.si(peaks, "FLOP/s")))
+    bw = dev.get("bandwidth_bytes_per_s")
+    if _num(bw) is not None:
+        device_rows.append(("Memory bandwidth", units.nbytes(bw) + "/s"))
+    ridge = dev.get("ridge_flops_per_byte")
+    if isinstance(ridge, Mapping) and _num(ridge.get("fp32")) is not None:
+        device_rows.append(("Ridge point (fp32)", f"{_num(ridge['fp32']):.1f} FLOPs/byte"))
+    if dev.get("measured"):
+        device_rows.append(("Measured", "yes (this host)"))
+    total_rows: list[tuple[str, str, str, str]] = []  # (key, label, human, exact)
+    for key, label in (("roofline_latency_s", "Roofline latency"), ("compute_bound_time_s", "Compute-bound time"),
+                       ("memory_bound_time_s", "Memory-bound time"), ("measured_latency_s", "Measured latency")):
+        if _num(tot.get(key)) is not None:
+            total_rows.append((key, label, _fmt_seconds(tot[key]), exact(tot[key])))
+    if _num(tot.get("efficiency_pct")) is not None:
+        total_rows.append(("efficiency_pct", "Efficiency (roofline / measured)", f"{_num(tot['efficiency_pct']):.1f}%",
+                           exact(tot["efficiency_pct"])))
+    counts = roofline.get("bound_counts")
+    if not isinstance(counts, Mapping):
+        counts = {}
+        for r in roofline_nodes(roofline) or []:
+            if r.get("bound"):
+                counts[r["bound"]] = counts.get(r["bound"], 0) + 1
+    ops = []
+    for r in roofline.get("by_op_type") or []:
+        ops.append({
+            "label": _op_label(r.get("domain"), r.get("op_type", "?")), "count": r.get("count"),
+            "intensity": "-" if _num(r.get("intensity")) is None else f"{_num(r['intensity']):.2f}",
+            "time": _fmt_seconds(r.get("roofline_time_s")), "time_exact": exact(r.get("roofline_time_s")),
+            "share": "-" if _num(r.get("roofline_time_share")) is None else f"{100 * _num(r['roofline_time_share']):.1f}%",
+            "share_frac": _num(r.get("roofline_time_share")) or 0.0,
+            "compute": r.get("compute_bound_nodes", 0), "memory": r.get("memory_bound_nodes", 0),
+        })
+    return {
+        "name": dev.get("name") or "device", "source": dev.get("source") or "", "device_notes": dev.get("notes") or "",
+        "device_rows": device_rows, "total_rows": total_rows,
+        "bounds": sorted(((k, v) for k, v in counts.items()), key=lambda kv: -kv[1]),
+        "ops": ops, "warnings": list(roofline.get("warnings") or []), "svg": svg,
+    }
+
+
+def roofline_nodes(roofline: Mapping | None) -> list[Mapping] | None:
+    if not roofline:
+        return None
+    nodes = roofline.get("nodes")
+    return list(nodes) if isinstance(nodes, list) else None
+
+
+# --------------------------------------------------------------------------- node table data
+
+NODE_COLUMNS: list[dict] = [
+    {"key": "index", "label": "#", "type": "int", "title": "position in graph (topological) order"},
+    {"key": "path", "label": "Node", "type": "text"},
+    {"key": "op", "label": "Op type", "type": "text"},
+    {"key": "dtype", "label": "Precision", "type": "text", "title": "compute dtype"},
+    {"key": "out_shape", "label": "Output shape", "type": "text"},
+    {"key": "macs", "label": "MACs", "type": "count"},
+    {"key": "flops", "label": "FLOPs", "type": "count"},
+    {"key": "params", "label": "Params", "type": "count"},
+    {"key": "weight_bytes", "label": "Weight bytes", "type": "bytes"},
+    {"key": "bytes_read", "label": "Read", "type": "bytes", "title": "bytes read"},
+    {"key": "bytes_written", "label": "Written", "type": "bytes", "title": "bytes written"},
+    {"key": "memory_traffic_bytes", "label": "Traffic", "type": "bytes", "title": "bytes read + written"},
+]
+
+ROOFLINE_COLUMNS: list[dict] = [
+    {"key": "intensity", "label": "Intensity", "type": "float", "title": "FLOPs per byte of memory traffic"},
+    {"key": "bound", "label": "Bound", "type": "text", "title": "compute- or memory-bound on the device"},
+    {"key": "roofline_time_s", "label": "Est. time", "type": "seconds", "title": "roofline time on the device"},
+]
+
+
+def node_table(profile: Mapping, roofline: Mapping | None = None) -> dict:
+    """Column definitions and one row (list) per node, for the embedded JSON."""
+    nodes = profile.get("nodes") or []
+    rl_nodes = roofline_nodes(roofline)
+    rl_by_key: dict = {}
+    if rl_nodes is not None and len(rl_nodes) != len(nodes):
+        for r in rl_nodes:
+            k = r.get("path") or r.get("name")
+            if k is not None:
+                rl_by_key[k] = r
+    columns = list(NODE_COLUMNS) + (list(ROOFLINE_COLUMNS) if rl_nodes is not None else [])
+    rows = []
+    for i, n in enumerate(nodes):
+        outs = n.get("outputs") or []
+        row = [
+            i,
+            n.get("path") or n.get("name") or f"node {i}",
+            _op_label(n.get("domain"), n.get("op_type", "?")),
+            n.get("compute_dtype") or "",
+            "; ".join(_shape_text(o.get("shape")) for o in outs) or "-",
+        ] + [js_value(n.get(k)) for k in ("macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written", "memory_traffic_bytes")]
+        if rl_nodes is not None:
+            if rl_by_key:
+                r = rl_by_key.get(n.get("path")) or rl_by_key.get(n.get("name")) or {}
+            else:
+                r = rl_nodes[i] or {}
+            row += [js_value(r.get("intensity")), r.get("bound"), js_value(r.get("roofline_time_s"))]
+        rows.append(row)
+    details = []
+    for n in nodes:
+        notes = list(n.get("notes") or []) + ([n["error"]] if n.get("error") else [])
+        details.append([
+            _io_text(n.get("inputs") or []),
+            _io_text(n.get("outputs") or []),
+            n.get("kind") or "",
+            " | ".join(notes),
+            js_value(n.get("repeat", 1)),
+        ])
+    return {"columns": columns, "rows": rows, "details": details}
+
+
+# --------------------------------------------------------------------------- op type chart (inline SVG)
+
+CHART_METRICS = (
+    ("macs", "MACs", "#4f46e5"),
+    ("flops", "FLOPs", "#0891b2"),
+    ("memory_traffic_bytes", "Memory traffic", "#d97706"),
+)
+
+
+def _share(part: Any, whole: Any) -> float:
+    p, w = _num(part), _num(whole)
+    if p is None or not w:
+        return 0.0
+    return max(0.0, min(1.0, p / w))
+
+
+def chart_op_rows(by_op_type: Sequence[Mapping], limit: int = 12) -> list[dict]:
+    """The op types the chart shows: the heaviest by FLOPs or by traffic, the rest as one row."""
+    rows = list(by_op_type)
+    if len(rows) <= limit:
+        return [dict(r, label=_op_label(r.get("domain"), r.get("op_type", "?"))) for r in rows]
+    keep = limit - 1
+
+    def rank(key):
+        return sorted(range(len(rows)), key=lambda i: -(_num(rows[i].get(key)) or 0.0))
+
+    chosen: list[int] = []
+    by_flops, by_traffic = rank("flops"), rank("memory_traffic_bytes")
+    for a, b in zip(by_flops, by_traffic):
+        for i in (a, b):
+            if i not in chosen and len(chosen) < keep:
+                chosen.append(i)
+        if len(chosen) >= keep:
+            break
+    chosen_set = set(chosen)
+    out = [dict(rows[i], label=_op_label(rows[i].get("domain"), rows[i].get("op_type", "?"))) for i in sorted(chosen)]
+    rest = [rows[i] for i in range(len(rows)) if i not in chosen_set]
+    other = {"label": f"{len(rest)} other op types", "count": 0}
+    for key in ("count", "macs", "flops", "params", "memory_traffic_bytes"):
+        total = 0
+        for r in rest:
+            v = r.get(key)
+            if isinstance(v, int) and isinstance(total, int):
+                total += v
+            elif _num(v) is not None:
+                total = float(total) + _num(v)
+        other[key] = total
+    out.append(other)
+    return out
+
+
+def op_type_chart_svg(by_op_type: Sequence[Mapping], totals: Mapping, limit: int = 12) -> str:
+    """Grouped horizontal bars: each op type's share of MACs, FLOPs and memory traffic."""
+    rows = chart_op_rows(by_op_type, limit)
+    if not rows:
+        return ""
+    label_w, bar_w, value_w = 140, 340, 50
+    bar_h, gap_in, gap_out, top = 9, 2, 12, 34
+    group_h = 3 * bar_h + 2 * gap_in
+    width = label_w + bar_w + value_w
+    height = top + len(rows) * (group_h + gap_out) + 34
+    x0 = label_w
+    esc = html.escape
+    out = [
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="Share of MACs, FLOPs and memory traffic by op type" '
+        f'font-family="-apple-system,BlinkMacSystemFont,Segoe UI,Roboto,Helvetica,Arial,sans-serif" font-size="12">'
+    ]
+    lx = x0
+    for _key, name, color in CHART_METRICS:
+        out.append(f'<rect x="{lx}" y="6" width="11" height="11" rx="2" fill="{color}"/>')
+        out.append(f'<text x="{lx + 16}" y="15.5" fill="#334155">{esc(name)}</text>')
+        lx += 30 + 7 * len(name)
+    grid_bottom = top + len(rows) * (group_h + gap_out) - gap_out + 4
+    for k in range(5):
+        gx = x0 + bar_w * k / 4
+        out.append(f'<line x1="{gx:.1f}" y1="{top - 6}" x2="{gx:.1f}" y2="{grid_bottom}" stroke="#e2e8f0" stroke-width="1"/>')
+        out.append(f'<text x="{gx:.1f}" y="{grid_bottom + 13}" fill="#94a3b8" font-size="10.5" text-anchor="middle">{25 * k}%</text>')
+    out.append(f'<text x="{x0 + bar_w / 2:.1f}" y="{grid_bottom + 29}" fill="#64748b" font-size="11" text-anchor="middle">'
+               f'share of the model total</text>')
+    y = top
+    for r in rows:
+        label = r["label"]
+        shown = label if len(label) <= 20 else label[:19] + "…"
+        cy = y + group_h / 2 + 4
+        out.append(f'<text x="{x0 - 10}" y="{cy:.1f}" fill="#0f172a" text-anchor="end" font-weight="600">{esc(shown)}'
+                   f'<title>{esc(label)} ({r.get("count", 0)} nodes)</title></text>')
+        for j, (key, name, color) in enumerate(CHART_METRICS):
+            share = _share(r.get(key), totals.get(key))
+            by = y + j * (bar_h + gap_in)
+            w = bar_w * share
+            human = units.nbytes(r.get(key)) if key == "memory_traffic_bytes" else units.si(r.get(key))
+            tip = f"{label}: {name} {human} ({units.count(r.get(key))}), {100 * share:.1f}% of total"
+            out.append(f'<rect x="{x0}" y="{by}" width="{max(w, 0.0):.1f}" height="{bar_h}" rx="1.5" fill="{color}">'
+                       f'<title>{esc(tip)}</title></rect>')
+            out.append(f'<text x="{x0 + w + 5:.1f}" y="{by + bar_h - 1}" fill="#475569" font-size="10">{100 * share:.1f}%</text>')
+        y += group_h + gap_out
+    out.append("</svg>")
+    return "".join(out)
+
+
+def op_type_table(by_op_type: Sequence[Mapping], totals: Mapping) -> list[dict]:
+    rows = []
+    for r in by_op_type:
+        rows.append({
+            "label": _op_label(r.get("domain"), r.get("op_type", "?")),
+            "op_type": r.get("op_type"),
+            "kind": r.get("kind", ""),
+            "count": r.get("count", 0),
+            "macs": r.get("macs"), "flops": r.get("flops"), "params": r.get("params"),
+            "weight_bytes": r.get("weight_bytes"), "traffic": r.get("memory_traffic_bytes"),
+            "flops_share": units.pct(r.get("flops"), totals.get("flops")),
+            "traffic_share": units.pct(r.get("memory_traffic_bytes"), totals.get("memory_traffic_bytes")),
+            "dtypes": ", ".join(r.get("compute_dtypes") or []),
+        })
+    return rows
+
+
+# --------------------------------------------------------------------------- comparison
+
+COMPARE_METRICS = (
+    ("params", "Parameters", "count"),
+    ("macs", "MACs", "count"),
+    ("flops", "FLOPs", "count"),
+    ("weight_bytes", "Weight bytes", "bytes"),
+    ("memory_traffic_bytes", "Memory traffic", "bytes"),
+    ("peak_activation_bytes", "Peak activation memory", "bytes"),
+    ("node_count", "Nodes", "int"),
+)
+
+
+def _human(v: Any, kind: str) -> str:
+    if v is None:
+        return "-"
+    if kind == "bytes":
+        return units.nbytes(v)
+    if kind == "count":
+        return units.si(v)
+    if kind == "ms":
+        return units.ms(v)
+    return units.count(v)
+
+
+def _ratio(v: Any, base: Any) -> tuple[str, str]:
+    a, b = _num(v), _num(base)
+    if a is None or b is None:
+        return "-", ""
+    if b == 0:
+        return ("=" if a == 0 else "new"), ""
+    r = a / b
+    cls = "same" if abs(r - 1) < 5e-4 else ("down" if r < 1 else "up")
+    return f"{r:.3g}×", cls
+
+
+def compare_view(compare: Mapping) -> dict:
+    """Normalise a comparison to ``{"models": [...names], "rows": [...]}`` for the template.
+
+    Accepts an ``onnxstat.compare/1`` dict (``models``: list of per-model dicts,
+    each with a name/path and ``totals``, optionally ``bench``) or the report's
+    own ``{"profiles": [profile dicts], "bench": [bench dicts or None]}``.
+    """
+    models = []
+    if isinstance(compare.get("profiles"), list):
+        benches = compare.get("bench") or [None] * len(compare["profiles"])
+        for p, b in zip(compare["profiles"], benches):
+            models.append({
+                "name": _model_name(p), "path": (p.get("model") or {}).get("path"),
+                "totals": p.get("totals") or {}, "bench": b,
+            })
+    else:
+        for m in compare.get("models") or []:
+            if not isinstance(m, Mapping):
+                continue
+            name = m.get("name") or m.get("label") or m.get("path") or (m.get("model") or {}).get("path") or "model"
+            models.append({"name": Path(str(name)).name, "path": m.get("path"), "totals": m.get("totals") or {},
+                           "bench": m.get("bench")})
+    rows = []
+    base = models[0] if models else None
+    for key, label, kind in COMPARE_METRICS:
+        vals = [m["totals"].get(key) for m in models]
+        if all(v is None for v in vals):
+            continue
+        cells = []
+        for m, v in zip(models, vals):
+            ratio, cls = _ratio(v, base["totals"].get(key)) if m is not base else ("", "")
+            cells.append({"human": _human(v, kind), "value": exact(v), "ratio": ratio, "cls": cls})
+        rows.append({"key": key, "label": label, "cells": cells})
+    if any(m.get("bench") for m in models):
+        for key, label, kind in (("mean", "Latency (mean)", "ms"), ("p90", "Latency (p90)", "ms")):
+            vals = [((m.get("bench") or {}).get("latency_ms") or {}).get(key) for m in models]
+            base_v = vals[0]
+            cells = []
+            for i, v in enumerate(vals):
+                ratio, cls = _ratio(v, base_v) if i else ("", "")
+                cells.append({"human": _human(v, kind), "value": exact(v), "ratio": ratio, "cls": cls})
+            rows.append({"key": f"latency_{key}", "label": label, "cells": cells})
+    return {"models": models, "rows": rows}
+
+
+def _model_name(profile: Mapping) -> str:
+    p = (profile.get("model") or {}).get("path")
+    return Path(p).name if p else "(in memory)"
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _env():
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True, default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["si"] = units.si
+    env.filters["nbytes"] = units.nbytes
+    env.filters["count"] = units.count
+    env.filters["shape"] = units.shape
+    env.filters["exact"] = exact
+    env.filters["ms"] = units.ms
+    env.filters["seconds"] = _fmt_seconds
+    return env
+
+
+def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | None, compare: Mapping | None) -> list[tuple[str, str]]:
+    s = profile.get("settings") or {}
+    rows = []
+    ish = s.get("input_shapes") or {}
+    rows.append(("Input shapes", ", ".join(f"{k}={units.shape(v)}" for k, v in ish.items()) or "from the model"))
+    dims = s.get("dims") or {}
+    rows.append(("Dims", ", ".join(f"{k}={v}" for k, v in dims.items()) or "none"))
+    rows.append(("Shape source", str(s.get("shape_source", "onnx"))))
+    rows.append(("Simplify", "yes" if s.get("simplify") else "no"))
+    for k, v in s.items():
+        if k not in ("input_shapes", "dims", "shape_source", "simplify"):
+            rows.append((k.replace("_", " ").capitalize(), json.dumps(v) if not isinstance(v, str) else v))
+    if bench:
+        parts = [f"{bench.get('runs', '?')} runs", f"{bench.get('warmup', '?')} warm-up"]
+        for k in ("provider", "providers", "threads", "intra_op_threads"):
+            if bench.get(k) is not None:
+                v = bench[k]
+                parts.append(f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}")
+        rows.append(("Benchmark", ", ".join(parts)))
+    else:
+        rows.append(("Benchmark", "not run (use --bench)"))
+    if roofline:
+        dev = roofline_device(roofline)
+        rows.append(("Device", dev.get("name") or "?"))
+    else:
+        rows.append(("Device", "none (use --device NAME for the roofline)"))
+    if compare:
+        rows.append(("Compared with", ", ".join(m["name"] for m in compare_view(compare)["models"][1:]) or "-"))
+    return rows
+
+
+NOTE_KEYS = ("memory", "roofline", "roofline_chart", "bench", "compare")
+
+
+def render_html(
+    profile: Mapping,
+    *,
+    bench: Mapping | None = None,
+    roofline: Mapping | None = None,
+    roofline_svg: str | None = None,
+    compare: Mapping | None = None,
+    notes: Mapping[str, str] | None = None,
+    generated_at: str | None = None,
+    page_size: int = 100,
+) -> str:
+    """The HTML page for a profile dict (``ProfileResult.to_dict()``) and optional extras.
+
+    ``notes`` maps a section ("bench", "roofline", "compare", "memory") to a line
+    shown in the page where that section's data is missing.
+    """
+    if not isinstance(profile, Mapping) or "totals" not in profile:
+        raise UsageError("render_html needs a profile dict (ProfileResult.to_dict())")
+    notes = {k: "" for k in NOTE_KEYS} | dict(notes or {})
+    totals = profile.get("totals") or {}
+    model = profile.get("model") or {}
+    table = node_table(profile, roofline)
+    op_types = sorted({r[2] for r in table["rows"]})
+    op_counts: dict[str, int] = {}
+    for r in table["rows"]:
+        op_counts[r[2]] = op_counts.get(r[2], 0) + 1
+    summary = {
+        "schema": profile.get("schema"),
+        "model": model,
+        "settings": profile.get("settings"),
+        "totals": {k: js_value(v) for k, v in totals.items() if not isinstance(v, dict)},
+    }
+    if bench:
+        summary["bench"] = {k: bench.get(k) for k in ("latency_ms", "fps", "runs", "warmup") if k in bench}
+    if roofline:
+        summary["roofline"] = {"device": roofline_device(roofline).get("name"), "totals": roofline_totals(roofline)}
+    rl = roofline_view(roofline, roofline_svg) if roofline else None
+    ctx = {
+        "version": __version__,
+        "generated_at": generated_at or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "title": _model_name(profile),
+        "profile": profile,
+        "model": model,
+        "opset": ", ".join(f"{d} {v}" for d, v in (model.get("opset") or {}).items()),
+        "totals": totals,
+        "cards": summary_cards(profile, bench, roofline),
+        "settings_rows": _settings_rows(profile, bench, roofline, compare),
+        "inputs": profile.get("inputs") or [],
+        "outputs": profile.get("outputs") or [],
+        "op_chart": op_type_chart_svg(profile.get("by_op_type") or [], totals),
+        "op_rows": op_type_table(profile.get("by_op_type") or [], totals),
+        "node_json": script_json({"columns": table["columns"], "rows": table["rows"], "details": table["details"],
+                                  "pageSize": page_size}),
+        "summary_json": script_json(summary),
+        "node_columns": table["columns"],
+        "node_count": len(table["rows"]),
+        "op_filter": [(o, op_counts[o]) for o in op_types],
+        "unsupported": profile.get("unsupported") or [],
+        "warnings": profile.get("warnings") or [],
+        "bench": bench,
+        "latency_rows": _latency_rows(bench) if bench else [],
+        "roofline": rl,
+        "compare": compare_view(compare) if compare else None,
+        "simplify": profile.get("simplify"),
+        "notes": notes,
+        "precision_rows": sorted((totals.get("macs_by_precision") or {}).items()),
+    }
+    from markupsafe import Markup
+
+    ctx["css"] = Markup(_asset("report.css"))
+    ctx["js"] = Markup(_asset("report.js").replace("</", "<\\/"))
+    return _env().get_template("report.html.j2").render(**ctx)
+
+
+def _asset(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def _latency_rows(bench: Mapping) -> list[tuple[str, str, str]]:
+    lat = bench.get("latency_ms") or {}
+    order = ["mean", "std", "min", "p50", "p90", "p95", "p99", "max"]
+    keys = [k for k in order if k in lat] + [k for k in lat if k not in order]
+    return [(k, units.ms(lat[k]) if k != "std" else f"± {units.ms(lat[k])}", exact(lat[k])) for k in keys]
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _dict(x: Any) -> dict | None:
+    if x is None:
+        return None
+    if isinstance(x, Mapping):
+        return dict(x)
+    if hasattr(x, "to_dict"):
+        return x.to_dict()
+    return None
+
+
+def build_report(
+    model,
+    input_shapes: Mapping[str, Any] | None = None,
+    dims: Mapping[str, Any] | None = None,
+    *,
+    bench: bool = False,
+    runs: int | None = None,
+    warmup: int | None = None,
+    device: str | None = None,
+    compare: Iterable = (),
+    simplify: bool = False,
+    shape_source: str = "onnx",
+    generated_at: str | None = None,
+) -> tuple[str, list[str]]:
+    """Profile ``model`` (a path, ModelProto or an existing ProfileResult) and render the page.
+
+    Returns ``(html, messages)``; messages name the sections left out because the
+    module that computes them is not in this build.
+    """
+    from .profiler import profile as _profile
+    from .result import ProfileResult
+
+    messages: list[str] = []
+    notes: dict[str, str] = {}
+    if isinstance(model, ProfileResult):
+        res = model
+    else:
+        res = _profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+    if device is not None and not str(device).strip():
+        raise UsageError("--device: give a device name (see 'onnxstat devices')")
+
+    def missing(section: str, module: str, what: str) -> None:
+        msg = f"{what} left out: onnxstat.{module} is not available in this build"
+        notes[section] = msg
+        messages.append(msg)
+
+    # peak activation memory
+    if res.totals.peak_activation_bytes is None:
+        try:
+            from . import memory
+        except ImportError:
+            missing("memory", "memory", "peak activation memory")
+        else:
+            _apply_memory(memory, res)
+
+    # benchmark (before the roofline, which reports its efficiency against the measurement)
+    bench_d = None
+    if bench:
+        try:
+            from . import bench as bench_mod
+        except ImportError:
+            missing("bench", "bench", "measured latency")
+        else:
+            bench_d = _run_bench(bench_mod, model if not isinstance(model, ProfileResult) else res.path,
+                                 input_shapes, dims, runs, warmup)
+
+    # roofline
+    roofline = roofline_svg = None
+    if device is not None:
+        try:
+            from . import roofline as rl_mod
+        except ImportError:
+            missing("roofline", "roofline", "roofline")
+        else:
+            dev = rl_mod.get_device(device)
+            roofline = _apply_roofline(rl_mod, res, dev, bench_d)
+            try:
+                from . import plot
+            except ImportError:
+                missing("roofline_chart", "plot", "roofline chart")
+            else:
+                roofline_svg = _roofline_svg(plot, res, dev)
+
+    # comparison
+    compare = list(compare or ())
+    compare_d = None
+    if compare:
+        compare_d = _compare(res, model, compare, input_shapes, dims, bench, runs, warmup, simplify, shape_source, messages, notes)
+
+    page = render_html(res.to_dict(), bench=bench_d, roofline=roofline, roofline_svg=roofline_svg,
+                       compare=compare_d, notes=notes, generated_at=generated_at)
+    return page, messages
+
+
+def _apply_memory(memory, res) -> None:
+    out = memory.peak_activation(res)
+    if res.totals.peak_activation_bytes is None and out is not None:
+        peak = getattr(out, "peak_bytes", None)
+        if peak is None and isinstance(out, Mapping):
+            peak = out.get("peak_activation_bytes", out.get("peak_bytes"))
+        if peak is None and isinstance(out, int):
+            peak = out
+        if peak is not None:
+            res.totals.peak_activation_bytes = peak
+            at = getattr(out, "peak_at_node", None)
+            if at is None and isinstance(out, Mapping):
+                at = out.get("peak_at_node")
+            res.totals.peak_at_node = at
+
+
+def _apply_roofline(rl_mod, res, dev, bench: Mapping | None) -> dict:
+    """The roofline as a dict: ``to_dict()`` plus ``nodes`` aligned with the profile's nodes."""
+    out = rl_mod.apply_roofline(res, dev)
+    mean_ms = _num(((bench or {}).get("latency_ms") or {}).get("mean"))
+    if mean_ms and hasattr(out, "set_measured"):
+        out.set_measured(mean_ms / 1e3)
+    d = _dict(out) or {}
+    if "nodes" not in d and hasattr(out, "node_extras"):
+        nodes = out.node_extras
+        d["nodes"] = [dict(n, path=p.path) for n, p in zip(nodes, res.nodes)]
+    if "device" not in d:
+        d["device"] = _dict(dev) or {"name": str(dev)}
+    return d
+
+
+def _roofline_svg(plot, res, dev) -> str | None:
+    fd, tmp = tempfile.mkstemp(suffix=".svg")
+    os.close(fd)
+    try:
+        plot.plot_roofline(res, dev, tmp)
+        text = Path(tmp).read_text(encoding="utf-8")
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    start = text.find("<svg")
+    return text[start:] if start >= 0 else None
+
+
+def _run_bench(bench_mod, model, input_shapes, dims, runs, warmup) -> dict:
+    kw = {}
+    if runs is not None:
+        kw["runs"] = runs
+    if warmup is not None:
+        kw["warmup"] = warmup
+    out = bench_mod.bench(model, input_shapes, dims, **kw)
+    return _dict(out) or {}
+
+
+def _compare(res, model, others, input_shapes, dims, bench, runs, warmup, simplify, shape_source, messages, notes) -> dict:
+    from .profiler import profile as _profile
+
+    base = model if not hasattr(model, "to_dict") else res.path
+    try:
+        from . import compare as cmp_mod
+    except ImportError:
+        cmp_mod = None
+    if cmp_mod is not None and hasattr(cmp_mod, "compare") and base is not None:
+        return _dict(cmp_mod.compare([base, *others], input_shapes, dims)) or {}
+    try:
+        from . import memory
+    except ImportError:
+        memory = None
+    profiles = [res.to_dict()]
+    for m in others:
+        other = _profile(m, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+        if memory is not None:
+            _apply_memory(memory, other)
+        profiles.append(other.to_dict())
+    return {"profiles": profiles}
