@@ -10,9 +10,15 @@ Usage (from the repository root)::
     python sample_models/build.py                 # writes next to this script
     python sample_models/build.py --out /tmp/x    # writes somewhere else
     python sample_models/build.py --no-verify     # skip checker + onnxruntime run
+    python sample_models/build.py --no-twins      # skip the int8 / fp16 twins
 
-All models use opset 17 for the default domain, IR version 8 and producer name
-``onnxstat-samples``.
+All hand-built models use opset 17 for the default domain, IR version 8 and
+producer name ``onnxstat-samples``.  The precision twins of ``cnn.onnx`` and
+``transformer.onnx`` (``*_int8_dynamic``, ``*_int8_qoperator``, ``*_int8_qdq``,
+``*_fp16``) are made from them with onnxruntime.quantization and
+onnxruntime.transformers.float16; calibration data come from a fixed seed, and
+the output is byte-identical from run to run with the same onnxruntime version
+(other onnxruntime versions may write different bytes).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import copy
 import math
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -363,12 +370,178 @@ def verify(path: Path) -> str:
     return f"{ins} -> {res}"
 
 
+# --------------------------------------------------------------------------
+# precision twins: int8 (dynamic, static QOperator, static QDQ) and fp16
+# --------------------------------------------------------------------------
+
+#: fp32 model -> (input name, calibration shape, calibration seed).  The transformer
+#: has symbolic dims (batch, seq); it is calibrated at batch 1, seq 8 and keeps its
+#: symbolic dims in the quantised files.
+TWIN_SOURCES = {
+    "cnn": ("input", (1, 3, 64, 64), 2001),
+    "transformer": ("x", (1, 8, 64), 2003),
+}
+#: twin suffix -> how it is made
+TWIN_KINDS = ("int8_dynamic", "int8_qoperator", "int8_qdq", "fp16")
+CALIBRATION_SAMPLES = 8
+
+
+def calibration_reader(input_name: str, shape, seed: int, n: int = CALIBRATION_SAMPLES):
+    """A CalibrationDataReader giving ``n`` standard-normal float32 batches from a fixed seed."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(seed)
+            self._batches = [{input_name: rng.standard_normal(shape).astype(np.float32)} for _ in range(n)]
+            self._it = iter(self._batches)
+
+        def get_next(self):
+            return next(self._it, None)
+
+        def rewind(self):
+            self._it = iter(self._batches)
+
+    return Reader()
+
+
+def topo_sort(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Reorder the main graph's nodes topologically (stable: keeps file order where free).
+
+    onnxruntime.transformers.float16 appends the input Cast nodes at the end of the
+    graph; onnxruntime accepts that, onnx.checker and onnx shape inference do not.
+    """
+    m = copy.deepcopy(model)
+    nodes = list(m.graph.node)
+    available = {i.name for i in m.graph.input} | {t.name for t in m.graph.initializer} | {""}
+    done = [False] * len(nodes)
+    order = []
+    while len(order) < len(nodes):
+        progressed = False
+        for i, n in enumerate(nodes):
+            if not done[i] and all(x in available for x in n.input):
+                done[i] = True
+                order.append(n)
+                available.update(n.output)
+                progressed = True
+                break  # restart from the top: earliest ready node first
+        if not progressed:
+            raise RuntimeError(f"{m.graph.name}: graph has a cycle or a dangling input")
+    del m.graph.node[:]
+    m.graph.node.extend(order)
+    return m
+
+
+def quantize_twin(fp32: onnx.ModelProto, kind: str, input_name: str, calib_shape, seed: int) -> onnx.ModelProto:
+    """An int8 twin made with onnxruntime.quantization (per-tensor, int8 weights).
+
+    The fp32 model first goes through ``quant_pre_process`` (symbolic shape inference
+    and onnxruntime's graph optimisation, which folds BatchNormalization into the
+    preceding Conv), as onnxruntime's quantisation guide recommends.
+
+    * ``int8_dynamic``: quantize_dynamic -- ConvInteger / MatMulInteger with int8
+      weights, activations quantised to uint8 at run time by DynamicQuantizeLinear;
+      biases stay float32 (added after the integer op).
+    * ``int8_qoperator``: quantize_static, QuantFormat.QOperator -- QLinearConv,
+      QLinearMatMul, QGemm and com.microsoft QLinear* ops, uint8 activations, int8
+      weights, biases int32.
+    * ``int8_qdq``: quantize_static, QuantFormat.QDQ -- the float ops wrapped in
+      QuantizeLinear/DequantizeLinear pairs, int8 activations and weights, biases
+      int32 (DequantizeLinear of an int32 initializer).
+    """
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "fp32.onnx")
+        pre = os.path.join(tmp, "pre.onnx")
+        dst = os.path.join(tmp, "int8.onnx")
+        save(fp32, Path(src))
+        quant_pre_process(src, pre)
+        if kind == "int8_dynamic":
+            quantize_dynamic(pre, dst, weight_type=QuantType.QInt8, per_channel=False)
+        elif kind in ("int8_qoperator", "int8_qdq"):
+            # QOperator with int8 activations is slow on x64 (onnxruntime warns), so
+            # it uses uint8 activations (U8S8); QDQ uses int8 activations (S8S8).
+            qop = kind == "int8_qoperator"
+            quantize_static(
+                pre, dst, calibration_reader(input_name, calib_shape, seed),
+                quant_format=QuantFormat.QOperator if qop else QuantFormat.QDQ, per_channel=False,
+                activation_type=QuantType.QUInt8 if qop else QuantType.QInt8, weight_type=QuantType.QInt8,
+            )
+        else:  # pragma: no cover - programming error
+            raise ValueError(kind)
+        return onnx.load(dst)
+
+
+def fp16_twin(fp32: onnx.ModelProto) -> onnx.ModelProto:
+    """fp16 twin: onnxruntime.transformers.float16 with float32 inputs/outputs (Cast nodes)."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    m = convert_float_to_float16(copy.deepcopy(fp32), keep_io_types=True)
+    m = topo_sort(m)
+    m.doc_string = fp32.doc_string + " float16 weights and compute; float32 input/output through Cast nodes."
+    return m
+
+
+def build_twins(sources: dict[str, onnx.ModelProto]) -> list[tuple[str, onnx.ModelProto]]:
+    """All precision twins, in a fixed order: (file name, model)."""
+    import logging
+    import warnings
+
+    out = []
+    for base, (input_name, calib_shape, seed) in TWIN_SOURCES.items():
+        fp32 = sources[base]
+        for kind in TWIN_KINDS:
+            # onnxruntime.quantization logs every int64 shape tensor it skips
+            logging.disable(logging.WARNING)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if kind == "fp16":
+                        m = fp16_twin(fp32)
+                    else:
+                        m = quantize_twin(fp32, kind, input_name, calib_shape, seed)
+            finally:
+                logging.disable(logging.NOTSET)
+            m.graph.name = f"{base}_{kind}"
+            out.append((f"{base}_{kind}.onnx", m))
+    return out
+
+
+def verify_twin(path: Path, ref: Path) -> str:
+    """Run twin and fp32 reference on the same random input; report the largest deviation."""
+    import onnxruntime as ort
+
+    if "qoperator" not in path.name:  # com.microsoft QLinear* schemas are unknown to onnx
+        onnx.checker.check_model(str(path), full_check=True)
+    else:
+        onnx.checker.check_model(str(path))
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    twin = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    base = ort.InferenceSession(str(ref), so, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    feeds = {}
+    for inp in base.get_inputs():
+        shape = [d if isinstance(d, int) else 2 for d in inp.shape]
+        feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
+    a = twin.run(None, feeds)[0]
+    b = base.run(None, feeds)[0]
+    if a.shape != b.shape or not np.all(np.isfinite(a)):
+        raise RuntimeError(f"{path.name}: output {a.shape} differs from {ref.name} {b.shape} or is not finite")
+    err = float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-12))
+    return f"max |twin - fp32| / max |fp32| = {err:.3g}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                     help="output directory (default: this script's folder)")
     ap.add_argument("--no-verify", action="store_true",
                     help="skip onnx.checker full_check and the onnxruntime run")
+    ap.add_argument("--no-twins", action="store_true",
+                    help="skip the int8/fp16 twins (they need onnxruntime.quantization)")
     args = ap.parse_args(argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -395,6 +568,16 @@ def main(argv=None) -> int:
         print(f"{p.name:<22} {p.stat().st_size:>9} B{info}")
     data = out / "cnn_external.onnx.data"
     print(f"{data.name:<22} {data.stat().st_size:>9} B")
+
+    if args.no_twins:
+        return 0
+    sources = {"cnn": cnn, "transformer": build_transformer()}
+    for fname, model in build_twins(sources):
+        p = out / fname
+        save(model, p)
+        ref = out / (fname.split("_")[0] + ".onnx")
+        info = "" if args.no_verify else "  ok: " + verify_twin(p, ref)
+        print(f"{p.name:<32} {p.stat().st_size:>9} B{info}")
     return 0
 
 
