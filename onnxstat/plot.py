@@ -116,7 +116,8 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
               title="point size ~ sqrt(FLOPs)", title_fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, metadata={"Software": "onnxstat"} if fmt == "png" else {"Creator": "onnxstat", "Date": None})
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "onnxstat"}):  # SVG text stays text
+        fig.savefig(buf, format=fmt, metadata={"Software": "onnxstat"} if fmt == "png" else {"Creator": "onnxstat", "Date": None})
     return buf.getvalue()
 
 
