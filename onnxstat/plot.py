@@ -107,6 +107,9 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     ax.set_ylabel("Attainable FLOP/s")
     src = "measured" if device.measured else "datasheet"
     name = Path(res.path).name if res.path else "model"
+    dims = (res.settings or {}).get("dims") or {}
+    if dims:
+        name += " (" + ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) + ")"
     ax.set_title(title or (
         f"{name} on {device.name} ({src}; {units.nbytes(bw)}/s): roofline latency "
         f"{rl.latency_s * 1e3:.4g} ms, {len(pts)} nodes with FLOPs"
