@@ -106,7 +106,11 @@ def _fmt_seconds(s: Any) -> str:
         return f"{v * 1e3:.3f} ms"
     if v >= 1e-6:
         return f"{v * 1e6:.2f} µs"
-    return f"{v * 1e9:.1f} ns"
+    if v >= 1e-9:
+        return f"{v * 1e9:.2f} ns"
+    if v == 0:
+        return "0 s"
+    return f"{v * 1e12:.2f} ps"
 
 
 def _fmt_rate(x: Any, unit: str) -> str:
@@ -356,9 +360,15 @@ def chart_op_rows(by_op_type: Sequence[Mapping], limit: int = 12) -> list[dict]:
     return out
 
 
+def _pct_label(share: float) -> str:
+    p = 100 * share
+    return f"{p:.1f}%" if p >= 0.1 else "<0.1%"
+
+
 def op_type_chart_svg(by_op_type: Sequence[Mapping], totals: Mapping, limit: int = 12) -> str:
     """Grouped horizontal bars: each op type's share of MACs, FLOPs and memory traffic."""
-    rows = chart_op_rows(by_op_type, limit)
+    costly = [r for r in by_op_type if any(_share(r.get(k), totals.get(k)) > 0 for k, _n, _c in CHART_METRICS)]
+    rows = chart_op_rows(costly, limit)
     if not rows:
         return ""
     label_w, bar_w, value_w = 140, 340, 50
@@ -400,7 +410,9 @@ def op_type_chart_svg(by_op_type: Sequence[Mapping], totals: Mapping, limit: int
             tip = f"{label}: {name} {human} ({units.count(r.get(key))}), {100 * share:.1f}% of total"
             out.append(f'<rect x="{x0}" y="{by}" width="{max(w, 0.0):.1f}" height="{bar_h}" rx="1.5" fill="{color}">'
                        f'<title>{esc(tip)}</title></rect>')
-            out.append(f'<text x="{x0 + w + 5:.1f}" y="{by + bar_h - 1}" fill="#475569" font-size="10">{100 * share:.1f}%</text>')
+            if share > 0:
+                out.append(f'<text x="{x0 + w + 5:.1f}" y="{by + bar_h - 1}" fill="#475569" font-size="10">'
+                           f'{_pct_label(share)}</text>')
         y += group_h + gap_out
     out.append("</svg>")
     return "".join(out)
@@ -425,83 +437,137 @@ def op_type_table(by_op_type: Sequence[Mapping], totals: Mapping) -> list[dict]:
 
 # --------------------------------------------------------------------------- comparison
 
+#: comparison rows: (key, label, kind, which direction is better)
 COMPARE_METRICS = (
-    ("params", "Parameters", "count"),
-    ("macs", "MACs", "count"),
-    ("flops", "FLOPs", "count"),
-    ("weight_bytes", "Weight bytes", "bytes"),
-    ("memory_traffic_bytes", "Memory traffic", "bytes"),
-    ("peak_activation_bytes", "Peak activation memory", "bytes"),
-    ("node_count", "Nodes", "int"),
+    ("file_size", "File size", "bytes", "lower"),
+    ("params", "Parameters", "count", "lower"),
+    ("weight_bytes", "Weight bytes", "bytes", "lower"),
+    ("macs", "MACs", "count", "lower"),
+    ("flops", "FLOPs", "count", "lower"),
+    ("memory_traffic_bytes", "Memory traffic", "bytes", "lower"),
+    ("arithmetic_intensity", "Arithmetic intensity", "intensity", None),
+    ("peak_activation_bytes", "Peak activation memory", "bytes", "lower"),
+    ("low_precision_mac_share", "Low-precision MAC share", "share", None),
+    ("node_count", "Nodes", "int", None),
+    ("latency_p50_ms", "Latency p50", "ms", "lower"),
+    ("latency_p90_ms", "Latency p90", "ms", "lower"),
+    ("fps", "Throughput (FPS)", "fps", "higher"),
 )
 
 
 def _human(v: Any, kind: str) -> str:
     if v is None:
         return "-"
+    if _num(v) is None:
+        return str(v)
     if kind == "bytes":
         return units.nbytes(v)
     if kind == "count":
         return units.si(v)
     if kind == "ms":
         return units.ms(v)
+    if kind == "intensity":
+        return f"{_num(v):.2f} FLOPs/B"
+    if kind == "share":
+        return f"{100 * _num(v):.1f}%"
+    if kind == "fps":
+        return f"{_num(v):,.1f}"
     return units.count(v)
 
 
-def _ratio(v: Any, base: Any) -> tuple[str, str]:
+def _ratio(v: Any, base: Any, better: str | None = None) -> tuple[str, str]:
+    """("0.25×", css class) of v against the baseline; the class says better / worse / same."""
     a, b = _num(v), _num(base)
     if a is None or b is None:
         return "-", ""
     if b == 0:
         return ("=" if a == 0 else "new"), ""
     r = a / b
-    cls = "same" if abs(r - 1) < 5e-4 else ("down" if r < 1 else "up")
+    if abs(r - 1) < 5e-4:
+        return "=", "same"
+    cls = ""
+    if better == "lower":
+        cls = "better" if r < 1 else "worse"
+    elif better == "higher":
+        cls = "better" if r > 1 else "worse"
     return f"{r:.3g}×", cls
 
 
-def compare_view(compare: Mapping) -> dict:
-    """Normalise a comparison to ``{"models": [...names], "rows": [...]}`` for the template.
+def _metric(m: Mapping, key: str) -> Any:
+    t = m.get("totals") or {}
+    bench = m.get("bench") or {}
+    if key == "file_size":
+        return m.get("file_size")
+    if key in ("latency_p50_ms", "latency_p90_ms"):
+        return (bench.get("latency_ms") or {}).get(key.split("_")[1])
+    if key == "fps":
+        return bench.get("fps")
+    return t.get(key)
 
-    Accepts an ``onnxstat.compare/1`` dict (``models``: list of per-model dicts,
-    each with a name/path and ``totals``, optionally ``bench``) or the report's
-    own ``{"profiles": [profile dicts], "bench": [bench dicts or None]}``.
+
+def _by_dtype(d: Mapping | None, fmt) -> str:
+    items = [(k, v) for k, v in (d or {}).items() if _num(v)]
+    return ", ".join(f"{k} {fmt(v)}" for k, v in sorted(items)) or "-"
+
+
+def compare_view(compare: Mapping) -> dict:
+    """Normalise a comparison for the template.
+
+    Accepts an ``onnxstat.compare/1`` dict (``models``: per-model dicts with
+    ``label``, ``path``, ``file_size``, ``totals``, ``bench``; ``by_op_type``;
+    ``structure``; ``warnings``) or the report's own fallback
+    ``{"profiles": [profile dicts]}`` (totals only).
     """
     models = []
     if isinstance(compare.get("profiles"), list):
-        benches = compare.get("bench") or [None] * len(compare["profiles"])
-        for p, b in zip(compare["profiles"], benches):
-            models.append({
-                "name": _model_name(p), "path": (p.get("model") or {}).get("path"),
-                "totals": p.get("totals") or {}, "bench": b,
-            })
+        for p in compare["profiles"]:
+            mdl = p.get("model") or {}
+            models.append({"label": Path(_model_name(p)).stem, "path": mdl.get("path"), "file_size": mdl.get("file_size"),
+                           "totals": p.get("totals") or {}, "bench": None})
     else:
         for m in compare.get("models") or []:
-            if not isinstance(m, Mapping):
-                continue
-            name = m.get("name") or m.get("label") or m.get("path") or (m.get("model") or {}).get("path") or "model"
-            models.append({"name": Path(str(name)).name, "path": m.get("path"), "totals": m.get("totals") or {},
-                           "bench": m.get("bench")})
+            if isinstance(m, Mapping):
+                models.append(dict(m, label=str(m.get("label") or Path(str(m.get("path") or "model")).stem)))
     rows = []
-    base = models[0] if models else None
-    for key, label, kind in COMPARE_METRICS:
-        vals = [m["totals"].get(key) for m in models]
+    base = models[0] if models else {}
+    for key, label, kind, better in COMPARE_METRICS:
+        vals = [_metric(m, key) for m in models]
         if all(v is None for v in vals):
             continue
         cells = []
-        for m, v in zip(models, vals):
-            ratio, cls = _ratio(v, base["totals"].get(key)) if m is not base else ("", "")
+        for i, v in enumerate(vals):
+            ratio, cls = _ratio(v, _metric(base, key), better) if i else ("", "")
             cells.append({"human": _human(v, kind), "value": exact(v), "ratio": ratio, "cls": cls})
         rows.append({"key": key, "label": label, "cells": cells})
-    if any(m.get("bench") for m in models):
-        for key, label, kind in (("mean", "Latency (mean)", "ms"), ("p90", "Latency (p90)", "ms")):
-            vals = [((m.get("bench") or {}).get("latency_ms") or {}).get(key) for m in models]
-            base_v = vals[0]
-            cells = []
-            for i, v in enumerate(vals):
-                ratio, cls = _ratio(v, base_v) if i else ("", "")
-                cells.append({"human": _human(v, kind), "value": exact(v), "ratio": ratio, "cls": cls})
-            rows.append({"key": f"latency_{key}", "label": label, "cells": cells})
-    return {"models": models, "rows": rows}
+    text_rows = [
+        ("MACs by precision", [_by_dtype((m.get("totals") or {}).get("macs_by_precision"), units.si) for m in models]),
+        ("Weight bytes by dtype", [_by_dtype((m.get("totals") or {}).get("weight_bytes_by_dtype"), units.nbytes) for m in models]),
+    ]
+    if any(m.get("qdq_overhead") for m in models):
+        text_rows.append(("Q/DQ nodes", [
+            (f"{q['count']} ({units.si(q.get('flops'))} FLOPs)" if q.get("count") else "0")
+            for q in ((m.get("qdq_overhead") or {}) for m in models)
+        ]))
+    op_rows = []
+    for r in compare.get("by_op_type") or []:
+        cells = []
+        for c in r.get("models") or []:
+            if not c:
+                cells.append(None)
+                continue
+            ops = c.get("op_types") or {}
+            prec = c.get("precision") or {}
+            work = f"{units.si(c.get('macs'))} MACs" if _num(c.get("macs")) else f"{units.si(c.get('flops'))} FLOPs"
+            cells.append({
+                "count": c.get("count", 0), "work": work, "macs": exact(c.get("macs")),
+                "ops": ", ".join(f"{o} ×{n}" for o, n in ops.items()) if (len(ops) > 1 or r.get("op_type") not in ops) else "",
+                "precision": ", ".join(prec) if len(prec) <= 1 else ", ".join(f"{k} ×{v}" for k, v in prec.items()),
+                "low": any(k in ("int8", "uint8", "int4", "uint4", "float16", "bfloat16") for k in prec),
+            })
+        op_rows.append({"op_type": r.get("op_type"), "cells": cells})
+    structure = compare.get("structure") or {}
+    return {"models": models, "rows": rows, "text_rows": text_rows, "op_rows": op_rows,
+            "note": structure.get("note") or "", "warnings": list(compare.get("warnings") or [])}
 
 
 def _model_name(profile: Mapping) -> str:
@@ -559,7 +625,7 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     else:
         rows.append(("Device", "none (use --device NAME for the roofline)"))
     if compare:
-        rows.append(("Compared with", ", ".join(m["name"] for m in compare_view(compare)["models"][1:]) or "-"))
+        rows.append(("Compared with", ", ".join(m["label"] for m in compare_view(compare)["models"][1:]) or "-"))
     return rows
 
 
@@ -585,9 +651,10 @@ def render_html(
     if not isinstance(profile, Mapping) or "totals" not in profile:
         raise UsageError("render_html needs a profile dict (ProfileResult.to_dict())")
     notes = {k: "" for k in NOTE_KEYS} | dict(notes or {})
-    totals = profile.get("totals") or {}
-    model = profile.get("model") or {}
     table = node_table(profile, roofline)
+    totals = {"macs": None, "flops": None, "params": None, "weight_bytes": None, "memory_traffic_bytes": None,
+              "arithmetic_intensity": None, "node_count": len(table["rows"])} | dict(profile.get("totals") or {})
+    model = {"path": None, "file_size": None, "ir_version": "?", "producer": "", "opset": {}} | dict(profile.get("model") or {})
     op_types = sorted({r[2] for r in table["rows"]})
     op_counts: dict[str, int] = {}
     for r in table["rows"]:
@@ -709,16 +776,30 @@ def build_report(
         else:
             _apply_memory(memory, res)
 
+    source = model if not isinstance(model, ProfileResult) else res.path
+
     # benchmark (before the roofline, which reports its efficiency against the measurement)
-    bench_d = None
+    bench_mod = None
     if bench:
+        if source is None:
+            raise UsageError("--bench needs the model itself (a path or ModelProto), not only its profile")
         try:
             from . import bench as bench_mod
         except ImportError:
             missing("bench", "bench", "measured latency")
+
+    # comparison (with --bench it measures every model, the baseline included)
+    compare = list(compare or ())
+    compare_d = None
+    if compare:
+        compare_d = _compare(res, source, compare, input_shapes, dims, bench_mod is not None, runs, warmup,
+                             simplify, shape_source, notes)
+    bench_d = None
+    if bench_mod is not None:
+        if compare_d and compare_d.get("models") and compare_d["models"][0].get("bench"):
+            bench_d = dict(compare_d["models"][0]["bench"])
         else:
-            bench_d = _run_bench(bench_mod, model if not isinstance(model, ProfileResult) else res.path,
-                                 input_shapes, dims, runs, warmup)
+            bench_d = _run_bench(bench_mod, source, input_shapes, dims, runs, warmup)
 
     # roofline
     roofline = roofline_svg = None
@@ -729,19 +810,13 @@ def build_report(
             missing("roofline", "roofline", "roofline")
         else:
             dev = rl_mod.get_device(device)
-            roofline = _apply_roofline(rl_mod, res, dev, bench_d)
+            roofline, rl_obj = _apply_roofline(rl_mod, res, dev, bench_d)
             try:
                 from . import plot
             except ImportError:
                 missing("roofline_chart", "plot", "roofline chart")
             else:
-                roofline_svg = _roofline_svg(plot, res, dev)
-
-    # comparison
-    compare = list(compare or ())
-    compare_d = None
-    if compare:
-        compare_d = _compare(res, model, compare, input_shapes, dims, bench, runs, warmup, simplify, shape_source, messages, notes)
+                roofline_svg = _roofline_svg(plot, res, dev, rl_obj)
 
     page = render_html(res.to_dict(), bench=bench_d, roofline=roofline, roofline_svg=roofline_svg,
                        compare=compare_d, notes=notes, generated_at=generated_at)
@@ -764,32 +839,36 @@ def _apply_memory(memory, res) -> None:
             res.totals.peak_at_node = at
 
 
-def _apply_roofline(rl_mod, res, dev, bench: Mapping | None) -> dict:
-    """The roofline as a dict: ``to_dict()`` plus ``nodes`` aligned with the profile's nodes."""
+def _apply_roofline(rl_mod, res, dev, bench: Mapping | None) -> tuple[dict, Any]:
+    """The roofline as a dict (``to_dict()`` plus ``nodes`` aligned with the profile's nodes) and the object."""
     out = rl_mod.apply_roofline(res, dev)
     mean_ms = _num(((bench or {}).get("latency_ms") or {}).get("mean"))
     if mean_ms and hasattr(out, "set_measured"):
         out.set_measured(mean_ms / 1e3)
     d = _dict(out) or {}
     if "nodes" not in d and hasattr(out, "node_extras"):
-        nodes = out.node_extras
-        d["nodes"] = [dict(n, path=p.path) for n, p in zip(nodes, res.nodes)]
+        d["nodes"] = [dict(n, path=p.path) for n, p in zip(out.node_extras, res.nodes)]
     if "device" not in d:
         d["device"] = _dict(dev) or {"name": str(dev)}
-    return d
+    return d, out
 
 
-def _roofline_svg(plot, res, dev) -> str | None:
-    fd, tmp = tempfile.mkstemp(suffix=".svg")
-    os.close(fd)
-    try:
-        plot.plot_roofline(res, dev, tmp)
-        text = Path(tmp).read_text(encoding="utf-8")
-    finally:
+def _roofline_svg(plot, res, dev, rl_obj=None) -> str | None:
+    """The roofline chart as inline SVG text (matplotlib; text drawn as paths, no fonts needed)."""
+    if hasattr(plot, "render_roofline"):
+        data = plot.render_roofline(res, dev, "svg", rl=rl_obj)
+        text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+    else:
+        fd, tmp = tempfile.mkstemp(suffix=".svg")
+        os.close(fd)
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+            plot.plot_roofline(res, dev, tmp)
+            text = Path(tmp).read_text(encoding="utf-8")
+        finally:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     start = text.find("<svg")
     return text[start:] if start >= 0 else None
 
@@ -804,16 +883,22 @@ def _run_bench(bench_mod, model, input_shapes, dims, runs, warmup) -> dict:
     return _dict(out) or {}
 
 
-def _compare(res, model, others, input_shapes, dims, bench, runs, warmup, simplify, shape_source, messages, notes) -> dict:
+def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simplify, shape_source, notes) -> dict:
+    """The comparison dict: ``onnxstat.compare/1`` when the compare module is there, else totals of each profile."""
     from .profiler import profile as _profile
 
-    base = model if not hasattr(model, "to_dict") else res.path
     try:
         from . import compare as cmp_mod
     except ImportError:
         cmp_mod = None
-    if cmp_mod is not None and hasattr(cmp_mod, "compare") and base is not None:
-        return _dict(cmp_mod.compare([base, *others], input_shapes, dims)) or {}
+    if cmp_mod is not None and source is not None:
+        cmp = cmp_mod.compare([source, *others], input_shapes, dims, bench=bench, runs=runs, warmup=warmup,
+                              shape_source=shape_source)
+        if simplify:
+            notes["compare"] = "the comparison profiles every model as given (without --simplify)"
+        return _dict(cmp) or {}
+    notes["compare"] = ("totals only: onnxstat.compare is not available in this build" if cmp_mod is None
+                        else "totals only: the baseline was given as a profile")
     try:
         from . import memory
     except ImportError:
@@ -821,7 +906,7 @@ def _compare(res, model, others, input_shapes, dims, bench, runs, warmup, simpli
     profiles = [res.to_dict()]
     for m in others:
         other = _profile(m, input_shapes, dims, simplify=simplify, shape_source=shape_source)
-        if memory is not None:
+        if memory is not None and other.totals.peak_activation_bytes is None:
             _apply_memory(memory, other)
         profiles.append(other.to_dict())
     return {"profiles": profiles}

@@ -53,7 +53,9 @@
     if (x >= 1) return x.toFixed(3) + " s";
     if (x >= 1e-3) return (x * 1e3).toFixed(3) + " ms";
     if (x >= 1e-6) return (x * 1e6).toFixed(2) + " µs";
-    return (x * 1e9).toFixed(1) + " ns";
+    if (x >= 1e-9) return (x * 1e9).toFixed(2) + " ns";
+    if (x === 0) return "0 s";
+    return (x * 1e12).toFixed(2) + " ps";
   }
   function exactText(v) {
     if (typeof v === "number" && Number.isInteger(v)) return v.toLocaleString("en-US");
