@@ -102,7 +102,7 @@ def tensor_bytes(dtype: str, shape) -> int | None:
     try:
         numel = prod(shape)
         b = _nbytes(numel, dtype)
-        return int(b) if int(b) == b else None
+        return int(b) if int(b) == b and b >= 0 else None
     except (TypeError, ValueError):
         return None
 

@@ -199,3 +199,82 @@ def test_long_chain_runs_in_one_pass(n):
     nodes = [_n(f"r{i}", "Relu", [t(f"v{i}")], [t(f"v{i + 1}")]) for i in range(n)]
     m = peak_activation(_res(nodes, [t("v0")], [t(f"v{n}")]))
     assert m.timeline == [2048] * n
+
+
+# --------------------------------------------------------------------------- property: against a brute-force reference
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def _reference_timeline(nodes, inputs, outputs, sizes):
+    """O(n²) reference without control flow: resolve view chains per step, then scan every use."""
+    alias = {}
+    for nd in nodes:
+        if nd.kind == "view" and nd.inputs:
+            alias[nd.outputs[0][0]] = nd.inputs[0][0]
+
+    def root(name):
+        while name in alias:
+            name = alias[name]
+        return name
+
+    born = {name: -1 for name, _d, _s in inputs}
+    for i, nd in enumerate(nodes):
+        for name, _d, _s in nd.outputs:
+            if name not in alias:
+                born[name] = i
+    out_roots = {root(name) for name, _d, _s in outputs}
+    timeline = []
+    for i in range(len(nodes)):
+        total = 0
+        for t, b in born.items():
+            if b > i:
+                continue
+            uses = [j for j, nd in enumerate(nodes) for name, _d, _s in nd.inputs if root(name) == t]
+            last = max(uses + [b])
+            if t in out_roots or last >= i:
+                total += sizes[t]
+        timeline.append(total)
+    return timeline
+
+
+@st.composite
+def random_dags(draw):
+    n = draw(st.integers(1, 12))
+    sizes = {"in0": draw(st.integers(1, 64)) * 4}
+    names = ["in0"]
+    nodes = []
+    for i in range(n):
+        view = draw(st.booleans()) and i > 0
+        k = 1 if view else draw(st.integers(1, 3))
+        ins = [draw(st.sampled_from(names)) for _ in range(k)]
+        out = f"t{i}"
+        if not view:
+            sizes[out] = draw(st.integers(1, 64)) * 4
+        shape = (sizes[root_of(ins[0], nodes)] // 4,) if view else (sizes[out] // 4,)
+        nodes.append(NodeCost(name=f"n{i}", path=f"n{i}", domain="", op_type="Reshape" if view else "Add",
+                              kind="view" if view else "compute", compute_dtype="float32",
+                              inputs=[(x, "float32", (sizes[root_of(x, nodes)] // 4,)) for x in ins],
+                              outputs=[(out, "float32", shape)]))
+        names.append(out)
+    outs = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    return nodes, sizes, outs
+
+
+def root_of(name, nodes):
+    for nd in nodes:
+        if nd.outputs[0][0] == name and nd.kind == "view":
+            return root_of(nd.inputs[0][0], nodes)
+    return name
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_dags())
+def test_liveness_matches_brute_force_reference(case):
+    nodes, sizes, outs = case
+    inputs = [("in0", "float32", (sizes["in0"] // 4,))]
+    outputs = [(o, "float32", None) for o in outs]
+    m = peak_activation(_res(nodes, inputs, outputs))
+    expected = _reference_timeline(nodes, inputs, outputs, sizes)
+    assert m.timeline == expected
+    assert m.peak_bytes == max(expected)
