@@ -12,6 +12,7 @@ from typing import Callable
 import click
 
 from .cli import cli, emit, output_options
+from .errors import UsageError
 
 
 def device_options(fn: Callable) -> Callable:
@@ -31,11 +32,24 @@ def plot_option(fn: Callable) -> Callable:
                         help="Write a roofline plot (.png or .svg) for the device.")(fn)
 
 
-def device_from_options(device, peak_tflops, bandwidth_gbs):
-    """The :class:`roofline.Device` asked for on the command line, or None."""
+def device_from_options(device, peak_tflops, bandwidth_gbs, roofline_plot=None):
+    """The :class:`roofline.Device` asked for on the command line, or None.
+
+    Checks ``--roofline-plot`` (needs a device; .png or .svg; writable folder)
+    before any work is done.
+    """
     from .roofline import resolve_device
 
-    return resolve_device(device, peak_tflops, bandwidth_gbs)
+    dev = resolve_device(device, peak_tflops, bandwidth_gbs)
+    if roofline_plot:
+        from .io import check_output_path
+        from .plot import _fmt
+
+        if dev is None:
+            raise UsageError("--roofline-plot needs --device NAME (or --peak-tflops with --bandwidth-gbs)")
+        _fmt(roofline_plot)
+        check_output_path(roofline_plot)
+    return dev
 
 
 def _tf(v) -> str:

@@ -496,11 +496,55 @@ def apply_roofline(res: ProfileResult, device: Device) -> RooflineResult:
     return RooflineResult(device=device, nodes=rows, latency_s=latency, by_op_type=by_op, warnings=warnings)
 
 
+def attach_roofline(res: ProfileResult, device: Device | str, measured_latency_s: float | None = None) -> RooflineResult:
+    """Run :func:`apply_roofline` and put its fragments on ``res`` for the JSON and renderers.
+
+    Sets ``res.extras["roofline"]`` (the whole block), ``res.node_extras`` (list
+    aligned with ``res.nodes``), ``res.totals_extras`` (``roofline_latency_s``,
+    ``device``, and with a measurement ``measured_latency_s``/``efficiency_pct``)
+    and ``res.op_type_extras`` (keyed by (domain, op_type)); appends the warnings.
+    ``device`` may be a preset name.
+    """
+    dev = get_device(device) if isinstance(device, str) else device
+    rl = apply_roofline(res, dev)
+    if measured_latency_s is not None:
+        rl.set_measured(measured_latency_s)
+    res.extras["roofline"] = rl.to_dict()
+    res.node_extras = rl.node_extras
+    totals_extras = dict(getattr(res, "totals_extras", None) or {})
+    totals_extras.update(rl.totals_extras)
+    res.totals_extras = totals_extras
+    res.op_type_extras = rl.op_type_extras
+    for w in rl.warnings:
+        if w not in res.warnings:
+            res.warnings.append(w)
+    return rl
+
+
+def summary_rows(rl: RooflineResult) -> list[tuple[str, str]]:
+    """(label, text) rows for the terminal and Markdown summaries."""
+    from . import units
+
+    d = rl.device
+    kind = "measured" if d.measured else ("custom" if d.kind == "custom" else "datasheet")
+    peaks = ", ".join(f"{p} {units.si(v, 'FLOP/s')}" for p, v in d.peaks.items() if v)
+    counts = rl.bound_counts()
+    rows = [
+        ("Device", f"{d.name} ({kind}): {peaks}; {units.nbytes(d.bandwidth)}/s"),
+        ("Roofline latency", f"{rl.latency_s * 1e3:.4g} ms ({counts.get('compute', 0)} compute-bound, "
+                             f"{counts.get('memory', 0)} memory-bound nodes)"),
+    ]
+    if rl.measured_latency_s is not None:
+        rows.append(("Measured latency", f"{rl.measured_latency_s * 1e3:.4g} ms; efficiency "
+                                         f"{rl.efficiency_pct:.1f}% (roofline / measured)"))
+    return rows
+
+
 def _num_prec(compute_dtype: str) -> str:
     return precision_of(compute_dtype)[0] or compute_dtype
 
 
 __all__ = [
-    "Device", "NodeRoofline", "RooflineResult", "apply_roofline", "custom_device", "efficiency_pct",
-    "get_device", "measure_host", "node_roofline", "precision_of", "presets", "resolve_device",
+    "Device", "NodeRoofline", "RooflineResult", "apply_roofline", "attach_roofline", "custom_device", "efficiency_pct",
+    "get_device", "measure_host", "node_roofline", "precision_of", "presets", "resolve_device", "summary_rows",
 ]

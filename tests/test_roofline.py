@@ -24,6 +24,7 @@ from onnxstat.profiler import profile
 from onnxstat.roofline import (
     Device,
     apply_roofline,
+    attach_roofline,
     custom_device,
     efficiency_pct,
     get_device,
@@ -32,6 +33,7 @@ from onnxstat.roofline import (
     precision_of,
     presets,
     resolve_device,
+    summary_rows,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -332,3 +334,30 @@ def test_devices_command_table_and_json(tmp_path):
     assert r.exit_code == 2 and "does not exist" in r.output
     r = runner.invoke(cli, ["devices", "--format", "xml"])
     assert r.exit_code == 2
+
+
+def test_attach_roofline_sets_the_profile_fragments():
+    res = profile(str(ROOT / "sample_models" / "mlp.onnx"))
+    rl = attach_roofline(res, "a100", measured_latency_s=1e-3)
+    assert res.extras["roofline"]["device"]["name"] == "A100 80GB SXM"
+    assert len(res.node_extras) == len(res.nodes) and res.node_extras[0]["bound"] in ("compute", "memory")
+    assert res.totals_extras["roofline_latency_s"] == rl.latency_s
+    # efficiency = roofline / 1 ms x 100
+    assert res.totals_extras["efficiency_pct"] == pytest.approx(rl.latency_s / 1e-3 * 100)
+    assert ("", "Gemm") in res.op_type_extras
+    json.dumps(res.to_dict(), allow_nan=False)
+    labels = [k for k, _v in summary_rows(rl)]
+    assert labels == ["Device", "Roofline latency", "Measured latency"]
+
+
+def test_device_options_validate_the_plot_path(tmp_path):
+    from onnxstat.cmd_devices import device_from_options
+
+    assert device_from_options(None, None, None) is None
+    assert device_from_options("t4", None, None, str(tmp_path / "r.svg")).name == "T4"
+    with pytest.raises(UsageError, match="needs --device"):
+        device_from_options(None, None, None, str(tmp_path / "r.png"))
+    with pytest.raises(UsageError, match="unsupported extension"):
+        device_from_options("t4", None, None, str(tmp_path / "r.pdf"))
+    with pytest.raises(UsageError, match="does not exist"):
+        device_from_options("t4", None, None, str(tmp_path / "no" / "r.png"))
