@@ -66,6 +66,7 @@ from .inputs import (
     check_int_range,
     make_inputs,
     model_inputs,
+    ort_feed,
     to_ort_value,
 )
 
@@ -211,15 +212,19 @@ class TimingPlan:
 def plan_timing(providers_used: Sequence[str], input_dtypes: Sequence[str], output_types: Sequence[str]) -> TimingPlan:
     """Pick the timing path from the providers the session uses and the I/O dtypes.
 
-    ``output_types`` are onnxruntime's strings (``"tensor(float)"``).
+    ``output_types`` are onnxruntime's strings (``"tensor(float)"``).  Device
+    sessions bind inputs and outputs on the device, unless an input is a string
+    tensor (onnxruntime cannot bind those: plain ``run``, copies included).  On the
+    CPU, ``run`` unless an output is bfloat16/float8 (numpy cannot receive it).
     """
     device = DEVICE_OF_PROVIDER.get(providers_used[0], "cpu") if providers_used else "cpu"
+    has_string = "string" in input_dtypes
     if device != "cpu":
+        if has_string:
+            return TimingPlan("run", device, False)
         return TimingPlan("iobinding", device, True)
-    special = any(d in ORTVALUE_ONLY for d in input_dtypes) or any(
-        t.startswith("tensor(") and t[7:-1] in ORTVALUE_ONLY for t in output_types
-    )
-    if special:
+    special_out = any(t.startswith("tensor(") and t[7:-1] in ORTVALUE_ONLY for t in output_types)
+    if special_out and not has_string:
         return TimingPlan("iobinding", "cpu", False)
     return TimingPlan("run", "cpu", False)
 
@@ -449,16 +454,16 @@ def make_runner(sess, feeds: Mapping[str, np.ndarray], dtypes: Mapping[str, str]
                 device_id: int = 0, ort=None) -> tuple[Callable[[], Any], list]:
     """The zero-argument callable the timed loop calls, plus objects to keep alive.
 
-    ``run``: ``sess.run(None, feeds)``.  ``iobinding``: every input bound once on
+    ``run``: ``sess.run(None, feeds)`` (bfloat16/float8 inputs as CPU OrtValues).  ``iobinding``: every input bound once on
     ``plan.device`` (strings stay on the CPU), every tensor output bound to the
     device (other outputs to the CPU); device runs synchronise the outputs.
     """
+    if ort is None and (plan.kind != "run" or any(d in ORTVALUE_ONLY for d in dtypes.values())):
+        ort = _ort()
     if plan.kind == "run":
         run = sess.run
-        feeds = dict(feeds)
-        return (lambda: run(None, feeds)), []
-    if ort is None:
-        ort = _ort()
+        feeds = {n: ort_feed(a, dtypes[n], ort=ort) for n, a in feeds.items()}
+        return (lambda: run(None, feeds)), [feeds]
     io = sess.io_binding()
     keep: list = [io]
     for name, arr in feeds.items():

@@ -161,16 +161,23 @@ def to_ort_value(arr: np.ndarray, dtype: str, device: str = "cpu", device_id: in
 def bind_input(io, name: str, arr: np.ndarray, dtype: str, device: str = "cpu", device_id: int = 0, ort=None):
     """Bind one input on an IO binding; returns the object that must stay alive while it is bound.
 
-    Strings stay in CPU memory (onnxruntime makes no string OrtValue from numpy and
-    string kernels run on the CPU); everything else becomes an OrtValue on ``device``.
+    onnxruntime cannot bind string tensors: callers use ``sess.run`` for models
+    with string inputs (:func:`ort_feed`).
     """
     if dtype == "string":
-        arr = np.asarray(arr, dtype=object)
-        io.bind_cpu_input(name, arr)
-        return arr
+        raise UsageError(f"input {name!r} is a string tensor, which onnxruntime cannot bind with IO binding")
     ov = to_ort_value(arr, dtype, device, device_id, ort=ort)
     io.bind_ortvalue_input(name, ov)
     return ov
+
+
+def ort_feed(arr: np.ndarray, dtype: str, ort=None):
+    """What ``sess.run`` takes for an input: the array, or a CPU OrtValue for bfloat16/float8."""
+    if dtype in ORTVALUE_ONLY:
+        return to_ort_value(arr, dtype, "cpu", 0, ort=ort)
+    if dtype == "string":
+        return np.asarray(arr, dtype=object)
+    return arr
 
 
 def needs_ort_value(dtype: str) -> bool:
@@ -295,5 +302,5 @@ def bind_user_inputs(
 
 __all__ = [
     "DEFAULT_INT_RANGE", "make_inputs", "make_array", "np_dtype", "parse_int_range", "int_range_for",
-    "to_ort_value", "bind_input", "needs_ort_value", "load_array", "check_user_array", "bind_user_inputs", "model_inputs",
+    "to_ort_value", "bind_input", "ort_feed", "needs_ort_value", "load_array", "check_user_array", "bind_user_inputs", "model_inputs",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 
 from .errors import ModelError
@@ -27,7 +28,7 @@ def observe_shapes(lm: LoadedModel, inputs, seed: int = 0, int_range=None) -> di
     """
     import onnxruntime as ort
 
-    from .inputs import DEFAULT_INT_RANGE, bind_input, make_inputs
+    from .inputs import DEFAULT_INT_RANGE, bind_input, make_inputs, ort_feed
 
     model = onnx.ModelProto()
     model.CopyFrom(lm.full_model())
@@ -45,21 +46,36 @@ def observe_shapes(lm: LoadedModel, inputs, seed: int = 0, int_range=None) -> di
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         so.log_severity_level = 3
         sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-        io = sess.io_binding()
-        keep = [bind_input(io, name, arr, dtypes[name], "cpu", 0, ort=ort) for name, arr in feeds.items()]
         names = [o.name for o in sess.get_outputs()]
-        for name in names:
-            io.bind_output(name, "cpu")
-        sess.run_with_iobinding(io)
-        values = io.get_outputs()
-        del keep
+        if "string" in dtypes.values():
+            # IO binding takes no string tensors: plain run, outputs come back as numpy
+            values = sess.run(names, {n: ort_feed(a, dtypes[n], ort=ort) for n, a in feeds.items()})
+            observed = [(np_dtype_name(v.dtype), v.shape) if isinstance(v, np.ndarray) else None for v in values]
+        else:
+            io = sess.io_binding()
+            keep = [bind_input(io, name, arr, dtypes[name], "cpu", 0, ort=ort) for name, arr in feeds.items()]
+            for name in names:
+                io.bind_output(name, "cpu")
+            sess.run_with_iobinding(io)
+            values = io.get_outputs()
+            del keep
+            observed = [(ort_type_dtype(v.data_type()), v.shape()) if v.is_tensor() else None for v in values]
     except Exception as exc:
         raise ModelError(f"--shape-source ort: onnxruntime could not run the model: {' '.join(str(exc).split())[:300]}") from None
     out = {}
-    for name, v in zip(names, values):
-        if not v.is_tensor():
-            continue
-        dtype = ort_type_dtype(v.data_type())
-        if dtype is not None:
-            out[name] = (dtype, tuple(int(d) for d in v.shape()))
+    for name, obs in zip(names, observed):
+        if obs is not None and obs[0] is not None:
+            out[name] = (obs[0], tuple(int(d) for d in obs[1]))
     return out
+
+
+def np_dtype_name(dt) -> str | None:
+    """numpy dtype -> onnxstat dtype name (object arrays are strings)."""
+    if dt == np.dtype(object) or dt.kind in "US":
+        return "string"
+    try:
+        from op_handlers.base import dtype_name
+
+        return dtype_name(onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dt)))
+    except Exception:
+        return None
