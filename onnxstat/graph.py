@@ -7,6 +7,7 @@ liveness pass use the maps instead of searching node lists.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterator
 
 import onnx
@@ -161,3 +162,115 @@ def _topo_order(v: GraphView, available: set[str]) -> list[int]:
         stuck = [v.labels[i] for i in range(n_nodes) if indeg[i] > 0]
         raise ModelError(f"the graph has a cycle through node {stuck[0]!r} ({len(stuck)} nodes involved){v.where()}")
     return order
+
+
+# --------------------------------------------------------------------------- whole-model checks
+#
+# Structural defects are reported when the model is loaded, in one clear line,
+# instead of surfacing later as a node "not counted" (or as an exception) deep in
+# shape inference or a handler.  Only what the ONNX spec makes unambiguous is
+# refused: ops of an unknown domain, or unknown to the installed onnx, still
+# profile (reported as unsupported).
+
+_ONNX_DOMAINS = {"": "", "ai.onnx": "", "ai.onnx.ml": "ai.onnx.ml", "ai.onnx.preview.training": "ai.onnx.preview.training"}
+_CONSTANT_VALUES = ("value", "value_float", "value_floats", "value_int", "value_ints", "value_string", "value_strings", "sparse_value")
+
+
+@lru_cache(maxsize=4096)
+def _schema(domain: str, op_type: str, opset: int):
+    try:
+        return onnx.defs.get_schema(op_type, opset, domain)
+    except Exception:  # noqa: BLE001 - unknown op / version: nothing to check against
+        return None
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def _range(lo: int, hi: int) -> str:
+    if hi >= 2**31 - 1:
+        return f"at least {lo}"
+    return f"{lo}" if lo == hi else f"{lo} to {hi}"
+
+
+def check_node(node: onnx.NodeProto, label: str, opsets: dict[str, int], where: str = "") -> None:
+    """Raise ModelError when a node contradicts its ONNX schema (op type, input and
+    output counts, required attributes, attribute types)."""
+    if not node.op_type:
+        raise ModelError(f"node {label!r} has no op_type{where}")
+    names = [a.name for a in node.attribute]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise ModelError(f"node {label!r} ({node.op_type}) has attribute {dup!r} twice{where}")
+    domain = _ONNX_DOMAINS.get(node.domain)
+    if domain is None or domain not in opsets:
+        return
+    schema = _schema(domain, node.op_type, opsets[domain])
+    if schema is None:
+        return
+    op = f"{node.op_type}-{schema.since_version}"
+    n_in, n_out = len(node.input), len(node.output)
+    if not schema.min_input <= n_in <= schema.max_input:
+        raise ModelError(
+            f"node {label!r} ({node.op_type}) has {_count(n_in, 'input')}; {op} takes {_range(schema.min_input, schema.max_input)}{where}"
+        )
+    if not schema.min_output <= n_out <= schema.max_output:
+        raise ModelError(
+            f"node {label!r} ({node.op_type}) has {_count(n_out, 'output')}; {op} produces {_range(schema.min_output, schema.max_output)}{where}"
+        )
+    given = {a.name: a for a in node.attribute}
+    for name, spec in schema.attributes.items():
+        if spec.required and name not in given:
+            raise ModelError(f"node {label!r} ({node.op_type}) lacks the required attribute {name!r}{where}")
+    for name, a in given.items():
+        spec = schema.attributes.get(name)
+        if spec is None or a.ref_attr_name or a.type == onnx.AttributeProto.UNDEFINED:
+            continue
+        if int(spec.type) != int(a.type):
+            want = onnx.AttributeProto.AttributeType.Name(int(spec.type))
+            got = onnx.AttributeProto.AttributeType.Name(a.type) if a.type in onnx.AttributeProto.AttributeType.values() else str(a.type)
+            raise ModelError(f"node {label!r} ({node.op_type}) attribute {name!r} is {got}; {op} needs {want}{where}")
+    if node.op_type == "Constant" and domain == "":
+        values = [n for n in names if n in _CONSTANT_VALUES]
+        if len(values) != 1:
+            raise ModelError(
+                f"node {label!r} (Constant) needs exactly one value attribute, has {len(values)}"
+                + (f" ({', '.join(values)})" if values else "")
+                + where
+            )
+
+
+def _check_graph(graph: onnx.GraphProto, path: str, outer: frozenset[str], opsets: dict[str, int]) -> None:
+    where = f" in subgraph {path}" if path else ""
+    seen: set[str] = set()
+    for t in graph.initializer:
+        if t.name in seen:
+            raise ModelError(f"two initializers are named {t.name!r}{where}")
+        seen.add(t.name)
+        for d in t.dims:
+            if d < 0:
+                raise ModelError(f"initializer {t.name!r} has a negative dim ({list(t.dims)}){where}")
+    seen_in: set[str] = set()
+    for i in graph.input:
+        if i.name in seen_in:
+            raise ModelError(f"two graph inputs are named {i.name!r}{where}")
+        seen_in.add(i.name)
+    view = build_view(graph, path, outer)
+    visible = frozenset(outer | set(view.initializers) | set(view.producer) | seen_in)
+    for k, node in enumerate(graph.node):
+        label = view.labels[k]
+        check_node(node, label, opsets, where)
+        for attr_name, sub in subgraphs(node):
+            sub_path = f"{path}/{label}/{attr_name}" if path else f"{label}/{attr_name}"
+            _check_graph(sub, sub_path, visible, opsets)
+
+
+def validate_model(model: onnx.ModelProto) -> None:
+    """Check a whole model's structure (main graph and subgraphs); raise ModelError naming
+    the node or tensor at fault."""
+    opsets: dict[str, int] = {}
+    for o in model.opset_import:
+        d = "" if o.domain == "ai.onnx" else o.domain
+        opsets[d] = o.version
+    _check_graph(model.graph, "", frozenset(), opsets)

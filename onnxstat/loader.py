@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import mmap
 import os
+import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
-from google.protobuf.message import DecodeError
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 
 from .errors import ModelError, UsageError
+from .graph import validate_model
 
-#: pseudo location of a tensor whose bytes were left in the model file
-STRIPPED = "__onnxstat_stripped__"
+#: pseudo location of a tensor whose bytes were left in the model file; random per
+#: process, so that a model cannot name it to pass a real location off as stripped
+STRIPPED = f"__onnxstat_stripped_{secrets.token_hex(8)}__"
 #: tensors with a payload up to this many bytes keep their data (shape constants)
 KEEP_PAYLOAD_BYTES = 4096
 
@@ -51,35 +56,78 @@ class LoadedModel:
         return not self.external_problems
 
     def full_model(self) -> onnx.ModelProto:
-        """The model with every weight byte loaded (for onnxsim / onnxruntime)."""
+        """The model with every weight byte loaded (for onnxsim / onnxruntime).
+
+        The file is parsed again in full and every external tensor is read by this
+        module, after its location is checked again (inside the model's folder,
+        a regular file, offset and length within the file): no location the
+        model names is handed to onnx or onnxruntime to open.  Raises
+        :class:`ModelError` naming the location when weight data is unavailable.
+        """
+        label = str(self.path) if self.path is not None else "model"
         if self.external_problems:
-            loc, why = next(iter(self.external_problems.items()))
-            raise ModelError(f"weight data unavailable: external file {loc!r} is {why}")
+            loc, why = next(iter(sorted(self.external_problems.items())))
+            raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is {why}")
         if not self.stripped and not self.external_files:
             return self.model
         if self.path is None:
-            raise ModelError("weight data unavailable: the model was given without a path")
+            raise ModelError("model: weight data unavailable: the model was given without a path")
         try:
-            return onnx.load(str(self.path), load_external_data=True)
-        except Exception as exc:  # pragma: no cover - depends on onnx internals
-            raise ModelError(f"{self.path}: cannot load weight data: {exc}") from None
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise ModelError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        model = _parse(data, label)
+        del data
+        base = self.path.parent
+        for t in iter_all_tensors(model):
+            info = external_info(t)
+            if info is None:
+                continue
+            t.raw_data = _read_external(base, t, info, label)
+            t.data_location = onnx.TensorProto.DEFAULT
+            del t.external_data[:]
+        return model
 
 
 # --------------------------------------------------------------------------- wire format
+#
+# The stripper reads untrusted bytes: every read is bounds-checked against the end
+# of the enclosing message, varints are at most 10 bytes, nesting is limited like
+# protobuf's own parser, and every problem is a :class:`CorruptProtobuf` (a
+# ValueError) naming the byte offset.
+
+#: protobuf's own parser (upb) refuses messages nested deeper than 100 levels
+MAX_DEPTH = 100
+#: largest field number protobuf allows
+_MAX_FIELD = (1 << 29) - 1
 
 
-def _varint(buf, pos: int) -> tuple[int, int]:
+class CorruptProtobuf(ValueError):
+    """The bytes are not well-formed protobuf wire format."""
+
+
+def _varint(buf, pos: int, end: int | None = None) -> tuple[int, int]:
+    """Decode a varint at ``pos``; never reads at or past ``end`` (default: the buffer's end)."""
+    if end is None:
+        end = len(buf)
     result = 0
     shift = 0
+    start = pos
     while True:
+        if pos >= end:
+            raise CorruptProtobuf(
+                f"the file is truncated: a varint at byte {start} runs past the end"
+                if end == len(buf) else f"corrupt protobuf: a varint at byte {start} runs past the end of its message"
+            )
         b = buf[pos]
         pos += 1
         result |= (b & 0x7F) << shift
         if b < 0x80:
             return result, pos
         shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
+        if shift >= 70:  # more than 10 bytes
+            raise CorruptProtobuf(f"corrupt protobuf: a varint at byte {start} is longer than 10 bytes")
 
 
 def _enc_varint(value: int) -> bytes:
@@ -98,22 +146,28 @@ def _fields(buf, start: int, end: int):
     """Yield (field number, wire type, field start, payload start, field end)."""
     pos = start
     while pos < end:
-        key, p = _varint(buf, pos)
+        key, p = _varint(buf, pos, end)
         fnum, wt = key >> 3, key & 7
+        if fnum == 0 or fnum > _MAX_FIELD:
+            raise CorruptProtobuf(f"corrupt protobuf: invalid field number {fnum} at byte {pos}")
         if wt == 0:
-            _, q = _varint(buf, p)
+            _, q = _varint(buf, p, end)
             ps = p
         elif wt == 1:
             ps, q = p, p + 8
         elif wt == 2:
-            ln, ps = _varint(buf, p)
+            ln, ps = _varint(buf, p, end)
             q = ps + ln
         elif wt == 5:
             ps, q = p, p + 4
         else:
-            raise ValueError(f"unsupported wire type {wt} at byte {pos}")
-        if q > end or fnum == 0:
-            raise ValueError(f"field overruns its message at byte {pos}")
+            raise CorruptProtobuf(f"corrupt protobuf: invalid wire type {wt} at byte {pos}")
+        if q > end:
+            if end == len(buf):
+                raise CorruptProtobuf(
+                    f"the file is truncated: a field at byte {pos} needs {q} bytes, the file has {end}"
+                )
+            raise CorruptProtobuf(f"corrupt protobuf: a field at byte {pos} runs past the end of its enclosing message (byte {end})")
         yield fnum, wt, pos, ps, q
         pos = q
 
@@ -149,40 +203,54 @@ class _Stripper:
         self.buf = buf
         self.keep = keep
         self.count = 0
+        self.depth = 0
+
+    def _enter(self, s: int) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise CorruptProtobuf(f"messages nested more than {MAX_DEPTH} levels deep at byte {s}")
 
     def tensor(self, s: int, e: int) -> bytes:
-        payload = 0
-        for fnum, _wt, _fs, ps, fe in _fields(self.buf, s, e):
-            if fnum in _TENSOR_PAYLOAD:
-                payload += fe - ps
-        if payload <= self.keep:
-            return bytes(self.buf[s:e])
-        out: list = []
-        for fnum, _wt, fs, _ps, fe in _fields(self.buf, s, e):
-            if fnum in _TENSOR_PAYLOAD or fnum in (13, 14):
-                continue
-            out.append(self.buf[fs:fe])
-        out.append(_stripped_marker())
-        self.count += 1
-        return b"".join(bytes(x) for x in out)
+        self._enter(s)
+        try:
+            payload = 0
+            for fnum, _wt, _fs, ps, fe in _fields(self.buf, s, e):
+                if fnum in _TENSOR_PAYLOAD:
+                    payload += fe - ps
+            if payload <= self.keep:
+                return bytes(self.buf[s:e])
+            out: list = []
+            for fnum, _wt, fs, _ps, fe in _fields(self.buf, s, e):
+                if fnum in _TENSOR_PAYLOAD or fnum in (13, 14):
+                    continue
+                out.append(bytes(self.buf[fs:fe]))
+            out.append(_stripped_marker())
+            self.count += 1
+            return b"".join(out)
+        finally:
+            self.depth -= 1
 
     def _message(self, s: int, e: int, handlers: dict) -> bytes:
-        out: list = []
-        changed = False
-        for fnum, wt, fs, ps, fe in _fields(self.buf, s, e):
-            h = handlers.get(fnum) if wt == 2 else None
-            if h is None or (fe - ps) <= self.keep:
-                out.append(self.buf[fs:fe])
-                continue
-            new = h(ps, fe)
-            if len(new) == fe - ps:
-                out.append(self.buf[fs:fe])
-                continue
-            changed = True
-            _emit(out, fnum, new)
-        if not changed:
-            return bytes(self.buf[s:e])
-        return b"".join(bytes(x) for x in out)
+        self._enter(s)
+        try:
+            out: list = []
+            changed = False
+            for fnum, wt, fs, ps, fe in _fields(self.buf, s, e):
+                h = handlers.get(fnum) if wt == 2 else None
+                if h is None or (fe - ps) <= self.keep:
+                    out.append(bytes(self.buf[fs:fe]))
+                    continue
+                new = h(ps, fe)
+                if len(new) == fe - ps:
+                    out.append(bytes(self.buf[fs:fe]))
+                    continue
+                changed = True
+                _emit(out, fnum, new)
+            if not changed:
+                return bytes(self.buf[s:e])
+            return b"".join(out)
+        finally:
+            self.depth -= 1
 
     def attribute(self, s: int, e: int) -> bytes:
         # AttributeProto: t 5, g 6, tensors 10, graphs 11
@@ -205,7 +273,11 @@ class _Stripper:
 
 
 def strip_weights(buf, keep: int = KEEP_PAYLOAD_BYTES) -> tuple[bytes, int]:
-    """Serialized model bytes -> (the same model without large tensor payloads, tensors stripped)."""
+    """Serialized model bytes -> (the same model without large tensor payloads, tensors stripped).
+
+    Raises :class:`CorruptProtobuf` (a ValueError) when the bytes are not
+    well-formed wire format; never reads outside ``buf``.
+    """
     st = _Stripper(buf, keep)
     data = st.model(0, len(buf))
     return data, st.count
@@ -215,62 +287,266 @@ def strip_weights(buf, keep: int = KEEP_PAYLOAD_BYTES) -> tuple[bytes, int]:
 
 
 def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise UsageError(f"{path}: no such file")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise UsageError(f"{path}: broken symbolic link (the file it points to does not exist)") from None
+        raise UsageError(f"{path}: no such file") from None
+    except NotADirectoryError:
+        raise UsageError(f"{path}: no such file (a parent in the path is not a folder)") from None
+    except PermissionError:
+        raise UsageError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot access: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise UsageError(f"{path}: is a directory, not an ONNX file")
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: not a regular file")
     if not os.access(path, os.R_OK):
         raise UsageError(f"{path}: permission denied")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise ModelError(f"{path}: file is empty")
 
 
-_MAGIC = {
-    b"\x89PNG": "a PNG image",
-    b"PK\x03\x04": "a zip archive",
-    b"%PDF": "a PDF document",
-    b"\x7fELF": "an executable",
-    b"GIF8": "a GIF image",
-    b"\xff\xd8\xff": "a JPEG image",
-}
+# Formats users mistake for ONNX files.  None of these prefixes starts a ModelProto
+# any exporter writes (those start with the ir_version field, byte 0x08).
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"PK\x03\x04", "a zip archive (a PyTorch checkpoint or a compressed download?)"),
+    (b"%PDF", "a PDF document"),
+    (b"\x7fELF", "an executable"),
+    (b"GIF8", "a GIF image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x1f\x8b", "a gzip archive (decompress it first)"),
+    (b"\x89HDF", "an HDF5 file (a Keras model?)"),
+    (b"version https://git-lfs", "a Git LFS pointer, not the model (run 'git lfs pull')"),
+    (b"<!DOCTYPE", "an HTML page (a failed download?)"),
+    (b"<!doctype", "an HTML page (a failed download?)"),
+    (b"<html", "an HTML page (a failed download?)"),
+    (b"<?xml", "an XML document"),
+    (b"\x80\x02", "a Python pickle"),
+    (b"\x80\x03", "a Python pickle"),
+    (b"\x80\x04", "a Python pickle"),
+    (b"\x80\x05", "a Python pickle"),
+)
 
 
 def _sniff(head: bytes) -> str | None:
-    for magic, what in _MAGIC.items():
+    for magic, what in _MAGIC:
         if head.startswith(magic):
             return what
+    if head[4:8] == b"TFL3":
+        return "a TensorFlow Lite model"
     return None
 
 
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # a multi-byte character cut at the end of the sample is still text
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return all(c.isprintable() or c in "\n\r\t" for c in text)
+
+
+#: the "what is it instead" guess parses at most this many bytes
+_IDENTIFY_LIMIT = 64 * 1024 * 1024
+
+
+def _identify(data) -> str | None:
+    """Name another ONNX message type ``data`` holds, if it clearly is one."""
+    if len(data) > _IDENTIFY_LIMIT:
+        return None
+    try:
+        g = onnx.GraphProto()
+        g.ParseFromString(data)
+        if g.node and all(n.op_type.isidentifier() for n in g.node) and (g.input or g.output or g.initializer):
+            return "a serialized onnx.GraphProto (wrap it in a model with onnx.helper.make_model)"
+    except Exception:  # noqa: BLE001 - any failure just means "not a graph"
+        pass
+    try:
+        t = onnx.TensorProto()
+        t.ParseFromString(data)
+        if 1 <= t.data_type <= 26 and t.data_type != onnx.TensorProto.STRING and (t.dims or t.raw_data):
+            numel = 1
+            for d in t.dims:
+                numel *= d
+            bits = _DTYPE_BITS.get(t.data_type, 0)
+            typed = max(len(t.float_data), len(t.int32_data), len(t.int64_data), len(t.double_data), len(t.uint64_data))
+            if (t.raw_data and bits and len(t.raw_data) == -(-numel * bits // 8)) or (
+                not t.raw_data and typed and typed in (numel, 2 * numel) and (t.dims or t.name)
+            ):
+                return "a serialized onnx.TensorProto (one tensor)"
+    except Exception:  # noqa: BLE001
+        pass
+    return None
+
+
+_DTYPE_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64,
+               14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
+
+
 def _parse(data, label: str) -> onnx.ModelProto:
+    """Parse a ModelProto; any protobuf failure becomes a ModelError naming ``label``."""
     model = onnx.ModelProto()
+    why = None
     try:
         model.ParseFromString(data)
-    except (DecodeError, ValueError, RuntimeError) as exc:
-        raise ModelError(f"{label}: not a valid ONNX model (protobuf parse failed: {exc})") from None
+    except Exception as exc:  # noqa: BLE001 - DecodeError, RuntimeError, ... from any protobuf backend
+        why = "protobuf parse failed: " + " ".join(str(exc).split())
+    if why is not None:
+        raise _bad_bytes(label, data, why)
     return model
 
 
+_TYPE_STRING = FieldDescriptor.TYPE_STRING
+_TYPE_MESSAGE = FieldDescriptor.TYPE_MESSAGE
+
+
+def _bad_text_field(msg, where: str) -> str | None:
+    """Where a string field holds bytes that are not UTF-8 (protobuf then returns bytes, not str).
+
+    ONNX strings are UTF-8; a corrupt one would surface much later as a TypeError
+    in code that expects text, so it is found here, in one pass over the set fields.
+    """
+    for fd, value in msg.ListFields():
+        if fd.type == _TYPE_STRING:
+            if isinstance(value, bytes):
+                return f"{where}.{fd.name}"
+            if not isinstance(value, str):  # repeated
+                for i, v in enumerate(value):
+                    if not isinstance(v, str):
+                        return f"{where}.{fd.name}[{i}]"
+        elif fd.type == _TYPE_MESSAGE:
+            if isinstance(value, Message):
+                bad = _bad_text_field(value, f"{where}.{fd.name}")
+                if bad:
+                    return bad
+                continue
+            for i, m in enumerate(value):
+                label = f"{where}.{fd.name}[{i}]"
+                if fd.message_type.name == "NodeProto" and isinstance(m.op_type, str) and m.op_type:
+                    label += f" ({m.op_type})"
+                bad = _bad_text_field(m, label)
+                if bad:
+                    return bad
+    return None
+
+
 def _validate_model(model: onnx.ModelProto, label: str) -> None:
+    bad = _bad_text_field(model, "model")
+    if bad:
+        raise ModelError(f"{label}: not a valid ONNX model: the text of {bad} is not valid UTF-8 (corrupt file?)")
     if not model.HasField("graph"):
-        raise ModelError(f"{label}: not an ONNX model (no graph)")
+        raise ModelError(f"{label}: not an ONNX model: it has no graph")
     if not model.opset_import and model.ir_version >= 3:
         raise ModelError(f"{label}: the model declares no opset_import")
+    _check_opsets(model, label)
     if len(model.graph.node) == 0 and len(model.graph.output) == 0:
-        raise ModelError(f"{label}: the graph is empty (no nodes and no outputs)")
+        raise ModelError(f"{label}: the graph is empty: no nodes and no outputs")
+    try:
+        validate_model(model)
+    except ModelError as exc:
+        raise ModelError(f"{label}: {exc}") from None
+
+
+def _check_opsets(model: onnx.ModelProto, label: str) -> None:
+    known = {"ai.onnx": onnx.defs.onnx_opset_version(), "ai.onnx.ml": onnx.defs.onnx_ml_opset_version()}
+    seen: dict[str, int] = {}
+    for o in model.opset_import:
+        d = o.domain or "ai.onnx"
+        if d in seen and seen[d] != o.version:
+            raise ModelError(f"{label}: the model declares domain {d} twice, with opsets {seen[d]} and {o.version}")
+        seen[d] = o.version
+        if d in known and o.version < 1:
+            raise ModelError(f"{label}: the model declares an invalid {d} opset version {o.version}")
+        if d in known and o.version > known[d]:
+            raise ModelError(
+                f"{label}: the model uses {d} opset {o.version}, newer than the installed onnx knows ({known[d]}); upgrade onnx"
+            )
+
+
+def _model_warnings(model: onnx.ModelProto) -> list[str]:
+    out = []
+    if model.ir_version > onnx.IR_VERSION:
+        out.append(
+            f"the model's IR version {model.ir_version} is newer than the installed onnx knows ({onnx.IR_VERSION}); "
+            "fields it added are ignored"
+        )
+    return out
+
+
+def _bad_bytes(label: str, data, why: str) -> ModelError:
+    """The error for bytes that are not a model: names what they look like when it is clear."""
+    what = _identify(data)
+    if what:
+        return ModelError(f"{label}: not an ONNX model, looks like {what}")
+    if _looks_like_text(bytes(data[:512])):
+        return ModelError(f"{label}: not an ONNX model, looks like a text file")
+    return ModelError(f"{label}: not a valid ONNX model: {why}")
+
+
+def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
+    """(model bytes, tensors stripped); the file is read through a memory map.
+
+    No exception escapes while the map is open with views on it: every failure is
+    turned into a message first, so the map always closes.
+    """
+    error: ModelError | None = None
+    data = b""
+    count = 0
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            head = mm[:16]
+            what = _sniff(head)
+            if what:
+                error = ModelError(f"{path}: not an ONNX model, looks like {what}")
+            elif strip:
+                mv = memoryview(mm)
+                try:
+                    data, count = strip_weights(mv)
+                except (ValueError, IndexError, RecursionError) as exc:
+                    why = str(exc) if isinstance(exc, CorruptProtobuf) else f"corrupt protobuf: {exc}"
+                    del exc
+                    error = _bad_bytes(str(path), mv, why)
+                finally:
+                    mv.release()
+            else:
+                data = mm[:]
+        finally:
+            try:
+                mm.close()
+            except BufferError:  # pragma: no cover - a view is still referenced; closed when collected
+                pass
+    if error is not None:
+        raise error
+    return data, count
 
 
 def load(source, *, strip: bool = True) -> LoadedModel:
     """Load a model from a path (str / Path) or take a :class:`onnx.ModelProto` as is."""
     if isinstance(source, onnx.ModelProto):
         _validate_model(source, "model")
-        lm = LoadedModel(model=source)
+        lm = LoadedModel(model=source, warnings=_model_warnings(source))
         _check_external(lm, base=None)
         return lm
-    if isinstance(source, (bytes, bytearray)):
-        model = _parse(bytes(source), "model bytes")
-        _validate_model(model, "model bytes")
-        lm = LoadedModel(model=model)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+        if not source:
+            raise ModelError("model bytes: empty")
+        what = _sniff(source[:16])
+        if what:
+            raise ModelError(f"model bytes: not an ONNX model, looks like {what}")
+        model = _parse(source, "model bytes")
+        _validate_model_or_identify(model, "model bytes", source)
+        lm = LoadedModel(model=model, warnings=_model_warnings(model))
         _check_external(lm, base=None)
         return lm
     if not isinstance(source, (str, os.PathLike)):
@@ -279,51 +555,77 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     _check_path(path)
     size = path.stat().st_size
     try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            what = _sniff(mm[:8])
-            if what:
-                raise ModelError(f"{path}: not an ONNX model (looks like {what})")
-            count = 0
-            if strip:
-                try:
-                    data, count = strip_weights(memoryview(mm))
-                except (ValueError, IndexError) as exc:
-                    raise ModelError(f"{path}: not a valid ONNX model (truncated or corrupt protobuf: {exc})") from None
-            else:
-                data = mm[:]
+        data, count = _read_model_bytes(path, strip)
     except PermissionError:
         raise UsageError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise ModelError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: mmap of an unmappable file
+        raise ModelError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     model = _parse(data, str(path))
+    _validate_model_or_identify(model, str(path), data)
     del data
-    _validate_model(model, str(path))
-    lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0)
+    lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0, warnings=_model_warnings(model))
     _check_external(lm, base=path.parent)
     return lm
 
 
+def _validate_model_or_identify(model: onnx.ModelProto, label: str, data) -> None:
+    try:
+        _validate_model(model, label)
+    except ModelError:
+        what = _identify(data) if not model.HasField("graph") else None
+        if what:
+            raise ModelError(f"{label}: not an ONNX model, looks like {what}") from None
+        raise
+
+
 # --------------------------------------------------------------------------- external data
+#
+# External data locations come from the model file, i.e. from whoever wrote it.
+# A location is only ever opened when it names a regular file inside the model's
+# folder after resolving symlinks; everything else is refused, for counting,
+# --simplify, --shape-source ort and benchmarks alike (they all go through
+# :meth:`LoadedModel.full_model`, which reads the data itself).
 
 
-def _iter_tensors(graph: onnx.GraphProto):
-    yield from graph.initializer
+def _attr_tensors(node: onnx.NodeProto):
+    # like onnx.external_data_helper: a tensor or graph is used whatever ``type`` claims
+    for a in node.attribute:
+        if a.HasField("t"):
+            yield a.t
+        yield from a.tensors
+        if a.HasField("sparse_tensor"):
+            yield a.sparse_tensor.values
+            yield a.sparse_tensor.indices
+        for st in a.sparse_tensors:
+            yield st.values
+            yield st.indices
+        if a.HasField("g"):
+            yield from _iter_tensors(a.g)
+        for g in a.graphs:
+            yield from _iter_tensors(g)
+
+
+def _iter_tensors(graph):
+    """Every TensorProto of a graph or function, subgraphs included."""
+    if isinstance(graph, onnx.GraphProto):
+        yield from graph.initializer
+        for st in graph.sparse_initializer:
+            yield st.values
+            yield st.indices
     for node in graph.node:
-        for a in node.attribute:
-            if a.type == onnx.AttributeProto.TENSOR:
-                yield a.t
-            elif a.type == onnx.AttributeProto.TENSORS:
-                yield from a.tensors
-            elif a.type == onnx.AttributeProto.GRAPH:
-                yield from _iter_tensors(a.g)
-            elif a.type == onnx.AttributeProto.GRAPHS:
-                for g in a.graphs:
-                    yield from _iter_tensors(g)
+        yield from _attr_tensors(node)
 
 
 def iter_all_tensors(model: onnx.ModelProto):
-    """Every TensorProto in the model (initializers and attribute tensors, subgraphs included)."""
+    """Every TensorProto in the model: initializers, sparse initializers, attribute
+    tensors, subgraphs, functions and training graphs (a superset of what onnx and
+    onnxruntime load external data for)."""
     yield from _iter_tensors(model.graph)
+    for f in model.functions:
+        yield from _iter_tensors(f)
+    for ti in model.training_info:
+        yield from _iter_tensors(ti.initialization)
+        yield from _iter_tensors(ti.algorithm)
 
 
 def external_info(t: onnx.TensorProto) -> dict[str, str] | None:
@@ -333,26 +635,79 @@ def external_info(t: onnx.TensorProto) -> dict[str, str] | None:
 
 
 def resolve_location(base: Path, location: str) -> tuple[Path | None, str | None]:
-    """Path of an external data file, or (None, reason) when it must not be read."""
+    """Real path of an external data file, or (None, reason) when it must not be read.
+
+    Refused: empty names, NUL characters, absolute paths (POSIX, drive letters, UNC),
+    anything that resolves (``..``, symlinks) outside ``base``, and anything that is
+    not a regular file (a folder, a FIFO, a device) -- opening those could block or
+    read unbounded data.
+    """
     if not location:
         return None, "unnamed"
-    if os.path.isabs(location) or location.startswith(("/", "\\")) or (len(location) > 1 and location[1] == ":"):
+    if "\x00" in location:
+        return None, "an invalid file name (contains a NUL character; refused)"
+    if (
+        os.path.isabs(location)
+        or location.startswith(("/", "\\"))
+        or (len(location) > 1 and location[1] == ":")
+    ):
         return None, "an absolute path (refused: external data must stay in the model's folder)"
-    root = os.path.realpath(base)
-    target = os.path.realpath(os.path.join(root, location))
+    try:
+        root = os.path.realpath(base)
+        target = os.path.realpath(os.path.join(root, location))
+    except (OSError, ValueError):
+        return None, "an invalid file name (refused)"
     if os.path.commonpath([root, target]) != root:
         return None, "outside the model's folder (refused)"
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return None, "missing"
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror or exc})"
+    if not stat.S_ISREG(st.st_mode):
+        return None, "not a regular file (refused)"
     return Path(target), None
 
 
+def _tensor_nbytes(t: onnx.TensorProto) -> int | None:
+    bits = _DTYPE_BITS.get(t.data_type)
+    if not bits:
+        return None
+    numel = 1
+    for d in t.dims:
+        if d < 0:
+            return None
+        numel *= d
+    return -(-numel * bits // 8)
+
+
+def _extent(t: onnx.TensorProto, info: dict[str, str], file_size: int) -> tuple[int, int] | str:
+    """(offset, length) of a tensor's bytes in its external file, or why they are not there."""
+    try:
+        offset = int(info.get("offset") or 0)
+        length = int(info["length"]) if info.get("length") else None
+    except ValueError:
+        return f"referenced with a non-numeric offset/length for tensor {t.name!r}"
+    if offset < 0 or (length is not None and length < 0):
+        return f"referenced with a negative offset/length for tensor {t.name!r}"
+    expected = _tensor_nbytes(t)
+    if length is not None and expected is not None and length != expected:
+        return f"declared with {length} bytes for tensor {t.name!r}, whose dims and dtype need {expected}"
+    need = length if length is not None else (expected if expected is not None else 0)
+    if offset + need > file_size:
+        return f"too short for tensor {t.name!r} (needs bytes {offset}..{offset + need}, the file has {file_size})"
+    return offset, (length if length is not None else file_size - offset)
+
+
 def _check_external(lm: LoadedModel, base: Path | None) -> None:
-    sizes: dict[str, int | None] = {}
+    sizes: dict[str, int] = {}
     for t in iter_all_tensors(lm.model):
         info = external_info(t)
         if info is None:
             continue
         loc = info.get("location", "")
-        if loc == STRIPPED:
+        if loc == STRIPPED and lm.stripped:
             continue
         lm.external_files.add(loc)
         if loc in lm.external_problems:
@@ -360,25 +715,43 @@ def _check_external(lm: LoadedModel, base: Path | None) -> None:
         if base is None:
             lm.external_problems[loc] = "not resolvable (model given without a path)"
             continue
-        target, why = resolve_location(base, loc)
-        if target is None:
-            lm.external_problems[loc] = why
-            continue
         if loc not in sizes:
-            sizes[loc] = target.stat().st_size if target.is_file() else None
-        if sizes[loc] is None:
-            lm.external_problems[loc] = "missing"
-            continue
-        try:
-            offset = int(info.get("offset", "0") or 0)
-            length = info.get("length")
-            end = offset + (int(length) if length else 0)
-        except ValueError:
-            lm.external_problems[loc] = f"referenced with a bad offset/length for tensor {t.name!r}"
-            continue
-        if offset < 0 or end > sizes[loc]:
-            lm.external_problems[loc] = (
-                f"too short for tensor {t.name!r} (needs bytes {offset}..{end}, file has {sizes[loc]})"
-            )
+            target, why = resolve_location(base, loc)
+            if target is None:
+                lm.external_problems[loc] = why
+                continue
+            if not os.access(target, os.R_OK):
+                lm.external_problems[loc] = "not readable (permission denied)"
+                continue
+            sizes[loc] = target.stat().st_size
+        ext = _extent(t, info, sizes[loc])
+        if isinstance(ext, str):
+            lm.external_problems[loc] = ext
     for loc, why in sorted(lm.external_problems.items()):
         lm.warnings.append(f"external data {loc!r} is {why}; counting from the declared dims and dtypes")
+
+
+def _read_external(base: Path, t: onnx.TensorProto, info: dict[str, str], label: str) -> bytes:
+    """The bytes of one externally stored tensor, checked again right before reading."""
+    loc = info.get("location", "")
+    target, why = resolve_location(base, loc)
+    if target is None:
+        raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is {why}")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        raise ModelError(f"{label}: weight data unavailable: external data {loc!r}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is not a regular file (refused)")
+        ext = _extent(t, info, st.st_size)
+        if isinstance(ext, str):
+            raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is {ext}")
+        offset, length = ext
+        f.seek(offset)
+        data = f.read(length)
+    if len(data) != length:
+        raise ModelError(f"{label}: weight data unavailable: external data {loc!r} changed while it was read")
+    return data
