@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from . import units
-from .errors import UsageError
+from .errors import OnnxstatError, UsageError
 from .precision import attribute_precision
 from .result import ProfileResult, jsonable
 
@@ -325,7 +325,12 @@ def compare(
     dims = dict(dims or {})
     entries: list[ModelEntry] = []
     for name, m in zip(names, models):
-        res = profile(m, input_shapes, dims, shape_source=shape_source)
+        try:
+            res = profile(m, input_shapes, dims, shape_source=shape_source)
+        except OnnxstatError as exc:
+            if isinstance(m, (str, Path)) and str(m) in str(exc):
+                raise  # already names the file
+            raise type(exc)(f"{name}: {exc}") from None
         attribute_precision(res)  # idempotent; profile() may already have run it
         entries.append(ModelEntry(name, res))
     if bench:

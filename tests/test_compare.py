@@ -450,3 +450,22 @@ def test_cli_errors_are_one_line(args, code, msg):
     err = r.stderr.strip()
     assert err.startswith("onnxstat: error:") and msg in err and "\n" not in err
     assert "Traceback" not in r.output
+
+
+def test_model_errors_name_the_model(tmp_path):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    # x [2, 3] (6 elements) reshaped to [4]: a shape conflict in the second model
+    g = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "s"], ["y"], name="bad")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.array([4], dtype=np.int64), "s")],
+    )
+    bad = tmp_path / "bad.onnx"
+    save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(bad))
+    with pytest.raises(ShapeError, match=r"^bad: shape conflict"):
+        compare([S("mlp.onnx"), str(bad)])
+    r = run(S("mlp.onnx"), str(bad))
+    assert r.exit_code == 1 and r.stderr.startswith("onnxstat: error: bad: shape conflict")
