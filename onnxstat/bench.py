@@ -608,6 +608,7 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
     for kt in sorted(kernels.values(), key=lambda k: k.first_ts):
         mean_ms = kt.total_us / 1000.0 / max(n_runs, 1)
         node = None
+        path = None
         status = "fused/unmatched"
         cands = names.get(kt.name)
         if cands is None and "/" in kt.name:
@@ -623,9 +624,9 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
             status = "matched" if same else "fused"
         row = {
             "name": kt.name,
-            "node": node.path if node is not None else None,
-            "op_type": kt.op_type if status != "matched" or node is None else node.op_type,
-            "static_op_type": node.op_type if node is not None else None,
+            "node": path,
+            "op_type": kt.op_type,
+            "static_op_type": None if path is None else op,
             "status": status,
             "provider": kt.provider,
             "calls_per_run": kt.calls / max(n_runs, 1),
@@ -639,8 +640,8 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
             row["includes_subgraphs"] = True
         row["gflops_per_s"] = _rate(row["flops"], mean_ms)
         row["gb_per_s"] = _rate(row["bytes"], mean_ms)
-        if node is not None:
-            matched_paths.add(node.path)
+        if path is not None:
+            matched_paths.add(path)
         rows.append(row)
     # per op type: matched nodes under their static op type, fused kernels under the kernel's op type
     groups: dict[tuple[str, str], dict] = {}
@@ -911,11 +912,18 @@ def bench(
         n_prof = per_node_runs or (min(runs, DEFAULT_PER_NODE_RUNS) if duration is None else DEFAULT_PER_NODE_RUNS)
         kernels, n_counted, run_us = _profile_kernels(ort, source, session_kw, planned, device_id, feeds, dtypes,
                                                       warmup, n_prof)
+        static_nodes: list = []
         if static_profile is None:
+            from .errors import OnnxstatError
             from .profiler import profile as _profile
 
-            static_profile = _profile(model if not isinstance(model, (str, os.PathLike)) else str(model), final_shapes)
-        nodes, op_rows, notes = join_nodes(kernels, n_counted, static_profile.nodes, lm.model)
+            try:
+                static_profile = _profile(model if not isinstance(model, (str, os.PathLike)) else str(model), final_shapes)
+            except OnnxstatError as exc:
+                warnings.append(f"per-node: static costs unavailable ({exc}); kernel times are reported without FLOPs/bytes")
+        if static_profile is not None:
+            static_nodes = list(static_profile.nodes)
+        nodes, op_rows, notes = join_nodes(kernels, n_counted, static_nodes, lm.model)
         warnings.extend(notes)
         per_node_info = {
             "runs": n_counted,

@@ -145,19 +145,22 @@ def test_timing_plan_decisions():
 
 
 class _FakeOrtValue:
-    def __init__(self, arr, device, device_id):
-        self.arr, self.device, self.device_id = arr, device, device_id
+    def __init__(self, arr, device, device_id, elem_type=None):
+        self.arr, self.device, self.device_id, self.elem_type = arr, device, device_id, elem_type
+
+    def update_inplace(self, arr):
+        self.arr = arr.copy()
 
 
 class _FakeOrt:
     class OrtValue:
-        made = []
-
         @classmethod
         def ortvalue_from_numpy(cls, arr, device, device_id):
-            v = _FakeOrtValue(arr, device, device_id)
-            cls.made.append(v)
-            return v
+            return _FakeOrtValue(arr, device, device_id)
+
+        @classmethod
+        def ortvalue_from_shape_and_type(cls, shape, elem_type, device, device_id):
+            return _FakeOrtValue(np.empty(shape), device, device_id, elem_type)
 
 
 class _FakeIO:
@@ -215,6 +218,18 @@ def test_cuda_iobinding_path_binds_once_on_the_device():
     hrun, _ = B.host_runner(sess, {"x": x}, {"x": "float32"}, ort=_FakeOrt)
     hrun()
     assert sess.plain_runs[0][0] is None and sess.plain_runs[0][1]["x"] is x
+
+
+def test_cuda_iobinding_bfloat16_input_is_copied_as_raw_bits():
+    import ml_dtypes
+
+    sess = _FakeSession()
+    h = np.array([[1.0, -2.5], [0.5, 3.0]], dtype=ml_dtypes.bfloat16)
+    run, _keep = B.make_runner(sess, {"h": h}, {"h": "bfloat16"}, B.TimingPlan("iobinding", "cuda", True), ort=_FakeOrt)
+    v = sess.io.inputs["h"]
+    assert (v.device, v.device_id, v.elem_type) == ("cuda", 0, TensorProto.BFLOAT16)
+    # bfloat16 1.0 = 0x3F80, -2.5 = 0xC020, 0.5 = 0x3F00, 3.0 = 0x4040
+    assert v.arr.dtype == np.uint16 and v.arr.tolist() == [[0x3F80, 0xC020], [0x3F00, 0x4040]]
 
 
 def test_iobinding_runner_on_cpu_gives_the_same_outputs():
@@ -490,6 +505,17 @@ def test_per_node_with_subgraph_and_unnamed_nodes():
     # Add in the body: 2x3 elements, 3 iterations -> 18 FLOPs per run
     assert by["Add_0"]["flops"] == 18
     assert by["Loop_2"]["includes_subgraphs"] is True and by["Loop_2"]["share"] is None
+
+
+def test_per_node_without_static_costs():
+    # when the static profile fails (bench then warns), kernels still map to nodes, without FLOPs/bytes
+    class Empty:
+        nodes: list = []
+
+    res = B.bench(MLP, per_node=True, opt_level="disable", static_profile=Empty(), runs=2, warmup=1)
+    assert {r["status"] for r in res.nodes} == {"matched"}
+    assert [r["node"] for r in res.nodes] == ["fc1", "relu1", "fc2", "relu2", "fc3", "softmax"]
+    assert all(r["flops"] is None and r["gflops_per_s"] is None for r in res.nodes)
 
 
 def test_per_node_optimised_reports_fused_kernels():
