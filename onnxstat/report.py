@@ -127,7 +127,9 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
     cards = []
 
     def card(key, label, value, human, sub=None, exact_text=None):
+        group = "perf" if key in ("latency_ms", "fps", "roofline_latency_s") else "cost"
         cards.append({
+            "group": group,
             "key": key, "label": label, "value": exact(value), "human": human,
             "exact": exact_text if exact_text is not None else (units.count(value) if isinstance(value, int) else ""),
             "sub": sub,
@@ -155,7 +157,7 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
         card("latency_ms", "Measured latency", mean, "-" if _num(mean) is None else f"{_num(mean):.3f} ms",
              sub=("ms: " + " · ".join(parts)) if parts else None, exact_text=f"mean of {bench.get('runs', '?')} runs")
         fps = bench.get("fps")
-        card("fps", "Throughput", fps, "-" if _num(fps) is None else f"{_num(fps):,.1f} FPS",
+        card("fps", "Throughput", fps, "-" if _num(fps) is None else f"{_num(fps):,.{0 if _num(fps) >= 100 else 1}f} FPS",
              sub=f"batch {bench['batch']}" if bench.get("batch") else None, exact_text="")
     if roofline:
         lat_s = roofline_totals(roofline).get("roofline_latency_s")
@@ -163,6 +165,17 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
         card("roofline_latency_s", "Roofline estimate", lat_s, _fmt_seconds(lat_s),
              sub=f"lower bound on {dev}" if dev else "lower bound", exact_text="")
     return cards
+
+
+def precision_rows(totals: Mapping) -> list[dict]:
+    """One row per dtype: MACs (by compute precision), params and weight bytes (by weight dtype)."""
+    macs = totals.get("macs_by_precision") or {}
+    params = totals.get("params_by_dtype") or {}
+    wbytes = totals.get("weight_bytes_by_dtype") or {}
+    out = []
+    for k in sorted(set(macs) | set(params) | set(wbytes)):
+        out.append({"dtype": k, "macs": macs.get(k), "params": params.get(k), "weight_bytes": wbytes.get(k)})
+    return out
 
 
 # --------------------------------------------------------------------------- roofline dict access
@@ -490,7 +503,10 @@ def _ratio(v: Any, base: Any, better: str | None = None) -> tuple[str, str]:
         cls = "better" if r < 1 else "worse"
     elif better == "higher":
         cls = "better" if r > 1 else "worse"
-    return f"{r:.3g}×", cls
+    text = f"{r:.3g}"
+    if text == "1":  # not the same, but rounds to 1 at 3 digits: show the difference
+        text = f"{r:.4g}"
+    return f"{text}×", cls
 
 
 def _metric(m: Mapping, key: str) -> Any:
@@ -558,8 +574,9 @@ def compare_view(compare: Mapping) -> dict:
             ops = c.get("op_types") or {}
             prec = c.get("precision") or {}
             work = f"{units.si(c.get('macs'))} MACs" if _num(c.get("macs")) else f"{units.si(c.get('flops'))} FLOPs"
+            n = c.get("count", 0)
             cells.append({
-                "count": c.get("count", 0), "work": work, "macs": exact(c.get("macs")),
+                "count": n, "work": f"{n} node{'' if n == 1 else 's'} · {work}", "macs": exact(c.get("macs")),
                 "ops": ", ".join(f"{o} ×{n}" for o, n in ops.items()) if (len(ops) > 1 or r.get("op_type") not in ops) else "",
                 "precision": ", ".join(prec) if len(prec) <= 1 else ", ".join(f"{k} ×{v}" for k, v in prec.items()),
                 "low": any(k in ("int8", "uint8", "int4", "uint4", "float16", "bfloat16") for k in prec),
@@ -612,10 +629,11 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
             rows.append((k.replace("_", " ").capitalize(), json.dumps(v) if not isinstance(v, str) else v))
     if bench:
         parts = [f"{bench.get('runs', '?')} runs", f"{bench.get('warmup', '?')} warm-up"]
-        for k in ("provider", "providers", "threads", "intra_op_threads"):
-            if bench.get(k) is not None:
-                v = bench[k]
-                parts.append(f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}")
+        prov = bench.get("providers_used") or bench.get("provider_requested")
+        if prov:
+            parts.append(", ".join(p.replace("ExecutionProvider", "") for p in prov))
+        if bench.get("onnxruntime_version"):
+            parts.append(f"onnxruntime {bench['onnxruntime_version']}")
         rows.append(("Benchmark", ", ".join(parts)))
     else:
         rows.append(("Benchmark", "not run (use --bench)"))
@@ -694,11 +712,13 @@ def render_html(
         "warnings": profile.get("warnings") or [],
         "bench": bench,
         "latency_rows": _latency_rows(bench) if bench else [],
+        "bench_rows": _bench_rows(bench) if bench else [],
+        "bench_warnings": list((bench or {}).get("warnings") or []),
         "roofline": rl,
         "compare": compare_view(compare) if compare else None,
         "simplify": profile.get("simplify"),
         "notes": notes,
-        "precision_rows": sorted((totals.get("macs_by_precision") or {}).items()),
+        "precision_rows": precision_rows(totals),
     }
     from markupsafe import Markup
 
@@ -716,6 +736,35 @@ def _latency_rows(bench: Mapping) -> list[tuple[str, str, str]]:
     order = ["mean", "std", "min", "p50", "p90", "p95", "p99", "max"]
     keys = [k for k in order if k in lat] + [k for k in lat if k not in order]
     return [(k, units.ms(lat[k]) if k != "std" else f"± {units.ms(lat[k])}", exact(lat[k])) for k in keys]
+
+
+def _bench_rows(bench: Mapping) -> list[tuple[str, str, str, str]]:
+    """(key, label, human, exact) rows describing a bench run (``onnxstat.bench/1``)."""
+    rows = []
+
+    def add(key, label, value, human=None):
+        if value is None or value == "" or value == []:
+            return
+        rows.append((key, label, human if human is not None else str(value), exact(value) if not isinstance(value, (list, dict)) else ""))
+
+    fps = bench.get("fps")
+    add("fps", "Throughput (from mean latency)", fps, None if _num(fps) is None else f"{_num(fps):,.1f} inferences/s")
+    add("batch", "Batch", bench.get("batch"))
+    add("runs", "Timed runs", bench.get("runs"))
+    add("warmup", "Warm-up runs", bench.get("warmup"))
+    add("first_run_ms", "First run", bench.get("first_run_ms"), units.ms(bench.get("first_run_ms")))
+    add("session_init_ms", "Session creation", bench.get("session_init_ms"), units.ms(bench.get("session_init_ms")))
+    prov = bench.get("providers_used") or bench.get("provider_requested")
+    if prov:
+        add("providers", "Execution providers", ", ".join(prov))
+    so = bench.get("session_options") or {}
+    if so:
+        threads = so.get("intra_op_threads")
+        add("threads", "Intra-op threads", threads, "onnxruntime default" if threads == 0 else None)
+        add("opt_level", "Graph optimisation", so.get("graph_optimization_level"))
+    add("timing_path", "Timing path", bench.get("timing_path"))
+    add("onnxruntime_version", "onnxruntime", bench.get("onnxruntime_version"))
+    return rows
 
 
 # --------------------------------------------------------------------------- building

@@ -21,6 +21,7 @@ import zoo
 from onnxstat import profile
 from onnxstat.cli import cli
 from onnxstat.report import (
+    _ratio,
     build_report,
     chart_op_rows,
     compare_view,
@@ -357,7 +358,16 @@ def test_compare_view_ratios_and_direction():
     assert (rows["latency_p50_ms"]["ratio"], rows["latency_p50_ms"]["cls"]) == ("0.5×", "better")  # 1.0/2.0
     assert (rows["fps"]["ratio"], rows["fps"]["cls"]) == ("1.5×", "better")  # 150/100: higher is better
     assert v["op_rows"][0]["cells"][1]["ops"] == "QLinearConv ×4"
+    assert v["op_rows"][0]["cells"][1]["work"] == "4 nodes · 200 MACs"
     assert v["op_rows"][0]["cells"][1]["low"] is True
+
+
+def test_ratio_text_never_hides_a_difference():
+    # 1.0007 rounds to "1" at 3 significant digits, so 4 are shown; within 0.05% counts as the same
+    assert _ratio(1.0007, 1, "lower") == ("1.001×", "worse")
+    assert _ratio(1.0004, 1, "lower") == ("=", "same")
+    assert _ratio(3, 0, "lower") == ("new", "")
+    assert _ratio(None, 1, "lower") == ("-", "")
 
 
 def test_report_with_compare(tmp_path):
@@ -419,3 +429,28 @@ def test_cli_errors_are_one_line(args, code, words):
     assert len(lines) == 1 and lines[0].startswith("onnxstat: error:"), err
     assert words in lines[0]
     assert "Traceback" not in r.output
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def test_report_with_bench_shows_latency_and_fps():
+    page, messages = build_report(str(CNN), dims={"batch": 1}, bench=True, runs=5, warmup=1, device="h100")
+    assert messages == []
+    p = Page(page)
+    summary = p.json("onnxstat-summary")
+    lat = summary["bench"]["latency_ms"]
+    assert summary["bench"]["runs"] == 5 and summary["bench"]["warmup"] == 1
+    # the cards carry the bench numbers unchanged (repr of the float)
+    assert float(p.card("latency_ms")["data-value"]) == lat["mean"]
+    assert float(p.card("fps")["data-value"]) == summary["bench"]["fps"]
+    # fps = batch / mean latency: 1 / (mean ms / 1000)
+    assert summary["bench"]["fps"] == pytest.approx(1000.0 / lat["mean"], rel=1e-9)
+    for k in ("p50", "p90", "p99"):
+        assert float(p.find("td", data_key=f"latency_{k}")[0]["data-value"]) == lat[k]
+    # the roofline section reports its efficiency against the measured mean
+    eff = p.find("td", data_key="efficiency_pct")
+    rl = p.find("td", data_key="roofline_latency_s")
+    assert eff and rl
+    # efficiency % = 100 * roofline latency (s) / measured mean (s)
+    assert float(eff[0]["data-value"]) == pytest.approx(100 * float(rl[0]["data-value"]) / (lat["mean"] / 1e3), rel=1e-9)

@@ -138,12 +138,14 @@
     for (var i = 0; i < cols.length; i++) {
       var c = cols[i], v = r[i], type = c.type;
       if (NUMERIC[type]) {
-        var z = (v === 0 || v === "0") ? " zero" : "";
+        var z = (type !== "int" && (v === 0 || v === "0")) ? " zero" : "";
         var ex = exactText(v);
         h.push('<td class="num' + z + '" data-key="' + c.key + '" data-value="' + esc(v === null || v === undefined ? "" : v) +
                '"' + (ex && type !== "int" ? ' title="' + esc(ex) + '"' : "") + ">" + esc(fmt(type, v)) + "</td>");
       } else if (c.key === "path") {
         h.push('<td class="path" data-key="path" title="' + esc(v) + '">' + esc(v) + "</td>");
+      } else if (c.key === "bound" && v) {
+        h.push('<td data-key="bound" data-value="' + esc(v) + '"><span class="btag ' + esc(v) + '">' + esc(v) + "</span></td>");
       } else {
         h.push('<td data-key="' + c.key + '">' + esc(fmt(type, v)) + "</td>");
       }
