@@ -29,6 +29,7 @@ from google.protobuf.message import Message
 
 from .errors import ModelError, UsageError
 from .graph import validate_model
+from .io import register_input
 
 #: pseudo location of a tensor whose bytes were left in the model file; random per
 #: process, so that a model cannot name it to pass a real location off as stripped
@@ -553,6 +554,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
         raise UsageError(f"expected a path or an onnx.ModelProto, got {type(source).__name__}")
     path = Path(source)
     _check_path(path)
+    register_input(path)
     size = path.stat().st_size
     try:
         data, count = _read_model_bytes(path, strip)
@@ -724,6 +726,7 @@ def _check_external(lm: LoadedModel, base: Path | None) -> None:
                 lm.external_problems[loc] = "not readable (permission denied)"
                 continue
             sizes[loc] = target.stat().st_size
+            register_input(target)
         ext = _extent(t, info, sizes[loc])
         if isinstance(ext, str):
             lm.external_problems[loc] = ext
