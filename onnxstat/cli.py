@@ -120,18 +120,32 @@ def warn(messages) -> None:
 @click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 @click.option("--no-nodes", is_flag=True, help="Terminal format: leave out the per-node table.")
+@click.option("--device", "device", default=None, metavar="NAME",
+              help="Roofline on a device preset ('onnxstat devices'; e.g. h100, t4, orin) or 'host' to measure this machine.")
+@click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")
+@click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
+              help="Write a plot (.png or .svg): the roofline with a device.")
 @click.pass_context
-def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes):
+def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
+                device, peak_tflops, bandwidth_gbs, plot):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS."""
+    from .cmd_devices import device_from_options
     from .profiler import profile
     from . import render
 
     shapes, dim_values = parse_shape_options(input_shapes, dims)
     if output:
         check_output_path(output)
+    dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
     if len(models) != 1:
         raise UsageError("give one model (several models: see 'onnxstat profile --help')")
-    res = profile(models[0], shapes, dim_values, simplify=simplify, shape_source=shape_source)
+    res = profile(models[0], shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev)
+    if plot:
+        from .plot import plot_roofline
+
+        plot_roofline(res, dev, plot)
+        click.echo(f"wrote {plot}", err=True)
     if fmt == "table" and not output:
         render.print_table(res, top=top, show_nodes=not no_nodes)
         return

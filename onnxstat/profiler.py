@@ -63,13 +63,15 @@ def profile(
     *,
     simplify: bool = False,
     shape_source: str = "onnx",
+    device: Any = None,
 ) -> ProfileResult:
     """Profile a model: per-node and total MACs, FLOPs, params, weight bytes and memory traffic.
 
     ``input_shapes`` maps input names to shapes (tuples or ``"1x3x224x224"``);
     ``dims`` maps symbolic dim names to values.  ``simplify`` runs onnx-simplifier
     first (needs the weight data); ``shape_source="ort"`` fills shapes left
-    unknown by inference from one onnxruntime run on the CPU.
+    unknown by inference from one onnxruntime run on the CPU.  ``device`` (a
+    :class:`onnxstat.roofline.Device` or a preset name) adds the roofline analysis.
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
@@ -86,7 +88,7 @@ def profile(
             warnings.append(f"--simplify skipped: {why}; profiling the original model")
             before.warnings = warnings + before.warnings
             before.settings["simplify"] = False
-            return before
+            return _with_device(before, device)
         after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings)
         after.settings["simplify"] = True
         after.extras["simplify"] = {
@@ -96,9 +98,18 @@ def profile(
         }
         after.path = before.path
         after.file_size = before.file_size
-        return after
+        return _with_device(after, device)
     res = _profile_loaded(lm, input_shapes, dims, shape_source, warnings)
     res.extras.update(extras)
+    return _with_device(res, device)
+
+
+def _with_device(res: ProfileResult, device: Any) -> ProfileResult:
+    if device is not None:
+        from .roofline import attach_roofline
+
+        res.roofline = attach_roofline(res, device)
+        res.settings["device"] = res.roofline.device.name
     return res
 
 

@@ -101,6 +101,16 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
         rows.append(("MACs by precision", ", ".join(f"{k} {units.si(v)}" for k, v in sorted(t.macs_by_precision.items()))))
     if t.peak_activation_bytes is not None:
         rows.append(("Peak activation memory", f"{units.nbytes(t.peak_activation_bytes)} (at {t.peak_at_node})"))
+    if res.roofline is not None:
+        from .roofline import summary_rows as roofline_rows
+
+        rows.extend(roofline_rows(res.roofline))
+    bench = res.extras.get("bench")
+    if bench:
+        lat = bench.get("latency_ms", {})
+        rows.append(("Measured latency", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
+                                         f"mean {units.ms(lat.get('mean'))}; {bench.get('fps', 0):.1f} FPS "
+                                         f"({', '.join(bench.get('providers_used', []))})"))
     simp = res.extras.get("simplify")
     if simp:
         tb = simp["totals_before"]
@@ -134,11 +144,33 @@ OP_HEADERS = ["Op type", "Count", "MACs", "FLOPs", "FLOPs %", "Params", "Traffic
 NODE_HEADERS = ["Node", "Op", "Precision", "Output shape", "MACs", "FLOPs", "Params", "Traffic"]
 
 
-def node_cells(n: NodeCost) -> list[Any]:
+ROOFLINE_HEADERS = ["FLOPs/B", "Bound", "Roofline"]
+
+
+def node_cells(n: NodeCost, extra: dict | None = None) -> list[Any]:
     out_shape = units.shape(n.outputs[0][2]) if n.outputs else "-"
     flops = units.si(n.flops) if n.kind != "unsupported" else "unsupported"
-    return [n.path, n.op_type, n.compute_dtype, out_shape, units.si(n.macs), flops, units.si(n.params),
-            units.nbytes(n.memory_traffic_bytes)]
+    cells = [n.path, n.op_type, n.compute_dtype, out_shape, units.si(n.macs), flops, units.si(n.params),
+             units.nbytes(n.memory_traffic_bytes)]
+    if extra is not None:
+        inten, t = extra.get("intensity"), extra.get("roofline_time_s")
+        cells += [f"{inten:.2f}" if isinstance(inten, (int, float)) else "-", extra.get("bound") or "-",
+                  f"{t * 1e6:.3g} us" if isinstance(t, (int, float)) else "-"]
+    return cells
+
+
+def node_table(res: ProfileResult, top: int | None) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the node table (roofline columns when a device was given)."""
+    extras = res.node_extras if res.node_extras else None
+    index = {id(n): i for i, n in enumerate(res.nodes)}
+    rows = []
+    for n in select_nodes(res, top):
+        extra = None
+        if extras is not None:
+            i = index[id(n)]
+            extra = extras[i] if i < len(extras) else {}
+        rows.append(node_cells(n, extra))
+    return (NODE_HEADERS + ROOFLINE_HEADERS if extras is not None else NODE_HEADERS), rows
 
 
 def to_markdown(res: ProfileResult, top: int | None = None) -> str:
@@ -146,9 +178,9 @@ def to_markdown(res: ProfileResult, top: int | None = None) -> str:
     parts.append(_md_table(["", ""], [list(r) for r in header_rows(res)], "ll"))
     parts += ["", "## Totals", "", _md_table(["Metric", "Value"], [list(r) for r in summary_rows(res)], "ll")]
     parts += ["", "## By op type", "", _md_table(OP_HEADERS, op_rows(res))]
-    nodes = select_nodes(res, top)
+    headers, rows = node_table(res, top)
     title = f"## Top {top} nodes by MACs" if top else "## Nodes (graph order)"
-    parts += ["", title, "", _md_table(NODE_HEADERS, [node_cells(n) for n in nodes], "llll" + "r" * 4)]
+    parts += ["", title, "", _md_table(headers, rows, "llll" + "r" * (len(headers) - 4))]
     parts += ["", "## Unsupported ops", ""]
     if res.unsupported:
         parts += [f"- `{d or 'ai.onnx'}::{o}` x{c}" for d, o, c in res.unsupported]
@@ -186,14 +218,14 @@ def print_table(res: ProfileResult, top: int | None = None, console=None, show_n
     console.print(ops)
 
     if show_nodes:
-        nodes = select_nodes(res, top)
+        headers, rows = node_table(res, top)
         title = f"Top {top} nodes by MACs" if top else "Nodes (graph order)"
         nt = Table(title=title, title_justify="left")
-        for i, h in enumerate(NODE_HEADERS):
+        for i, h in enumerate(headers):
             nt.add_column(h, justify="left" if i < 4 else "right", overflow="fold")
-        for n in nodes:
-            style = "red" if n.kind == "unsupported" else None
-            nt.add_row(*[str(c) for c in node_cells(n)], style=style)
+        for cells in rows:
+            style = "red" if cells[5] == "unsupported" else None
+            nt.add_row(*[str(c) for c in cells], style=style)
         console.print(nt)
 
     if res.unsupported:

@@ -37,6 +37,14 @@ def jsonable(x: Any) -> Any:
     return str(x)
 
 
+def intensity(flops: Any, traffic: Any) -> float | None:
+    """Arithmetic intensity, FLOPs per byte moved (None when nothing moves or values are symbolic)."""
+    try:
+        return float(flops) / float(traffic) if traffic else None
+    except TypeError:
+        return None
+
+
 def shape_json(shape) -> list | None:
     return None if shape is None else [jsonable(d) for d in shape]
 
@@ -65,11 +73,7 @@ class Totals:
     @property
     def arithmetic_intensity(self) -> float | None:
         """FLOPs per byte of memory traffic."""
-        try:
-            t = self.memory_traffic_bytes
-            return float(self.flops) / float(t) if t else None
-        except TypeError:
-            return None
+        return intensity(self.flops, self.memory_traffic_bytes)
 
     @property
     def low_precision_mac_share(self) -> float | None:
@@ -137,6 +141,7 @@ class OpTypeRow:
                 "bytes_read": self.bytes_read,
                 "bytes_written": self.bytes_written,
                 "memory_traffic_bytes": self.memory_traffic_bytes,
+                "intensity": intensity(self.flops, self.memory_traffic_bytes),
                 "compute_dtypes": sorted(self.compute_dtypes),
             }
         )
@@ -159,6 +164,7 @@ def node_dict(n: NodeCost) -> dict:
         "bytes_read": n.bytes_read,
         "bytes_written": n.bytes_written,
         "memory_traffic_bytes": n.memory_traffic_bytes,
+        "intensity": intensity(n.flops, n.memory_traffic_bytes),
     }
     if n.repeat != 1:
         d["repeat"] = n.repeat
@@ -187,6 +193,12 @@ class ProfileResult:
     settings: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     file_size: int | None = None
+    #: per-node extra JSON fields aligned with ``nodes`` (roofline), totals and per-op-type extras
+    node_extras: list = field(default_factory=list)
+    totals_extras: dict = field(default_factory=dict)
+    op_type_extras: dict = field(default_factory=dict)
+    #: the roofline.RooflineResult when a device was given
+    roofline: Any = None
 
     def to_dict(self) -> dict:
         d = {
@@ -201,9 +213,14 @@ class ProfileResult:
             "settings": jsonable(self.settings),
             "inputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in self.inputs],
             "outputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in self.outputs],
-            "totals": self.totals.to_dict(),
-            "by_op_type": [r.to_dict() for r in self.by_op_type],
-            "nodes": [node_dict(n) for n in self.nodes],
+            "totals": {**self.totals.to_dict(), **jsonable(self.totals_extras)},
+            "by_op_type": [
+                {**r.to_dict(), **jsonable(self.op_type_extras.get((r.domain, r.op_type), {}))} for r in self.by_op_type
+            ],
+            "nodes": [
+                {**node_dict(n), **jsonable(self.node_extras[i] if i < len(self.node_extras) else {})}
+                for i, n in enumerate(self.nodes)
+            ],
             "unsupported": [{"domain": d_, "op_type": o, "count": c} for d_, o, c in self.unsupported],
             "warnings": list(self.warnings),
         }

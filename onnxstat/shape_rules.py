@@ -112,6 +112,14 @@ def same_as_first(attrs, ins):
     return [x] if _known(x) else [None]
 
 
+def qlinear_binary(attrs, ins):
+    """QLinearAdd / QLinearMul: A (input 0) and B (input 3) broadcast."""
+    a, b = ins[0], ins[3] if len(ins) > 3 else None
+    if not (_known(a) and _known(b)):
+        return [None]
+    return [_t(broadcast(a.shape, b.shape), a.dtype)]
+
+
 def skip_layer_norm(attrs, ins):
     x = ins[0]
     if not _known(x):
@@ -334,7 +342,7 @@ def gather_block_quantized(attrs, ins):
 RULES: dict[tuple[str, str], Rule] = {}
 for _op in (
     "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "BiasSoftmax", "LayerNormalization",
-    "SimplifiedLayerNormalization", "RotaryEmbedding", "QLinearAdd", "QLinearMul", "QLinearSigmoid",
+    "SimplifiedLayerNormalization", "RotaryEmbedding", "QLinearSigmoid",
     "QLinearLeakyRelu", "QLinearSoftmax", "BiasDropout", "Inverse",
 ):
     RULES[(MS, _op)] = same_as_first
@@ -345,6 +353,8 @@ for _op in ("SimplifiedLayerNormalization", "GroupNormalization", "LayerNormaliz
 for _op in ("SkipLayerNormalization", "SkipSimplifiedLayerNormalization"):
     RULES[(MS, _op)] = skip_layer_norm
 RULES.update({
+    (MS, "QLinearAdd"): qlinear_binary,
+    (MS, "QLinearMul"): qlinear_binary,
     (MS, "QuantizeLinear"): ms_quantize,
     (MS, "DequantizeLinear"): ms_dequantize,
     (MS, "FusedMatMul"): fused_matmul,

@@ -395,7 +395,14 @@ def _make_input(name: str, dtype_enum: int, shape) -> onnx.ValueInfoProto:
     return onnx.helper.make_tensor_value_info(name, dtype_enum, None if shape is None else list(shape))
 
 
-def _working_copy(lm: LoadedModel, inputs, consts: dict[str, np.ndarray], removed: set[int], extra: dict[str, ValueType] | None = None) -> onnx.ModelProto:
+def _working_copy(
+    lm: LoadedModel,
+    inputs,
+    consts: dict[str, np.ndarray],
+    removed: set[int],
+    extra: dict[str, ValueType] | None,
+    order: list[int],
+) -> onnx.ModelProto:
     src = lm.model
     m = onnx.ModelProto()
     m.ir_version = max(src.ir_version, 4)
@@ -429,9 +436,9 @@ def _working_copy(lm: LoadedModel, inputs, consts: dict[str, np.ndarray], remove
     for name, value in consts.items():
         if name not in {t.name for t in src.graph.initializer}:
             g.initializer.append(numpy_helper.from_array(np.asarray(value), name))
-    for i, n in enumerate(src.graph.node):
+    for i in order:  # topological: onnx inference gives up on out-of-order graphs
         if i not in removed:
-            g.node.append(n)
+            g.node.append(src.graph.node[i])
     for name, vt in (extra or {}).items():
         g.value_info.append(_make_vi(name, vt))
     for o in src.graph.output:
@@ -532,7 +539,7 @@ def resolve(
     extra: dict[str, ValueType] = {}
     declared = _declared_types(lm)
     for _round in range(MAX_ROUNDS):
-        work = _working_copy(lm, inputs, {k: v for k, v in consts.items() if k in main.producer}, removed, extra)
+        work = _working_copy(lm, inputs, {k: v for k, v in consts.items() if k in main.producer}, removed, extra, main.order)
         inferred = _infer(work)
         sh.scopes = {}
         _collect(inferred.graph, "", sh)

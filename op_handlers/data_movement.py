@@ -71,7 +71,8 @@ DATA_MOVEMENT: dict[str, tuple[tuple[int, ...] | None, str]] = {
 
 @register(*VIEWS, kind="view", formula="view: 0 FLOPs, 0 bytes")
 def view(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, 0, weights=(), bytes_read=0, bytes_written=0, compute_dtype="none")
+    # a constant seen through a view (a bias reshaped to [1, C, 1, 1]) is still a parameter
+    return ctx.cost(0, 0, weights=(0,), bytes_read=0, bytes_written=0, compute_dtype="none")
 
 
 def _index_bytes(ctx: NodeContext, data: tuple[int, ...] | None):

@@ -16,9 +16,11 @@ for every batch row (the op's cost when no row is shorter, an upper bound otherw
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Any, Sequence
 
-from .base import Cost, NodeContext, ShapeUnknown
+from .base import Cost, NodeContext, ShapeUnknown, WeightUse
 from .registry import register
 
 # --------------------------------------------------------------------------- per-element costs
@@ -220,13 +222,17 @@ def dynamic_quantize_lstm(ctx: NodeContext) -> Cost:
     quant = DYNAMIC_QUANT_FLOPS * (s * b * i + d * s * b * h)
     dequant = DEQUANT_FLOPS * 2 * d * s * b * 4 * h
     w = ctx.input(1)
-    return ctx.cost(
+    cost = ctx.cost(
         r["macs"],
         2 * r["macs"] + r["elementwise"] + quant + dequant,
-        weights=(1, 2, 3, 7, 8, 9, 10, 11),
+        weights=(1, 2, 3, 7),
         compute_dtype=w.dtype if w is not None and w.dtype != "undefined" else "int8",
         notes=r["notes"],
     )
+    # W/R scales and zero points: weight bytes, not parameters (as every quantized op)
+    meta = tuple(WeightUse(t.name, t.dtype, 0, t.nbytes) for t in (ctx.input(i) for i in (8, 9, 10, 11))
+                 if t is not None and t.is_weight and t.shape is not None)
+    return replace(cost, weights=cost.weights + meta)
 
 
 __all__ = [

@@ -161,10 +161,6 @@ def test_cnn_dynamic_macs_and_share(cnn_cmp):
     assert entry(cnn_cmp, "cnn_int8_dynamic").qdq["count"] == 5  # one DynamicQuantizeLinear per Conv/Gemm
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "op_handlers/data_movement.py: the view handler (Reshape, Squeeze, Unsqueeze, Flatten, ...) "
-    "drops the parameters of a constant it reshapes; quantize_dynamic feeds each float32 Conv "
-    "bias through Reshape([1,C,1,1]) into an Add, so 80 biases (320 B) are lost"))
 def test_cnn_dynamic_weight_bytes(cnn_cmp):
     t = entry(cnn_cmp, "cnn_int8_dynamic").totals
     # params: int8 weights 9968; float32 biases 90 (biases stay float in dynamic mode)
@@ -253,10 +249,6 @@ def test_transformer_qdq(tf_cmp):
     assert 0.25 <= 50599 / TF_FP32_BYTES <= 0.30  # 0.25306
 
 
-@pytest.mark.xfail(strict=True, raises=ShapeError, reason=(
-    "onnxstat/shape_rules.py gives com.microsoft QLinearAdd/QLinearMul the shape of input 0 "
-    "(same_as_first); with a [64] bias as input 0 and the [1,8,64] activation as input 3 the "
-    "output must be their broadcast, so the Reshape after it reports a shape conflict"))
 def test_transformer_qoperator():
     res = compare([S("transformer.onnx"), S("transformer_int8_qoperator.onnx")], dims=TF_DIMS)
     t = res.models[1].totals

@@ -270,3 +270,9 @@ def test_cast_counts_each_dtype():
     # 100 float32 -> float16: read 400, written 200
     n, _ = one_node("Cast", {"x": (F, [100])}, {"to": TensorProto.FLOAT16})
     assert (n.bytes_read, n.bytes_written) == (400, 200)
+
+
+def test_view_of_a_constant_keeps_its_parameters():
+    # a bias initializer of 16 floats reshaped to 1x16x1x1 (as quantize_dynamic writes it): 16 params, 0 bytes moved
+    n, _ = one_node("Reshape", {}, weights={"bias": zeros(16)}, consts={"s": np.array([1, 16, 1, 1], np.int64)})
+    assert (n.params, n.weight_bytes, n.bytes_read, n.bytes_written) == (16, 64, 0, 0)

@@ -304,3 +304,22 @@ def test_ops_command_lists_handlers():
 def test_model_proto_and_path_agree():
     m = onnx.load(str(SAMPLES / "mlp.onnx"))
     assert onnxstat.profile(m).totals.to_dict() == onnxstat.profile(SAMPLES / "mlp.onnx").totals.to_dict()
+
+
+def test_contrib_qlinear_add_broadcasts_its_operands():
+    # com.microsoft QLinearAdd(A [64] (bias), ..., B [1, 8, 64]) -> [1, 8, 64]; then Reshape to [8, 64]
+    u8 = TensorProto.UINT8
+    scale = numpy_helper.from_array(np.array(0.1, np.float32), "s")
+    zp = numpy_helper.from_array(np.array(128, np.uint8), "z")
+    bias = numpy_helper.from_array(np.zeros(64, np.uint8), "bias")
+    shape = numpy_helper.from_array(np.array([8, 64], np.int64), "shape")
+    nodes = [
+        helper.make_node("QLinearAdd", ["bias", "s", "z", "x", "s", "z", "s", "z"], ["y"], domain="com.microsoft"),
+        helper.make_node("Reshape", ["y", "shape"], ["r"]),
+    ]
+    m = _model(nodes, [helper.make_tensor_value_info("x", u8, [1, 8, 64])],
+               [helper.make_tensor_value_info("r", u8, None)], [scale, zp, bias, shape])
+    m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    res = onnxstat.profile(m)
+    assert res.nodes[0].outputs[0][2] == (1, 8, 64)
+    assert res.nodes[1].outputs[0][2] == (8, 64)
