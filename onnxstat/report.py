@@ -121,6 +121,11 @@ def _fmt_rate(x: Any, unit: str) -> str:
 # --------------------------------------------------------------------------- summary cards
 
 
+def _nb(text: str) -> str:
+    """Keep a number and its unit on one line."""
+    return text.replace(" ", "\u00a0")
+
+
 def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapping | None = None) -> list[dict]:
     """The summary cards: key, label, human value, exact value, optional sub-line."""
     t = profile.get("totals", {})
@@ -140,10 +145,8 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
     card("flops", "FLOPs", t.get("flops"), units.si(t.get("flops")))
     card("weight_bytes", "Weight bytes", t.get("weight_bytes"), units.nbytes(t.get("weight_bytes")),
          sub=", ".join(f"{k} {units.nbytes(v)}" for k, v in sorted((t.get("weight_bytes_by_dtype") or {}).items())) or None)
-    ai = t.get("arithmetic_intensity")
     card("memory_traffic_bytes", "Memory traffic", t.get("memory_traffic_bytes"), units.nbytes(t.get("memory_traffic_bytes")),
-         sub=f"read {units.nbytes(t.get('bytes_read'))} · written {units.nbytes(t.get('bytes_written'))}"
-         + (f" · {ai:.2f} FLOPs/byte" if isinstance(ai, (int, float)) else ""))
+         sub=f"read {_nb(units.nbytes(t.get('bytes_read')))} · written {_nb(units.nbytes(t.get('bytes_written')))}")
     if t.get("peak_activation_bytes") is not None:
         at = t.get("peak_at_node")
         card("peak_activation_bytes", "Peak activations", t.get("peak_activation_bytes"),
@@ -151,14 +154,17 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
     else:
         card("peak_activation_bytes", "Peak activations", None, "n/a", sub="not computed in this build", exact_text="")
     if bench:
+        # the median is the headline: robust to the outliers a busy host adds; mean and tail in the sub-line
         lat = bench.get("latency_ms") or {}
-        mean = lat.get("mean")
-        parts = [f"{k} {lat[k]:.3f}" for k in ("p50", "p90", "p99") if isinstance(lat.get(k), (int, float))]
-        card("latency_ms", "Measured latency", mean, "-" if _num(mean) is None else f"{_num(mean):.3f} ms",
-             sub=("ms: " + " · ".join(parts)) if parts else None, exact_text=f"mean of {bench.get('runs', '?')} runs")
+        key = "p50" if _num(lat.get("p50")) is not None else "mean"
+        head = lat.get(key)
+        parts = [f"{k} {_num(lat[k]):.3f}" for k in ("mean", "p90", "p99") if k != key and _num(lat.get(k)) is not None]
+        card("latency_ms", "Measured latency", head, "-" if _num(head) is None else f"{_num(head):.3f} ms",
+             sub=("ms: " + " · ".join(parts)) if parts else None,
+             exact_text=f"{'median' if key == 'p50' else 'mean'} of {bench.get('runs', '?')} runs")
         fps = bench.get("fps")
         card("fps", "Throughput", fps, "-" if _num(fps) is None else f"{_num(fps):,.{0 if _num(fps) >= 100 else 1}f} FPS",
-             sub=f"batch {bench['batch']}" if bench.get("batch") else None, exact_text="")
+             sub=(f"batch {bench['batch']} · " if bench.get("batch") else "") + "from the mean latency", exact_text="")
     if roofline:
         lat_s = roofline_totals(roofline).get("roofline_latency_s")
         dev = roofline_device(roofline).get("name") or ""
@@ -220,7 +226,7 @@ def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
         device_rows.append(("Measured", "yes (this host)"))
     total_rows: list[tuple[str, str, str, str]] = []  # (key, label, human, exact)
     for key, label in (("roofline_latency_s", "Roofline latency"), ("compute_bound_time_s", "Compute-bound time"),
-                       ("memory_bound_time_s", "Memory-bound time"), ("measured_latency_s", "Measured latency")):
+                       ("memory_bound_time_s", "Memory-bound time"), ("measured_latency_s", "Measured latency (median)")):
         if _num(tot.get(key)) is not None:
             total_rows.append((key, label, _fmt_seconds(tot[key]), exact(tot[key])))
     if _num(tot.get("efficiency_pct")) is not None:
@@ -891,9 +897,10 @@ def _apply_memory(memory, res) -> None:
 def _apply_roofline(rl_mod, res, dev, bench: Mapping | None) -> tuple[dict, Any]:
     """The roofline as a dict (``to_dict()`` plus ``nodes`` aligned with the profile's nodes) and the object."""
     out = rl_mod.apply_roofline(res, dev)
-    mean_ms = _num(((bench or {}).get("latency_ms") or {}).get("mean"))
-    if mean_ms and hasattr(out, "set_measured"):
-        out.set_measured(mean_ms / 1e3)
+    lat = (bench or {}).get("latency_ms") or {}
+    measured_ms = _num(lat.get("p50")) or _num(lat.get("mean"))  # the median, as the latency card shows
+    if measured_ms and hasattr(out, "set_measured"):
+        out.set_measured(measured_ms / 1e3)
     d = _dict(out) or {}
     if "nodes" not in d and hasattr(out, "node_extras"):
         d["nodes"] = [dict(n, path=p.path) for n, p in zip(out.node_extras, res.nodes)]

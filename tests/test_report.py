@@ -442,15 +442,15 @@ def test_report_with_bench_shows_latency_and_fps():
     lat = summary["bench"]["latency_ms"]
     assert summary["bench"]["runs"] == 5 and summary["bench"]["warmup"] == 1
     # the cards carry the bench numbers unchanged (repr of the float)
-    assert float(p.card("latency_ms")["data-value"]) == lat["mean"]
+    assert float(p.card("latency_ms")["data-value"]) == lat["p50"]  # the median is the headline
     assert float(p.card("fps")["data-value"]) == summary["bench"]["fps"]
     # fps = batch / mean latency: 1 / (mean ms / 1000)
     assert summary["bench"]["fps"] == pytest.approx(1000.0 / lat["mean"], rel=1e-9)
     for k in ("p50", "p90", "p99"):
         assert float(p.find("td", data_key=f"latency_{k}")[0]["data-value"]) == lat[k]
-    # the roofline section reports its efficiency against the measured mean
+    # the roofline section reports its efficiency against the measured median
     eff = p.find("td", data_key="efficiency_pct")
     rl = p.find("td", data_key="roofline_latency_s")
     assert eff and rl
-    # efficiency % = 100 * roofline latency (s) / measured mean (s)
-    assert float(eff[0]["data-value"]) == pytest.approx(100 * float(rl[0]["data-value"]) / (lat["mean"] / 1e3), rel=1e-9)
+    # efficiency % = 100 * roofline latency (s) / measured median (s)
+    assert float(eff[0]["data-value"]) == pytest.approx(100 * float(rl[0]["data-value"]) / (lat["p50"] / 1e3), rel=1e-9)
