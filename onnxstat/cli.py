@@ -126,9 +126,13 @@ def warn(messages) -> None:
 @click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
               help="Write a plot (.png or .svg): the roofline with a device.")
+@click.option("--bench", "do_bench", is_flag=True, help="Also measure latency and FPS with onnxruntime (see 'onnxstat bench').")
+@click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
+@click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
+@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
 @click.pass_context
 def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
-                device, peak_tflops, bandwidth_gbs, plot):
+                device, peak_tflops, bandwidth_gbs, plot, do_bench, provider, runs, warmup):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS."""
     from .cmd_devices import device_from_options
     from .profiler import profile
@@ -141,6 +145,17 @@ def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, sha
     if len(models) != 1:
         raise UsageError("give one model (several models: see 'onnxstat profile --help')")
     res = profile(models[0], shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev)
+    if do_bench:
+        from .bench import bench
+
+        b = bench(models[0], shapes, dim_values, providers=provider, runs=runs, warmup=warmup,
+                  progress=sys.stderr.isatty())
+        res.extras["bench"] = b.to_dict()
+        res.warnings.extend(w for w in b.warnings if w not in res.warnings)
+        if dev is not None:  # roofline latency beside the measured one, as an efficiency
+            from .roofline import attach_roofline
+
+            res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3)
     if plot:
         from .plot import plot_roofline
 

@@ -108,7 +108,7 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
     bench = res.extras.get("bench")
     if bench:
         lat = bench.get("latency_ms", {})
-        rows.append(("Measured latency", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
+        rows.append(("Latency (bench)", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
                                          f"mean {units.ms(lat.get('mean'))}; {bench.get('fps', 0):.1f} FPS "
                                          f"({', '.join(bench.get('providers_used', []))})"))
     simp = res.extras.get("simplify")

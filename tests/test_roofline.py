@@ -347,7 +347,7 @@ def test_attach_roofline_sets_the_profile_fragments():
     assert ("", "Gemm") in res.op_type_extras
     json.dumps(res.to_dict(), allow_nan=False)
     labels = [k for k, _v in summary_rows(rl)]
-    assert labels == ["Device", "Roofline latency", "Measured latency"]
+    assert labels == ["Device", "Roofline latency", "Roofline efficiency"]
 
 
 def test_device_options_validate_the_plot_path(tmp_path):
