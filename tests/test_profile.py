@@ -323,3 +323,19 @@ def test_contrib_qlinear_add_broadcasts_its_operands():
     res = onnxstat.profile(m)
     assert res.nodes[0].outputs[0][2] == (1, 8, 64)
     assert res.nodes[1].outputs[0][2] == (8, 64)
+
+
+def test_cli_profile_with_bench_and_device(tmp_path):
+    out = tmp_path / "p.json"
+    r = run("profile", str(SAMPLES / "mlp.onnx"), "--bench", "--runs", "5", "--warmup", "1",
+            "--peak-tflops", "1", "--bandwidth-gbs", "10", "--format", "json", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    assert d["bench"]["schema"] == "onnxstat.bench/1" and d["bench"]["runs"] == 5
+    mean_s = d["bench"]["latency_ms"]["mean"] / 1e3
+    # efficiency = roofline latency / measured mean latency
+    assert d["totals"]["efficiency_pct"] == pytest.approx(100 * d["totals"]["roofline_latency_s"] / mean_s)
+    # per-node roofline fields: time = max(FLOPs / 1e12, bytes / 1e10) on the custom device
+    n = [x for x in d["nodes"] if x["op_type"] == "Gemm"][0]
+    assert n["roofline_time_s"] == pytest.approx(max(n["flops"] / 1e12, n["memory_traffic_bytes"] / 1e10))
+    assert n["bound"] == ("compute" if n["flops"] / 1e12 > n["memory_traffic_bytes"] / 1e10 else "memory")
