@@ -11,7 +11,7 @@ from .io import check_output_path
 @cli.command("report")
 @click.argument("model", type=click.Path(dir_okay=True))
 @shape_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,
               help="Write the HTML page to FILE (atomically); stdout when left out.")
 @click.option("--bench", "do_bench", is_flag=True, help="Measure latency and FPS with onnxruntime (CPU) and show them.")
 @click.option("--runs", type=click.IntRange(min=1), default=None, help="Timed runs for --bench.")

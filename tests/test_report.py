@@ -454,3 +454,41 @@ def test_report_with_bench_shows_latency_and_fps():
     assert eff and rl
     # efficiency % = 100 * roofline latency (s) / measured median (s)
     assert float(eff[0]["data-value"]) == pytest.approx(100 * float(rl[0]["data-value"]) / (lat["p50"] / 1e3), rel=1e-9)
+
+
+# --------------------------------------------------------------------------- odd profiles
+
+
+def _bare_profile(nodes, totals):
+    return {"schema": "onnxstat.profile/1", "model": {"path": None, "ir_version": 8, "opset": {"ai.onnx": 17}},
+            "settings": {}, "inputs": [], "outputs": [], "totals": totals, "by_op_type": [], "nodes": nodes,
+            "unsupported": [], "warnings": []}
+
+
+def test_symbolic_values_render_as_text():
+    node = {"path": "mm", "op_type": "MatMul", "domain": "", "kind": "compute", "compute_dtype": "float32",
+            "outputs": [{"name": "y", "dtype": "float32", "shape": ["batch", 64]}],
+            "macs": "4096*batch", "flops": "8192*batch", "params": 4096, "weight_bytes": 16384,
+            "bytes_read": "256*batch + 16384", "bytes_written": "256*batch", "memory_traffic_bytes": "512*batch + 16384"}
+    page = render_html(_bare_profile([node], {"macs": "4096*batch", "flops": "8192*batch", "params": 4096,
+                                              "weight_bytes": 16384, "memory_traffic_bytes": "512*batch + 16384"}))
+    p = Page(page)
+    assert p.card("macs")["data-value"] == "4096*batch"
+    assert int(p.card("params")["data-value"]) == 4096
+    row = p.json("onnxstat-nodes")["rows"][0]
+    assert "4096*batch" in row and "batchx64" in row
+
+
+def test_model_without_nodes_renders():
+    page = render_html(_bare_profile([], {"macs": 0, "flops": 0, "params": 0, "weight_bytes": 0, "memory_traffic_bytes": 0}))
+    p = Page(page)
+    assert p.json("onnxstat-nodes")["rows"] == []
+    assert int(p.card("macs")["data-value"]) == 0
+    assert "(in memory)" in page
+
+
+def test_cli_output_is_a_directory(tmp_path):
+    r = CliRunner().invoke(cli, ["report", str(CNN), "-o", str(tmp_path)])
+    assert r.exit_code == 2
+    lines = [ln for ln in r.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "is a directory" in lines[0]

@@ -169,7 +169,8 @@
     var start = state.page * state.size, end = Math.min(view.length, start + state.size);
     var h = [];
     for (var i = start; i < end; i++) h.push(rowHtml(view[i]));
-    if (!view.length) h.push('<tr><td class="empty" colspan="' + cols.length + '">No node matches the filter.</td></tr>');
+    if (!view.length) h.push('<tr><td class="empty" colspan="' + cols.length + '">' +
+      (rows.length ? "No node matches the filter." : "The model has no nodes.") + "</td></tr>");
     tbody.innerHTML = h.join("");
     info.textContent = view.length ? ("Rows " + (start + 1).toLocaleString("en-US") + "–" + end.toLocaleString("en-US") +
       " of " + view.length.toLocaleString("en-US") + " · page " + (state.page + 1) + " of " + n) : "No rows";
