@@ -7,9 +7,7 @@ downloads a browser or driver.  Skipped when either is missing.
 
 from __future__ import annotations
 
-import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
