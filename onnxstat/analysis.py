@@ -265,7 +265,7 @@ class Analyzer:
         rec.repeat = repeat * trip
         body = subs.get("body")
         if body is not None:
-            results.extend(self._run_sub(body, f"{base}/body", outer, weights, repeat * trip, body_in))
+            results.extend(self._run_sub(body, f"{base}/body", outer, weights, repeat * trip, body_in, parent=path))
         return results
 
     def _if(self, node, path, base, subs, outer, weights, repeat, rec) -> list[NodeCost]:
@@ -275,7 +275,7 @@ class Analyzer:
         for name in ("then_branch", "else_branch"):
             if name in subs:
                 snap = self._cf_snapshot()
-                nodes = self._run_sub(subs[name], f"{base}/{name}", outer, weights, repeat)
+                nodes = self._run_sub(subs[name], f"{base}/{name}", outer, weights, repeat, parent=path)
                 branches[name] = (nodes, self._cf_delta(snap))
                 self._cf_restore(snap)
         if not branches:
@@ -300,9 +300,10 @@ class Analyzer:
         self._cf_apply(delta)
         return nodes
 
-    def _run_sub(self, graph, sub_path, outer, weights, repeat, body_inputs=()) -> list[NodeCost]:
+    def _run_sub(self, graph, sub_path, outer, weights, repeat, body_inputs=(), *, parent: str) -> list[NodeCost]:
         sub_view = build_view(graph, sub_path, outer | frozenset(body_inputs))
         self._cf_views()[sub_path] = sub_view
+        self._cf_parents()[sub_path] = parent
         # a body input shadows an outer weight of the same name
         inner = {k: v for k, v in weights.items() if k not in body_inputs} if body_inputs else weights
         nodes, _ = self._graph(sub_view, sub_path, inner, repeat)
@@ -336,6 +337,20 @@ class Analyzer:
         if views is None:
             views = self.__dict__["_views"] = {}
         return views
+
+    def _cf_parents(self) -> dict[str, str]:
+        """Subgraph path -> enclosing graph's path.  Kept explicitly because node names
+        may contain '/', so a path cannot be split back into its scopes."""
+        parents = self.__dict__.get("_parents")
+        if parents is None:
+            parents = self.__dict__["_parents"] = {}
+        return parents
+
+    def _cf_outer(self, path: str) -> str | None:
+        """The scope enclosing ``path`` (None above the main graph)."""
+        if not path:
+            return None
+        return self._cf_parents().get(path, "")
 
     def _scope_names(self, view: GraphView, path: str) -> set[str]:
         names = set(view.outer) | set(view.initializers) | set(view.producer) | {i.name for i in view.graph.input}
@@ -400,9 +415,9 @@ class Analyzer:
                     return None
                 if name in {i.name for i in v.graph.input}:
                     return None  # a subgraph input (iteration number, loop-carried value, ...)
-            if not p:
+            p = self._cf_outer(p)
+            if p is None:
                 return None
-            p = p.rsplit("/", 2)[0] if p.count("/") >= 2 else ""
 
     def _trip_count(self, node: onnx.NodeProto, path: str):
         """Iterations of a Loop: 0 when the initial condition is statically false,
@@ -486,9 +501,9 @@ class Analyzer:
                 return None
             if v is not None and name in {i.name for i in v.graph.input}:
                 return None
-            if not p:
+            p = self._cf_outer(p)
+            if p is None:
                 return None
-            p = p.rsplit("/", 2)[0] if p.count("/") >= 2 else ""
 
 
 def _attr_int(node: onnx.NodeProto, name: str, default: int) -> int:

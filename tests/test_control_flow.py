@@ -313,6 +313,32 @@ def test_loop_carried_state_and_body_weight():
     assert [w[0] for n in res.nodes for w in n.weights] == ["Loop_0/body:U"]
 
 
+def test_scope_walk_with_slashes_in_node_names():
+    # exporters name nodes like "/decoder/rnn/If": paths cannot be split back on "/".
+    # Loop "L/x" (M = 2) -> body: Constant c = False, If "p/I" (dynamic) -> then: If "J" on c.
+    # J must resolve c from the body two scopes up: else branch (MatMul + Relu) counted per iteration.
+    inner_j = helper.make_node("If", ["c"], ["j_out"], name="J", then_branch=then_mm("jt"), else_branch=else_mm_relu("je"))
+    then_i = branch("then_i", [inner_j], "j_out")
+    else_i = branch("else_i", [helper.make_node("MatMul", ["x", "W"], ["ie"])], "ie")
+    body = loop_body(
+        [helper.make_node("Constant", [], ["c"], value=init("cv", False, np.bool_)),
+         helper.make_node("Less", ["iter", "one"], ["lt"]),
+         helper.make_node("If", ["lt"], ["y_i"], name="p/I", then_branch=then_i, else_branch=else_i)],
+        [vi("y_i", F, [2, 3])],
+    )
+    m = model([helper.make_node("Loop", ["M", ""], ["ys"], name="L/x", body=body)], [x_in()],
+              [vi("ys", F, ["n", 2, 3])], [W(), init("M", 2, np.int64), init("one", 1, np.int64)])
+    res = onnxstat.profile(m)
+    paths = by_path(res)
+    assert "L/x/body/p/I/then_branch/J/else_branch/Relu_1" in paths
+    assert paths["L/x/body/p/I/then_branch/J/else_branch/Relu_1"].repeat == 2
+    assert "statically" in " ".join(paths["L/x/body/p/I/then_branch/J"].notes)
+    # the only undecidable condition is p/I's (iter < 1)
+    assert [w for w in res.warnings if "(If)" in w] == [
+        w for w in res.warnings if "'L/x/body/p/I' (If): condition not known statically" in w
+    ]
+
+
 # --------------------------------------------------------------------------- Scan
 
 
