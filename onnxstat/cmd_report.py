@@ -16,13 +16,17 @@ from .io import check_output_path
 @click.option("--bench", "do_bench", is_flag=True, help="Measure latency and FPS with onnxruntime (CPU) and show them.")
 @click.option("--runs", type=click.IntRange(min=1), default=None, help="Timed runs for --bench.")
 @click.option("--warmup", type=click.IntRange(min=0), default=None, help="Warm-up runs for --bench.")
-@click.option("--device", default=None, metavar="NAME", help="Add the roofline for this device (see 'onnxstat devices').")
+@click.option("--device", default=None, metavar="NAME",
+              help="Add the roofline on a device preset ('onnxstat devices'; e.g. h100, t4) or 'host' to measure this machine.")
+@click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")
+@click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
 @click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=True), metavar="MODEL",
               help="Add a side-by-side comparison with MODEL (repeatable; same shapes and dims).")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
-def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, compare, simplify, shape_source):
+def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, peak_tflops, bandwidth_gbs,
+               compare, simplify, shape_source):
     """Write a self-contained HTML report for MODEL (one file, no network needed to view it).
 
     \b
@@ -37,8 +41,13 @@ def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device
         check_output_path(output)
     if (runs is not None or warmup is not None) and not do_bench:
         raise UsageError("--runs/--warmup apply to --bench; add --bench")
+    dev = device
+    if peak_tflops is not None or bandwidth_gbs is not None:
+        from .roofline import resolve_device
+
+        dev = resolve_device(device, peak_tflops, bandwidth_gbs)
     page, messages = build_report(
-        model, shapes, dim_values, bench=do_bench, runs=runs, warmup=warmup, device=device,
+        model, shapes, dim_values, bench=do_bench, runs=runs, warmup=warmup, device=dev,
         compare=compare, simplify=simplify, shape_source=shape_source,
     )
     warn(messages)

@@ -226,7 +226,7 @@ def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
         device_rows.append(("Measured", "yes (this host)"))
     total_rows: list[tuple[str, str, str, str]] = []  # (key, label, human, exact)
     for key, label in (("roofline_latency_s", "Roofline latency"), ("compute_bound_time_s", "Compute-bound time"),
-                       ("memory_bound_time_s", "Memory-bound time"), ("measured_latency_s", "Measured latency (median)")):
+                       ("memory_bound_time_s", "Memory-bound time"), ("measured_latency_s", "Measured latency (mean)")):
         if _num(tot.get(key)) is not None:
             total_rows.append((key, label, _fmt_seconds(tot[key]), exact(tot[key])))
     if _num(tot.get("efficiency_pct")) is not None:
@@ -794,13 +794,17 @@ def build_report(
     bench: bool = False,
     runs: int | None = None,
     warmup: int | None = None,
-    device: str | None = None,
+    device: Any = None,
     compare: Iterable = (),
     simplify: bool = False,
     shape_source: str = "onnx",
     generated_at: str | None = None,
 ) -> tuple[str, list[str]]:
     """Profile ``model`` (a path, ModelProto or an existing ProfileResult) and render the page.
+
+    ``device`` is a preset name or a ``roofline.Device``; a ProfileResult made
+    with ``profile(..., device=...)`` brings its own.  ``compare`` lists models
+    profiled at the same shapes (the first, ``model``, is the baseline).
 
     Returns ``(html, messages)``; messages name the sections left out because the
     module that computes them is not in this build.
@@ -814,7 +818,7 @@ def build_report(
         res = model
     else:
         res = _profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source)
-    if device is not None and not str(device).strip():
+    if isinstance(device, str) and not device.strip():
         raise UsageError("--device: give a device name (see 'onnxstat devices')")
 
     def missing(section: str, module: str, what: str) -> None:
@@ -856,15 +860,21 @@ def build_report(
         else:
             bench_d = _run_bench(bench_mod, source, input_shapes, dims, runs, warmup)
 
-    # roofline
+    # roofline: the device asked for, or the one the profile was made with
     roofline = roofline_svg = None
-    if device is not None:
+    if device is not None or getattr(res, "roofline", None) is not None:
         try:
             from . import roofline as rl_mod
         except ImportError:
-            missing("roofline", "roofline", "roofline")
+            if device is not None:
+                missing("roofline", "roofline", "roofline")
         else:
-            dev = rl_mod.get_device(device)
+            if device is None:
+                dev = res.roofline.device
+            elif isinstance(device, str):
+                dev = rl_mod.get_device(device)
+            else:
+                dev = device
             roofline, rl_obj = _apply_roofline(rl_mod, res, dev, bench_d)
             try:
                 from . import plot
@@ -895,12 +905,20 @@ def _apply_memory(memory, res) -> None:
 
 
 def _apply_roofline(rl_mod, res, dev, bench: Mapping | None) -> tuple[dict, Any]:
-    """The roofline as a dict (``to_dict()`` plus ``nodes`` aligned with the profile's nodes) and the object."""
-    out = rl_mod.apply_roofline(res, dev)
-    lat = (bench or {}).get("latency_ms") or {}
-    measured_ms = _num(lat.get("p50")) or _num(lat.get("mean"))  # the median, as the latency card shows
-    if measured_ms and hasattr(out, "set_measured"):
-        out.set_measured(measured_ms / 1e3)
+    """The roofline as a dict (``to_dict()`` plus ``nodes`` aligned with the profile's nodes) and the object.
+
+    With a measurement the roofline reports its efficiency against the mean
+    latency, as ``onnxstat profile --bench --device`` does.  ``attach_roofline``
+    also puts the per-node fields on ``res`` (its JSON then carries them).
+    """
+    mean_ms = _num(((bench or {}).get("latency_ms") or {}).get("mean"))
+    measured = mean_ms / 1e3 if mean_ms else None
+    if hasattr(rl_mod, "attach_roofline"):
+        out = rl_mod.attach_roofline(res, dev, measured_latency_s=measured)
+    else:
+        out = rl_mod.apply_roofline(res, dev)
+        if measured and hasattr(out, "set_measured"):
+            out.set_measured(measured)
     d = _dict(out) or {}
     if "nodes" not in d and hasattr(out, "node_extras"):
         d["nodes"] = [dict(n, path=p.path) for n, p in zip(out.node_extras, res.nodes)]

@@ -179,6 +179,14 @@ def test_op_type_table_and_chart(cnn_page, cnn_res):
     assert '<svg class="chart"' in cnn_page[0]
 
 
+def test_roofline_from_a_profile_made_with_a_device():
+    res = profile(str(CNN), dims={"batch": 1}, device="t4")
+    page = build_report(res)[0]  # no device argument: the profile's own roofline is used
+    p = Page(page)
+    assert 'id="roofline"' in page and res.roofline.device.name in page
+    assert float(p.card("roofline_latency_s")["data-value"]) == res.roofline.latency_s
+
+
 def test_roofline_section_with_inline_svg(cnn_page):
     text = cnn_page[0]
     assert 'id="roofline"' in text
@@ -414,12 +422,25 @@ def test_cli_writes_the_report(tmp_path):
     assert [x.name for x in tmp_path.iterdir()] == ["cnn_report.html"]  # no temp file left behind
 
 
+def test_cli_custom_device(tmp_path):
+    # 10 TFLOP/s and 100 GB/s: ridge point 10e12 / 100e9 = 100 FLOPs/byte
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(cli, ["report", str(CNN), "--dim", "batch=1", "--peak-tflops", "10", "--bandwidth-gbs", "100",
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    assert "Ridge point (fp32)</td><td>100.0 FLOPs/byte" in page
+    assert "Memory bandwidth</td><td>100.00 GB/s" in page
+
+
 @pytest.mark.parametrize("args, code, words", [
     (["report", "missing.onnx"], 2, "missing.onnx"),
     (["report", str(CNN), "-o", "/nonexistent-dir/x.html"], 2, "does not exist"),
     (["report", str(CNN), "--runs", "3"], 2, "--bench"),
     (["report", str(CNN), "--device", "no-such-gpu"], 2, "no-such-gpu"),
     (["report", str(CNN), "--dim", "batch=zero"], 2, "zero"),
+    (["report", str(CNN), "--peak-tflops", "10"], 2, "--bandwidth-gbs"),
+    (["report", str(CNN), "-o", "/tmp/x.html", "--device", "h100", "--peak-tflops", "1", "--bandwidth-gbs", "1"], 2, "not both"),
 ])
 def test_cli_errors_are_one_line(args, code, words):
     r = CliRunner().invoke(cli, args)
@@ -448,12 +469,12 @@ def test_report_with_bench_shows_latency_and_fps():
     assert summary["bench"]["fps"] == pytest.approx(1000.0 / lat["mean"], rel=1e-9)
     for k in ("p50", "p90", "p99"):
         assert float(p.find("td", data_key=f"latency_{k}")[0]["data-value"]) == lat[k]
-    # the roofline section reports its efficiency against the measured median
+    # the roofline section reports its efficiency against the measured mean, as profile --bench --device does
     eff = p.find("td", data_key="efficiency_pct")
     rl = p.find("td", data_key="roofline_latency_s")
     assert eff and rl
-    # efficiency % = 100 * roofline latency (s) / measured median (s)
-    assert float(eff[0]["data-value"]) == pytest.approx(100 * float(rl[0]["data-value"]) / (lat["p50"] / 1e3), rel=1e-9)
+    # efficiency % = 100 * roofline latency (s) / measured mean (s)
+    assert float(eff[0]["data-value"]) == pytest.approx(100 * float(rl[0]["data-value"]) / (lat["mean"] / 1e3), rel=1e-9)
 
 
 # --------------------------------------------------------------------------- odd profiles
