@@ -854,6 +854,8 @@ def build_report(
         compare_d = _compare(res, source, compare, input_shapes, dims, bench_mod is not None, runs, warmup,
                              simplify, shape_source, notes)
     bench_d = None
+    if not bench and isinstance(res.extras.get("bench"), Mapping):
+        bench_d = dict(res.extras["bench"])  # measured when the profile was made (profile --bench)
     if bench_mod is not None:
         if compare_d and compare_d.get("models") and compare_d["models"][0].get("bench"):
             bench_d = dict(compare_d["models"][0]["bench"])

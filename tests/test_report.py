@@ -455,6 +455,14 @@ def test_cli_errors_are_one_line(args, code, words):
 # --------------------------------------------------------------------------- bench
 
 
+def test_bench_carried_by_the_profile_is_shown():
+    res = profile(str(CNN), dims={"batch": 1})
+    res.extras["bench"] = {"latency_ms": {"mean": 2.5, "p50": 2.0, "p90": 3.0}, "fps": 400.0, "runs": 7, "warmup": 1}
+    p = Page(build_report(res)[0])
+    assert float(p.card("latency_ms")["data-value"]) == 2.0  # the median
+    assert float(p.card("fps")["data-value"]) == 400.0  # 1000 ms / 2.5 ms mean
+
+
 def test_report_with_bench_shows_latency_and_fps():
     page, messages = build_report(str(CNN), dims={"batch": 1}, bench=True, runs=5, warmup=1, device="h100")
     assert messages == []
