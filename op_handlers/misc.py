@@ -14,6 +14,7 @@ Data-dependent work is counted at its worst case and says so in a note.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from .base import Cost, NodeContext, ShapeUnknown, nbytes, prod
@@ -66,8 +67,19 @@ def _str(v: Any, default: str = "") -> str:
     return str(v)
 
 
+def _as_int(x: Any) -> int | None:
+    """``x`` as a Python int when it is a concrete integer (int, numpy or sympy Integer)."""
+    if isinstance(x, bool):
+        return None
+    try:
+        return operator.index(x)
+    except TypeError:
+        return None
+
+
 def _is_pow2(n: Any) -> bool:
-    return isinstance(n, int) and n > 0 and (n & (n - 1)) == 0
+    k = _as_int(n)
+    return k is not None and k > 0 and (k & (k - 1)) == 0
 
 
 def fft_flops(n: Any) -> Any:
@@ -77,7 +89,7 @@ def fft_flops(n: Any) -> Any:
     n² complex multiplies (6 FLOPs) + n·(n − 1) complex adds (2 FLOPs) = 8n² − 2n.
     """
     if _is_pow2(n):
-        return FFT_PER_NLOGN * n * (n.bit_length() - 1)
+        return FFT_PER_NLOGN * n * (_as_int(n).bit_length() - 1)
     return 8 * n * n - 2 * n
 
 
@@ -364,7 +376,7 @@ def dft(ctx: NodeContext) -> Cost:
     per = fft_flops(n)
     if ctx.attr("inverse", 0):
         per += 2 * n
-    if not _is_pow2(n) and not isinstance(n, int):
+    if _as_int(n) is None:
         notes.append("symbolic length: counted as a naive DFT")
     if xs[-1] == 1:
         notes.append("real input counted as a full complex transform")
@@ -526,7 +538,8 @@ def tfidf_lookups(c: Any, min_n: int, max_n: int, max_skip: int) -> Any:
         distances = [1] if n == 1 else range(1, max_skip + 2)
         for d in distances:
             cand = c - (n - 1) * d
-            if isinstance(cand, int) and cand < 0:
+            k = _as_int(cand)
+            if k is not None and k < 0:
                 cand = 0
             total += cand
     return total

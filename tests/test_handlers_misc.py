@@ -256,6 +256,21 @@ def test_fft_flops_helper():
     assert fft_flops(3) == 8 * 9 - 6
 
 
+def test_fft_flops_symbolic_and_non_python_ints():
+    import numpy as np
+    import sympy
+
+    # sympy / numpy integers are concrete: 16 -> 5·16·4 = 320
+    assert fft_flops(sympy.Integer(16)) == 320
+    assert fft_flops(np.int64(16)) == 320
+    # a symbolic length falls back to the naive count 8n² − 2n
+    n = sympy.Symbol("n", integer=True, positive=True)
+    assert sympy.expand(fft_flops(n) - (8 * n**2 - 2 * n)) == 0
+    # TfIdf: a symbolic row length keeps the candidate count symbolic: bigrams, skip 0 -> c − 1
+    c = sympy.Symbol("c", integer=True, positive=True)
+    assert sympy.expand(tfidf_lookups(c, 2, 2, 0) - (c - 1)) == 0
+
+
 def test_dft_opset20_real_same_shape():
     # input (2,16,1) real, output (2,16,2): no dim changes, axis input invisible -> default −2 = axis 1
     # N = 16: 5·16·4 = 320 per transform, 2 transforms -> 640; read input only 128 B; written 256
