@@ -58,15 +58,15 @@ def _onnx_files_under(root: Path) -> list[Path]:
         for name in sorted(filenames):
             if name.lower().endswith(".onnx"):
                 found.append(Path(dirpath) / name)
-    return found
+    return sorted(found)  # by path components: a/b/x.onnx before a/bad.onnx
 
 
 def expand_paths(args: Iterable[str | os.PathLike]) -> list[Path]:
     """Model files named by ``args``, in argument order, each file once.
 
     A file is taken as given (whatever its extension); a directory contributes
-    every ``*.onnx`` file below it (sorted, symbolic links to folders not
-    followed); an argument with ``*``, ``?`` or ``[`` that is not an existing
+    every ``*.onnx`` file below it (sorted by path, symbolic links to folders
+    not followed); an argument with ``*``, ``?`` or ``[`` that is not an existing
     path is a glob (``**`` matches folders recursively; a matched folder
     contributes its ``*.onnx`` files).  Raises :class:`UsageError` naming the
     argument when a path does not exist, a folder holds no ``.onnx`` file, a glob
@@ -322,13 +322,14 @@ def profile_many(
     )
 
 
-def _run_pool(tasks: list[tuple], n_jobs: int, bar: _Progress) -> list[BatchRow]:
+def _run_pool(tasks: list[tuple], n_jobs: int, bar: _Progress, worker=_worker) -> list[BatchRow]:
     """Rows for ``tasks`` from a spawn-started process pool, in task order.
 
     A worker that dies (killed for memory, a crash in native code) breaks the
     pool: the unfinished models are then run again one at a time in a fresh
     single-worker pool, so the model that kills its worker is found and
-    reported, and the others still get their rows.
+    reported, and the others still get their rows.  ``worker`` must be a
+    top-level function (tests pass their own).
     """
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -339,7 +340,7 @@ def _run_pool(tasks: list[tuple], n_jobs: int, bar: _Progress) -> list[BatchRow]
     pending = list(range(len(tasks)))
     pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
     try:
-        futures = {pool.submit(_worker, tasks[i]): i for i in pending}
+        futures = {pool.submit(worker, tasks[i]): i for i in pending}
         broken = False
         for fut in as_completed(futures):
             i = futures[fut]
@@ -360,7 +361,7 @@ def _run_pool(tasks: list[tuple], n_jobs: int, bar: _Progress) -> list[BatchRow]
     while pending:
         pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
         try:
-            futures = [(i, pool.submit(_worker, tasks[i])) for i in pending]
+            futures = [(i, pool.submit(worker, tasks[i])) for i in pending]
             for k, (i, fut) in enumerate(futures):
                 try:
                     rows[i] = fut.result()
