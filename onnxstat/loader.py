@@ -22,6 +22,7 @@ import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import onnx
 from google.protobuf.descriptor import FieldDescriptor
@@ -81,13 +82,21 @@ class LoadedModel:
         model = _parse(data, label)
         del data
         base = self.path.parent
-        for t in iter_all_tensors(model):
-            info = external_info(t)
-            if info is None:
-                continue
-            t.raw_data = _read_external(base, t, info, label)
-            t.data_location = onnx.TensorProto.DEFAULT
-            del t.external_data[:]
+        files: dict[str, Any] = {}
+        try:
+            for t in iter_all_tensors(model):
+                info = external_info(t)
+                if info is None:
+                    continue
+                loc = info.get("location", "")
+                if loc not in files:
+                    files[loc] = _open_external(base, loc, label)
+                t.raw_data = _read_external(files[loc], loc, t, info, label)
+                t.data_location = onnx.TensorProto.DEFAULT
+                del t.external_data[:]
+        finally:
+            for f in files.values():
+                f.close()
         return model
 
 
@@ -445,7 +454,7 @@ def _validate_model(model: onnx.ModelProto, label: str) -> None:
     if bad:
         raise ModelError(f"{label}: not a valid ONNX model: the text of {bad} is not valid UTF-8 (corrupt file?)")
     if not model.HasField("graph"):
-        raise ModelError(f"{label}: not an ONNX model: it has no graph")
+        raise ModelError(f"{label}: not a valid ONNX model: it has no graph (a truncated file, or not a model)")
     if not model.opset_import and model.ir_version >= 3:
         raise ModelError(f"{label}: the model declares no opset_import")
     _check_opsets(model, label)
@@ -505,7 +514,7 @@ def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
     with open(path, "rb") as f:
         mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            head = mm[:16]
+            head = mm[:64]
             what = _sniff(head)
             if what:
                 error = ModelError(f"{path}: not an ONNX model, looks like {what}")
@@ -542,7 +551,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
         source = bytes(source)
         if not source:
             raise ModelError("model bytes: empty")
-        what = _sniff(source[:16])
+        what = _sniff(source[:64])
         if what:
             raise ModelError(f"model bytes: not an ONNX model, looks like {what}")
         model = _parse(source, "model bytes")
@@ -734,9 +743,8 @@ def _check_external(lm: LoadedModel, base: Path | None) -> None:
         lm.warnings.append(f"external data {loc!r} is {why}; counting from the declared dims and dtypes")
 
 
-def _read_external(base: Path, t: onnx.TensorProto, info: dict[str, str], label: str) -> bytes:
-    """The bytes of one externally stored tensor, checked again right before reading."""
-    loc = info.get("location", "")
+def _open_external(base: Path, loc: str, label: str):
+    """Open an external data file for reading, after checking its location again."""
     target, why = resolve_location(base, loc)
     if target is None:
         raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is {why}")
@@ -745,16 +753,21 @@ def _read_external(base: Path, t: onnx.TensorProto, info: dict[str, str], label:
         fd = os.open(target, flags)
     except OSError as exc:
         raise ModelError(f"{label}: weight data unavailable: external data {loc!r}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is not a regular file (refused)")
-        ext = _extent(t, info, st.st_size)
-        if isinstance(ext, str):
-            raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is {ext}")
-        offset, length = ext
-        f.seek(offset)
-        data = f.read(length)
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+        f.close()
+        raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is not a regular file (refused)")
+    return f
+
+
+def _read_external(f, loc: str, t: onnx.TensorProto, info: dict[str, str], label: str) -> bytes:
+    """The bytes of one externally stored tensor, bounds-checked against the open file."""
+    ext = _extent(t, info, os.fstat(f.fileno()).st_size)
+    if isinstance(ext, str):
+        raise ModelError(f"{label}: weight data unavailable: external data {loc!r} is {ext}")
+    offset, length = ext
+    f.seek(offset)
+    data = f.read(length)
     if len(data) != length:
         raise ModelError(f"{label}: weight data unavailable: external data {loc!r} changed while it was read")
     return data
