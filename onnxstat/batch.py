@@ -473,21 +473,25 @@ def print_table(res: BatchResult, console=None) -> None:
     rows = [_cells(r) for r in res.models]
     keep = list(range(len(TABLE_HEADERS)))
 
+    widest = [max(len(c) for c in [h] + [row[i] for row in rows]) for i, h in enumerate(TABLE_HEADERS)]
+    # numbers never wrap; paths may wrap down to 16 characters, status and messages down to 12
+    least = [min(widest[0], 16), min(widest[1], 12)] + widest[2:]
+
     def width(cols) -> int:
-        total = 0
-        for i in cols:
-            cells = [TABLE_HEADERS[i]] + [row[i] for row in rows]
-            w = max(len(c) for c in cells)
-            total += (min(w, 24) if i < 2 else w) + 2  # paths and messages may wrap to 24
-        return total
+        return sum(least[i] + 3 for i in cols)  # padding and the column separator
 
     for name in _DROP_ORDER:
         if width(keep) <= console.width:
             break
         keep.remove(TABLE_HEADERS.index(name))
+    # what is left for the two text columns: paths first, the message gets the rest
+    room = max(console.width - width(keep[2:]) - 6, least[0] + least[1])
+    model_w = min(widest[0], max(least[0], room - min(widest[1], max(least[1], room // 2))))
+    status_w = min(widest[1], max(least[1], room - model_w))
     table = Table(title="onnxstat batch profile", caption=_footer(res), box=box.SIMPLE_HEAD, pad_edge=False)
     for i in keep:
-        table.add_column(TABLE_HEADERS[i], justify="left" if i < 2 else "right", overflow="fold", no_wrap=i >= 2)
+        table.add_column(TABLE_HEADERS[i], justify="left" if i < 2 else "right", overflow="fold", no_wrap=i >= 2,
+                         width=model_w if i == 0 else status_w if i == 1 else None)
     for r, row in zip(res.models, rows):
         cells = [Text(row[i]) for i in keep]  # Text: paths and messages are never read as markup
         if not r.ok:
