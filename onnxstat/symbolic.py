@@ -67,9 +67,11 @@ LABELS = {
 }
 
 #: probe values of every symbol are distinct integers in this range
-PROBE_LO, PROBE_HI = 17, 512
-#: at most this many probes (one shape resolution + one handler pass each)
+PROBE_LO, PROBE_HI = 64, 512
+#: at most this many probes (one shape resolution + one handler pass each); the
+#: first design has at most FIRST_PROBES, the rest split floor fits the first leave open
 MAX_PROBES = 30
+FIRST_PROBES = 24
 #: a fit must have at least this many probes more than it has unknowns
 CHECK_MARGIN = 6
 #: probes when the model rejects unaligned values (e.g. a Reshape needing multiples)
@@ -77,8 +79,11 @@ ALIGN = 64
 SEED = 20240917
 #: terms of a pretty formula of the same degree are ordered by their size at this value
 REF_VALUE = 1024
-#: affine-floor search: strides s <= MAX_STRIDE, numerators a <= MAX_NUMER
+POOL = np.arange(PROBE_LO, PROBE_HI + 1, dtype=np.int64)
+#: affine-floor search: strides up to MAX_STRIDE_A1 for floor((u + b)/s), and for
+#: floor((a*u + b)/s) with 1 < a <= MAX_NUMER up to MAX_STRIDE
 MAX_STRIDE = 8
+MAX_STRIDE_A1 = 64
 MAX_NUMER = 4
 
 
@@ -241,26 +246,61 @@ def _poly_fit(atoms: Sequence[tuple[Any, np.ndarray]], y: np.ndarray, exps: Sequ
     return expr
 
 
-def _floor_affine(u: np.ndarray, y: np.ndarray, *, max_stride: int = MAX_STRIDE, max_numer: int = MAX_NUMER):
-    """(c, m, a, b, s) with y == c + m*floor((a*u + b)/s) at every probe, simplest first."""
-    u = u.astype(object)
-    y = y.astype(object)
+def _floor_candidates(u: Sequence[int], y: Sequence[int], *, max_stride: int = MAX_STRIDE_A1, max_numer: int = MAX_NUMER):
+    """Every (c, m, a, b, s) with y == c + m*floor((a*u + b)/s) at every probe, simplest first.
+
+    ``s <= max_stride`` for ``a == 1``; ``a <= max_numer`` (coprime to s) for ``s <= MAX_STRIDE``;
+    ``0 <= b < s``; ``m`` and ``c`` rational, from the data.
+    """
+    if max(max(abs(int(v)) for v in u), max(abs(int(v)) for v in y)) > 2**40:
+        return []
+    uu = np.array([int(v) for v in u], dtype=np.int64)
+    yy = np.array([int(v) for v in y], dtype=np.int64)
+    dy = yy - yy[0]
+    out = []
     for s in range(1, max_stride + 1):
-        for a in range(1, (max_numer if s > 1 else 1) + 1):
+        for a in range(1, (max_numer if 1 < s <= MAX_STRIDE else 1) + 1):
             if math.gcd(a, s) != 1:
                 continue
-            for b in range(s):
-                g = (a * u + b) // s
-                g0 = g[0]
-                j = next((i for i in range(1, len(g)) if g[i] != g0), None)
-                if j is None:
-                    continue
-                dg, dy = g[j] - g0, y[j] - y[0]
-                if all((yi - y[0]) * dg == (gi - g0) * dy for yi, gi in zip(y, g)):
-                    m = Fraction(dy, dg)
-                    c = y[0] - m * g0
-                    return c, m, a, b, s
-    return None
+            bs = np.arange(s, dtype=np.int64)
+            g = (a * uu[None, :] + bs[:, None]) // s
+            dg = g - g[:, :1]
+            j = np.argmax(np.abs(dg), axis=1)
+            rows = np.arange(s)
+            dgj = dg[rows, j]
+            dyj = dy[j]
+            ok = (dgj != 0) & np.all(dy[None, :] * dgj[:, None] == dg * dyj[:, None], axis=1)
+            for b in np.nonzero(ok)[0]:
+                m = Fraction(int(dyj[b]), int(dgj[b]))
+                c = int(yy[0]) - m * int(g[b, 0])
+                out.append((c, m, a, int(b), s))
+    return out
+
+
+def _floor_affine(u, y, *, max_stride: int = MAX_STRIDE_A1, max_numer: int = MAX_NUMER):
+    """The simplest (c, m, a, b, s) of :func:`_floor_candidates`, or None."""
+    cands = _floor_candidates(u, y, max_stride=max_stride, max_numer=max_numer)
+    return cands[0] if cands else None
+
+
+def _largest_class(cols: np.ndarray) -> np.ndarray:
+    """Per column: how many rows share the most common value."""
+    n, c = cols.shape
+    srt = np.sort(cols, axis=0)
+    starts = np.vstack([np.ones((1, c), dtype=bool), srt[1:] != srt[:-1]])
+    gid = np.cumsum(starts, axis=0) - 1 + np.arange(c)[None, :] * n
+    return np.bincount(gid.ravel(order="F"), minlength=n * c).reshape(c, n).max(axis=1)
+
+
+def _predict(fit, u: np.ndarray) -> np.ndarray | None:
+    """Values of a floor-affine fit on ``u`` (int64); None when some value is not an integer."""
+    c, m, a, b, s = fit
+    g = (a * u + b) // s
+    num = c.numerator * m.denominator + m.numerator * c.denominator * g
+    den = c.denominator * m.denominator
+    if np.any(num % den):
+        return None
+    return num // den
 
 
 def _floor_parts(e: Any):
@@ -323,6 +363,9 @@ class _DimFitter:
             self.known.setdefault(tuple(v), s)
         self.nonpoly: dict[tuple, Any] = {}  # floor-type dims fitted so far
         self.failed: set[tuple] = set()
+        #: (symbol, distinct predictions over POOL) of floor fits the probes do not pin down
+        self.ambiguous: list[tuple[str, np.ndarray]] = []
+        self._pool_cache: dict = {}
 
     def _exps(self, k: int, dims: bool) -> list[tuple[int, ...]]:
         # dims: degree <= 2 per symbol, <= 3 in total; costs may be cubic in one symbol
@@ -366,16 +409,15 @@ class _DimFitter:
             feats.append((e, np.array(vec, dtype=object)))
         # affine-floor in a dim the node reads (strides, resize, strided slice)
         for e, u in feats:
-            f = _floor_affine(u, y)
+            f = self._floor(e, u, y)
             if f is not None:
-                return _floor_expr(f, e)
+                return f
         # polynomial in the node's input dims and the symbols (Flatten of C x H x W)
         atoms = feats + [(s, v) for s, v in self.sym_atoms if tuple(v) not in seen]
         if feats:
             atoms = atoms[:6]
-            each = 1
             for total in (3, 2):
-                exps = _monomials(len(atoms), each, total)
+                exps = _monomials(len(atoms), 1, total)
                 if len(exps) + CHECK_MARGIN <= self.n:
                     e = _poly_fit(atoms, y, exps)
                     if e is not None:
@@ -383,10 +425,67 @@ class _DimFitter:
                     break
         # affine-floor in a symbol or in any floor-type dim seen so far
         for e, u in [(s, v) for s, v in self.sym_atoms] + [(e, np.array(v, dtype=object)) for v, e in self.nonpoly.items()]:
-            f = _floor_affine(u, y, max_stride=32 if e in self.symbols else MAX_STRIDE)
+            f = self._floor(e, u, y)
             if f is not None:
-                return _floor_expr(f, e)
+                return f
         return None
+
+    # -- affine floors and the probes that tell them apart ----------------------
+    def _univariate(self, e: Any) -> sympy.Symbol | None:
+        free = [x for x in getattr(e, "free_symbols", ()) if x in self.symbols]
+        return free[0] if len(free) == 1 else None
+
+    def _u_pool(self, e: Any, x: sympy.Symbol) -> np.ndarray | None:
+        key = (e, x)
+        if key not in self._pool_cache:
+            if e == x:
+                vals = POOL.copy()
+            else:
+                try:
+                    vals = np.array([int(_ev(e, {x: int(v)}, {})) for v in POOL], dtype=np.int64)
+                except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+                    vals = None
+            self._pool_cache[key] = vals
+        return self._pool_cache[key]
+
+    def _floor(self, e: Any, u: np.ndarray, y: np.ndarray):
+        """Fit y = c + m*floor((a*u + b)/s); record when several fits disagree off the probes."""
+        cands = _floor_candidates(u, y)
+        if not cands:
+            return None
+        x = self._univariate(e)
+        up = self._u_pool(e, x) if x is not None and len(cands) > 1 else None
+        if up is not None:
+            keep, preds = [], []
+            for f in cands:
+                pr = _predict(f, up)
+                if pr is not None:  # a dim is an integer wherever the model is used
+                    keep.append(f)
+                    preds.append(pr)
+            if keep:
+                cands = keep
+                distinct = np.unique(np.array(preds), axis=0)
+                if len(distinct) > 1:
+                    self.ambiguous.append((x.name, distinct))
+        return _floor_expr(cands[0], e)
+
+    def next_probe(self, used: Sequence[Mapping[str, int]], rng: np.random.Generator) -> dict[str, int]:
+        """A new probe: for each symbol, the value that best splits the floor fits still ambiguous."""
+        out = {}
+        for x in self.symbols:
+            taken = {p[x.name] for p in used}
+            free = np.array([v for v in POOL if v not in taken], dtype=np.int64)
+            mats = [m for name, m in self.ambiguous if name == x.name]
+            if not mats:
+                out[x.name] = int(rng.choice(free))
+                continue
+            idx = free - PROBE_LO
+            score = np.zeros(len(free))
+            for m in mats:
+                score += _largest_class(m[:, idx]) / m.shape[0]
+            best = np.flatnonzero(score == score.min())
+            out[x.name] = int(free[best[len(best) // 2]])
+        return out
 
     def fit_cost(self, y: Sequence[int], extra_atoms: Sequence[tuple[Any, tuple]] = ()) -> Any:
         """A node cost vector: polynomial in the symbols, then with the node's non-polynomial dims."""
@@ -619,7 +718,7 @@ def n_probes(k: int) -> int:
     if k == 0:
         return 1
     m = len(_monomials(k, 3, 3)) if k <= 2 else len(_monomials(k, 2, 3))
-    return min(MAX_PROBES, max(12, m + CHECK_MARGIN + 2))
+    return min(FIRST_PROBES, max(12, m + CHECK_MARGIN + 2))
 
 
 # --------------------------------------------------------------------------- the pass
@@ -651,8 +750,8 @@ def symbolic_profile(
 
     # 1. probes
     probes, resolved, notes = _run_probes(lm, names, input_shapes, dims_all, shape_source)
+    fitter, sym_shapes, bad_dims = _fit_rounds(lm, syms, probes, resolved, input_shapes, dims_all, shape_source, notes)
     warnings.extend(notes)
-    fitter = _DimFitter(syms, probes)
     sh0 = resolved[0]
     warnings.extend(sh0.warnings)
 
@@ -669,7 +768,6 @@ def symbolic_profile(
         for k in used:
             fallback[k] = int(extra[k])
         warnings = [w for w in warnings if not any(w.startswith(f"--dim {k} matches no") for k in used)]
-    sym_shapes, bad_dims = _fit_shapes(lm, resolved, fitter, dims_all)
     for label, value in bad_dims.items():
         fallback[label] = value
     if bad_dims:
@@ -804,27 +902,93 @@ def _sum_metrics(costs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _run_probes(lm, names, input_shapes, dims, shape_source):
-    """Resolve shapes at every probe; aligned values if the model rejects the generic ones."""
-    n = n_probes(len(names))
+    """Resolve shapes at every probe.
+
+    A probe where shapes fail, or where dims are left unresolved that are resolved
+    at most probes (a size the model cannot take, e.g. below a pooling window),
+    is replaced by one with values from the upper half of the range.  When most
+    probes fail, the design is redone with multiples of ``ALIGN``.
+    """
     notes: list[str] = []
-    last_error: OnnxstatError | None = None
+    if not names:
+        return [{}], [resolve(lm, input_shapes, dims, source=shape_source)], notes
+    n = n_probes(len(names))
+    rng = np.random.default_rng(SEED + 2)
+    first_error: OnnxstatError | None = None
     for aligned in (False, True):
         probes = probe_points(names, n, aligned)
-        try:
-            resolved = [resolve(lm, input_shapes, {**dims, **p}, source=shape_source) for p in probes]
-        except OnnxstatError as exc:
-            if not names:
-                raise
-            last_error = exc
+        got: list[tuple[dict, Shapes]] = []
+        failed = 0
+        for p in probes:
+            try:
+                got.append((p, resolve(lm, input_shapes, {**dims, **p}, source=shape_source)))
+            except OnnxstatError as exc:
+                first_error = first_error or exc
+                failed += 1
+        if len(got) < n // 2 + 1:
             continue
+        sets = [frozenset(sh.unresolved) for _, sh in got]
+        normal = max(set(sets), key=lambda x: (sets.count(x), -len(x)))
+        good = [(p, sh) for (p, sh), st in zip(got, sets) if st == normal]
+        dropped = len(probes) - len(good)
+        for _ in range(2 * dropped):
+            if len(good) >= n:
+                break
+            p = _fresh_probe(names, [q for q, _ in good], rng, aligned)
+            try:
+                sh = resolve(lm, input_shapes, {**dims, **p}, source=shape_source)
+            except OnnxstatError:
+                continue
+            if frozenset(sh.unresolved) == normal:
+                good.append((p, sh))
+        if dropped:
+            notes.append(f"{dropped} probe(s) gave no usable shapes (sizes the model cannot take) and were replaced")
         if aligned:
             notes.append(
-                f"shapes fail at unaligned dims ({last_error}); formulas were fitted at multiples of {ALIGN} "
+                f"shapes fail at unaligned dims ({first_error}); formulas were fitted at multiples of {ALIGN} "
                 f"and hold for such values"
             )
-        return probes, resolved, notes
-    assert last_error is not None
-    raise last_error
+        return [p for p, _ in good], [sh for _, sh in good], notes
+    assert first_error is not None
+    raise first_error
+
+
+def _fresh_probe(names, used, rng, aligned: bool) -> dict[str, int]:
+    """Unused values from the upper half of the probe range (or multiples of ALIGN)."""
+    out = {}
+    for x in names:
+        taken = {p[x] for p in used}
+        if aligned:
+            pool = [v for v in range(ALIGN, ALIGN * (PROBE_HI // ALIGN * 4 + 1), ALIGN) if v not in taken]
+        else:
+            pool = [v for v in range((PROBE_LO + PROBE_HI) // 2, PROBE_HI + 1) if v not in taken]
+        out[x] = int(rng.choice(pool))
+    return out
+
+
+def _fit_rounds(lm, syms, probes, resolved, input_shapes, dims, shape_source, notes):
+    """Fit every dim; while floor fits stay ambiguous, add probes that split them (up to MAX_PROBES)."""
+    rng = np.random.default_rng(SEED + 1)
+    aligned = bool(syms) and all(p[x.name] % ALIGN == 0 for p in probes for x in syms)
+    while True:
+        fitter = _DimFitter(syms, probes)
+        sym_shapes, bad = _fit_shapes(lm, resolved, fitter, dims)
+        if not fitter.ambiguous or len(probes) >= MAX_PROBES or aligned:
+            break
+        p = fitter.next_probe(probes, rng)
+        try:
+            sh = resolve(lm, input_shapes, {**dims, **p}, source=shape_source)
+        except OnnxstatError:
+            break
+        probes.append(p)
+        resolved.append(sh)
+    if fitter.ambiguous:
+        names = sorted({name for name, _ in fitter.ambiguous})
+        notes.append(
+            f"{len(fitter.ambiguous)} floor formula(s) in {', '.join(names)} are not pinned down by {len(probes)} probes; "
+            f"the simplest fit is used"
+        )
+    return fitter, sym_shapes, bad
 
 
 def _fit_shapes(lm: LoadedModel, resolved: Sequence[Shapes], fitter: _DimFitter, dims: Mapping[str, int]):
