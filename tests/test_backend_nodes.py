@@ -37,6 +37,8 @@ class Outcome:
     shape_failures_with_shapes: list = field(default_factory=list)
     nodes: int = 0
     ops: set = field(default_factory=set)
+    macs: object = 0
+    complete: bool = False  # every node counted (no "not counted" warning)
 
 
 def _models():
@@ -70,6 +72,8 @@ def _run(name: str, model: onnx.ModelProto) -> Outcome:
         out.error = f"crash {type(exc).__name__}: {exc}"
         return out
     out.nodes = len(res.nodes)
+    out.macs = res.totals.macs
+    out.complete = not any("not counted" in w for w in res.warnings)
     out.unsupported = [(d, o) for d, o, _c in res.unsupported if (d, o) not in ALLOWED_UNSUPPORTED]
     out.handler_failures = [w for w in res.warnings if "handler failed" in w]
     for n in res.nodes:
@@ -117,3 +121,23 @@ def test_every_domain_of_the_node_tests_is_seen(outcomes):
     domains = {d for o in outcomes for d, _op in o.ops}
     assert {"", "ai.onnx.ml", "ai.onnx.preview.training"} <= domains
     assert sum(o.nodes for o in outcomes) > len(outcomes)
+
+
+def test_function_expansions_do_the_same_dense_work(outcomes):
+    """An op and its ``_expanded`` twin (the op's function body, counted by the Conv /
+    MatMul handlers) must have equal MACs whenever both profile completely: an
+    independent check of the dense formulas of the ops that have a function body
+    (CausalConvWithState, Attention, LinearAttention, AffineGrid, ...)."""
+    by_name = {o.name: o for o in outcomes}
+    checked, bad = [], []
+    for name, o in by_name.items():
+        twin = by_name.get(name + "_expanded")
+        if twin is None or not (o.complete and twin.complete) or not (o.macs or twin.macs):
+            continue
+        checked.append(name)
+        if o.macs != twin.macs:
+            bad.append(f"{name}: {o.macs} MACs, expanded {twin.macs}")
+    assert not bad, "\n".join(bad)
+    # at least the CausalConvWithState and Attention families are comparable today
+    assert sum(n.startswith("test_causal_conv_with_state") for n in checked) >= 10
+    assert sum(n.startswith("test_attention") for n in checked) >= 50
