@@ -189,7 +189,8 @@ class NodeContext:
         """Weight uses for the given inputs that are weights.
 
         ``None`` selects every constant input except int64 ones (the operands of
-        shape arithmetic); explicit indices count whatever is constant there.
+        shape arithmetic); single-element literals count their bytes but no
+        parameters.  Explicit indices count whatever is constant there.
         """
         implicit = indices is None
         idx = range(len(self.inputs)) if implicit else indices
@@ -199,7 +200,12 @@ class NodeContext:
             if t is None or not t.is_weight or t.shape is None:
                 continue
             if implicit and t.dtype in SHAPE_DTYPES:
-                continue  # int64 constants of shape arithmetic are not parameters
+                continue  # int64 operands of shape arithmetic are not parameters
+            if implicit and len(t.shape) == 0:
+                # a 0-d literal (the 0.5 of a decomposed GELU, a √d scale) is stored (weight
+                # bytes) but is not a parameter; a 1-element bias of shape (1,) still is
+                out.append(WeightUse(t.name, t.dtype, 0, t.nbytes))
+                continue
             out.append(WeightUse(t.name, t.dtype, t.numel, t.nbytes))
         return tuple(out)
 

@@ -78,7 +78,9 @@ def quant_weights(
     and its scale / zero point are metadata; otherwise nothing."""
     if not _is_w(ctx, data):
         return []
-    out = [weight_use(ctx.inputs[data])]
+    t = ctx.inputs[data]
+    # a 0-d literal (the 0.5 of a quantized GELU) is stored, not a parameter
+    out = [meta_use(t) if t.shape is not None and len(t.shape) == 0 else weight_use(t)]
     for i in (scale, zp):
         if _is_w(ctx, i):
             out.append(meta_use(ctx.inputs[i]))
@@ -87,7 +89,8 @@ def quant_weights(
 
 def plain_weights(ctx: NodeContext, indices: Iterable[int]) -> list[WeightUse]:
     """Weight uses (parameters) of the listed inputs that are constant."""
-    return [weight_use(ctx.inputs[i]) for i in indices if _is_w(ctx, i)]
+    return [meta_use(ctx.inputs[i]) if len(ctx.inputs[i].shape) == 0 else weight_use(ctx.inputs[i])
+            for i in indices if _is_w(ctx, i)]
 
 
 def meta_weights(ctx: NodeContext, indices: Iterable[int]) -> list[WeightUse]:

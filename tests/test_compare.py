@@ -51,6 +51,7 @@ TF_DIMS = {"batch": 1, "seq": 8}
 CNN_MACS = 1769472 + 2 * 2359296 + 1179648 + 320
 TF_MACS = 4 * 8 * 64 * 64 + 8 * 64 * 256 + 8 * 256 * 64 + 4 * 8 * 8 * 16 + 4 * 8 * 16 * 8
 CNN_FP32_BYTES = 10250 * 4
+# 49,984 params (0-d literals excluded) + 4 float32 0-d literals stored = 49,988 stored floats
 TF_FP32_BYTES = 49988 * 4
 
 
@@ -164,10 +165,9 @@ def test_cnn_dynamic_macs_and_share(cnn_cmp):
 def test_cnn_dynamic_weight_bytes(cnn_cmp):
     t = entry(cnn_cmp, "cnn_int8_dynamic").totals
     # params: int8 weights 9968; float32 biases 90 (biases stay float in dynamic mode)
-    # + the 5 scalar weight scales, which the dynamic quantiser multiplies into the
-    # activation scale with a plain Mul: an elementwise op's constant operand is a
-    # parameter (as the transformer's scalar constants), 5 -> float32 95
-    assert t.params_by_dtype == {"int8": 9968, "float32": 95}
+    # the 5 0-d weight scales the dynamic quantiser multiplies into the activation scale
+    # with a plain Mul are stored literals: weight bytes, not parameters -> float32 90
+    assert t.params_by_dtype == {"int8": 9968, "float32": 90}
     # weight bytes: 9968 + 5 int8 zero points 5 + 5 float32 scales 20 + 90·4 = 360 -> 10,353
     assert t.weight_bytes == 10353
     assert 0.25 <= 10353 / 41000 <= 0.30  # 0.25251
@@ -209,7 +209,8 @@ def test_transformer_macs_equal(tf_cmp):
 
 def test_transformer_fp16(tf_cmp):
     t = entry(tf_cmp, "transformer_fp16").totals
-    assert t.params_by_dtype == {"float16": 49988}
+    # 49,984 parameters; the 4 0-d literals (√16, √2, 1.0, 0.5) are stored but not parameters
+    assert t.params_by_dtype == {"float16": 49984}
     assert t.weight_bytes == 49988 * 2  # 99,976
     assert t.macs_by_precision == {"float16": TF_MACS}
 
@@ -233,9 +234,10 @@ def test_transformer_qdq(tf_cmp):
     # all 8 MatMuls (projections and attention) sit between Q/DQ pairs: all int8
     assert t.macs_by_precision == {"int8": TF_MACS}
     # int8 data: weights 49,152 + linear biases 576 (operands of Add, quantised like
-    # activations) + LayerNorm scales 128 + the GELU constants 1.0 and 0.5 (2) = 49,858;
-    # int32: LayerNorm biases 128; float32: the two Div constants (2)
-    assert t.params_by_dtype == {"int8": 49858, "int32": 128, "float32": 2}
+    # activations) + LayerNorm scales 128 = 49,856 (the 0-d GELU constants 1.0 and 0.5 are
+    # stored literals, not parameters); int32: LayerNorm biases 128; the two float32 0-d
+    # Div constants are literals too (float32: 0)
+    assert t.params_by_dtype == {"int8": 49856, "int32": 128, "float32": 0}
     # weight bytes: 49,858 + 128·4 = 512 + 2·4 = 8
     # + 16 int8 constant tensors (6 weights, 6 biases, 2 LN scales, 2 GELU constants)
     #   × (scale 4 + zp 1) = 80
@@ -255,10 +257,10 @@ def test_transformer_qoperator():
     assert t.macs == TF_MACS
     # all 8 MatMuls are QLinearMatMul with uint8 activations
     assert t.macs_by_precision == {"uint8": TF_MACS}
-    # params: int8 weights 49,152; uint8 linear biases 576 (QLinearAdd operands) + the
-    # GELU constants 1.0, 0.5 (2) = 578; float32 LayerNorm 256 (LN stays float in
-    # QOperator) + 2 Div constants = 258
-    assert t.params_by_dtype == {"int8": 49152, "uint8": 578, "float32": 258}
+    # params: int8 weights 49,152; uint8 linear biases 576 (QLinearAdd operands; the 0-d
+    # GELU constants 1.0, 0.5 are literals); float32 LayerNorm 256 (LN stays float in
+    # QOperator; the 2 0-d Div constants are literals)
+    assert t.params_by_dtype == {"int8": 49152, "uint8": 576, "float32": 256}
     # weight bytes: 49,152 + 6 weights × (4 + 1) = 30 + 578 + 8 uint8 constants × (4 + 1)
     # = 40 + 258·4 = 1032 + 9 Quantize/DequantizeLinear scale/zp pairs (QuantizeLinear of x,
     # ln1_out, scale_out, ln2_out, erf_out; DequantizeLinear of qk_matmul_out, residual1_out,
