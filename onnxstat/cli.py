@@ -87,7 +87,7 @@ def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
 
 def output_options(formats: tuple[str, ...]) -> Callable:
     def deco(fn: Callable) -> Callable:
-        fn = click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")(fn)
+        fn = click.option("-o", "--output", type=click.Path(), help="Write the report to FILE (atomically).")(fn)
         fn = click.option("--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True, help="Report format.")(fn)
         return fn
 
@@ -124,7 +124,7 @@ def warn(messages) -> None:
               help="Roofline on a device preset ('onnxstat devices'; e.g. h100, t4, orin) or 'host' to measure this machine.")
 @click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")
 @click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
-@click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
+@click.option("--plot", "plot", type=click.Path(), default=None,
               help="Write a plot (.png or .svg): the roofline with a device.")
 @click.option("--bench", "do_bench", is_flag=True, help="Also measure latency and FPS with onnxruntime (see 'onnxstat bench').")
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")

@@ -276,3 +276,11 @@ def test_view_of_a_constant_keeps_its_parameters():
     # a bias initializer of 16 floats reshaped to 1x16x1x1 (as quantize_dynamic writes it): 16 params, 0 bytes moved
     n, _ = one_node("Reshape", {}, weights={"bias": zeros(16)}, consts={"s": np.array([1, 16, 1, 1], np.int64)})
     assert (n.params, n.weight_bytes, n.bytes_read, n.bytes_written) == (16, 64, 0, 0)
+
+
+def test_zero_d_literal_is_stored_but_not_a_parameter():
+    # x * 0.5 (a 0-d float32 constant): 0 params, 4 weight bytes; x + b with b of shape (1,): 1 param
+    n, _ = one_node("Mul", {"x": (F, [4, 4])}, weights={"half": np.array(0.5, np.float32)})
+    assert (n.params, n.weight_bytes) == (0, 4)
+    n, _ = one_node("Add", {"x": (F, [4, 1])}, weights={"b": np.zeros(1, np.float32)})
+    assert (n.params, n.weight_bytes) == (1, 4)
