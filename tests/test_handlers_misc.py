@@ -366,6 +366,18 @@ def test_random_normal_like():
     check(c, 0, 100, 0, 0, 0, 40)
 
 
+@pytest.mark.parametrize("op, ins, per", [
+    ("RandomUniform", [], 3),
+    ("RandomUniformLike", [("x", "float16", (2, 3))], 3),
+    ("RandomNormal", [], 10),
+    ("RandomNormalLike", [("x", "float16", (2, 3))], 10),
+])
+def test_random_generators_compute_in_their_output_dtype(op, ins, per):
+    # output (2,3) float32 = 6 el: per · 6 FLOPs; nothing read (a Like input gives only a shape); written 24
+    c = run(op, [T(*i) for i in ins], [T("y", "float32", (2, 3))], opset=22)
+    check(c, 0, per * 6, 0, 0, 0, 24, "float32")
+
+
 def test_bernoulli():
     # (4,4) = 16 el · 2 (draw, compare) = 32; reads the probabilities 64 B; written 64
     c = run("Bernoulli", [T("p", "float32", (4, 4))], [T("y", "float32", (4, 4))], opset=22)
