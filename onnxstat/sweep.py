@@ -326,7 +326,9 @@ def print_sweep(res: SweepResult, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from .render import terminal_console
+
+    console = console or terminal_console()
     shown = _shown(res)
     t = Table(title=f"Sweep over {', '.join(res.dims)}")
     for d in res.dims:
