@@ -46,7 +46,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -1167,10 +1166,11 @@ def to_csv(res: BenchResult, top: int | None = None) -> str:
 
 
 def print_table(res: BenchResult, top: int | None = None, console=None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from .render import terminal_console
+
+    console = console or terminal_console()
     t = Table(title="onnxstat bench", show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column()

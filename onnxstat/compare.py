@@ -519,10 +519,11 @@ def to_csv(cmp: Comparison) -> str:
 
 
 def print_table(cmp: Comparison, console=None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from .render import terminal_console
+
+    console = console or terminal_console()
     labels = [m.label for m in cmp.models]
     console.print(f"[bold]Baseline:[/] {cmp.baseline.label}    [bold]Structure:[/] {cmp.structure_note}", highlight=False)
     for m in cmp.models:

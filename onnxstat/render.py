@@ -194,14 +194,18 @@ def to_markdown(res: ProfileResult, top: int | None = None) -> str:
 # --------------------------------------------------------------------------- terminal
 
 
-def print_table(res: ProfileResult, top: int | None = None, console=None, show_nodes: bool = True) -> None:
+def terminal_console():
+    """A rich console for stdout; 140 columns when stdout is not a terminal (pipes, files)."""
     from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=140)
+
+
+def print_table(res: ProfileResult, top: int | None = None, console=None, show_nodes: bool = True) -> None:
     from rich.table import Table
 
-    if console is None:
-        console = Console()
-        if not console.is_terminal:
-            console = Console(width=140)
+    console = console or terminal_console()
     head = Table(show_header=False, box=None, pad_edge=False)
     head.add_column(style="bold cyan")
     head.add_column()
