@@ -4,8 +4,9 @@ Shape inference is concrete-only, so the formulas are recovered from probes:
 
 1. **Symbols** are the input dim names (``dim_param``) not fixed by ``dims`` or
    ``input_shapes``.  Shapes are resolved concretely (:func:`onnxstat.shapes.resolve`)
-   at a few *probe* assignments of the symbols (distinct pseudo-random values in
-   ``[PROBE_LO, PROBE_HI]``, the same for every run).
+   at 12-24 *probe* assignments of the symbols (distinct pseudo-random values in
+   ``[PROBE_LO, PROBE_HI]``, the same on every run).  A probe the model cannot
+   take is replaced; when most fail, the probes are redone at multiples of ``ALIGN``.
 2. **Every tensor dim is fitted** as a sympy expression of the symbols, taking the
    first of these that reproduces its value at *every* probe: a constant; an
    expression already fitted for another dim (pass-through); a polynomial in the
@@ -13,11 +14,13 @@ Shape inference is concrete-only, so the formulas are recovered from probes:
    affine-floor function ``c + m*floor((a*u + b)/s)`` of one dim ``u`` the producing
    node reads (convolution and pooling strides, ``Resize``, strided ``Slice``);
    a polynomial in the producing node's input dims and the symbols (``Flatten`` of
-   ``C x H' x W'``); the affine-floor form in a symbol.  Parameters come from an
-   exact rational solve and the fit is accepted only when every probe agrees,
-   with at least ``CHECK_MARGIN`` more probes than unknowns.  A dim that fits
-   nothing is *not symbolic*: it is set to the value given for its label
-   (``dims["tensor[k]"]``) or 1, and named in ``fallback`` and a warning.
+   ``C x H' x W'``); the affine-floor form in a symbol.  Polynomial parameters come
+   from an exact rational solve, accepted with at least ``CHECK_MARGIN`` more
+   probes than unknowns.  When several floor fits agree on every probe but differ
+   elsewhere, probes that split them are added (up to ``MAX_PROBES``) and the dims
+   are fitted again.  A dim that fits nothing is *not symbolic*: it is set to the
+   value given for its label (``dims["tensor[k]"]``) or 1, and named in
+   ``fallback`` and a warning.
 3. The normal handler pass (:class:`onnxstat.analysis.Analyzer`) runs on those
    shapes: handlers are plain arithmetic, so they return formulas.  Each node's
    formulas are then checked against the concrete handler pass at every probe;
@@ -1131,7 +1134,9 @@ def print_symbolic(res: SymbolicResult, console=None, top: int | None = None) ->
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from .render import terminal_console
+
+    console = console or terminal_console()
     syms = ", ".join(res.symbols) or "none"
     t = Table(title=f"Costs as formulas of {syms}", show_lines=False)
     t.add_column("Metric")
