@@ -191,7 +191,9 @@ def _emit(out: list, fnum: int, payload: bytes) -> None:
 _MARK = None
 
 
-def _stripped_marker() -> bytes:
+def _stripped_marker(raw_length: int | None = None) -> bytes:
+    """External-data fields marking a stripped tensor; ``raw_length``: the bytes of its
+    raw_data, kept so that the declared dims can still be checked against them."""
     global _MARK
     if _MARK is None:
         entry = onnx.StringStringEntryProto(key="location", value=STRIPPED).SerializeToString()
@@ -200,7 +202,11 @@ def _stripped_marker() -> bytes:
         out.append(_enc_varint((14 << 3) | 0))
         out.append(_enc_varint(onnx.TensorProto.EXTERNAL))
         _MARK = b"".join(out)
-    return _MARK
+    if raw_length is None:
+        return _MARK
+    out = [_MARK]
+    _emit(out, 13, onnx.StringStringEntryProto(key="length", value=str(raw_length)).SerializeToString())
+    return b"".join(out)
 
 
 # TensorProto payload fields: float_data 4, int32_data 5, string_data 6, int64_data 7,
@@ -224,9 +230,15 @@ class _Stripper:
         self._enter(s)
         try:
             payload = 0
-            for fnum, _wt, _fs, ps, fe in _fields(self.buf, s, e):
+            raw = None
+            other = False
+            for fnum, wt, _fs, ps, fe in _fields(self.buf, s, e):
                 if fnum in _TENSOR_PAYLOAD:
                     payload += fe - ps
+                    if fnum == 9 and wt == 2 and raw is None:
+                        raw = fe - ps
+                    else:
+                        other = True
             if payload <= self.keep:
                 return bytes(self.buf[s:e])
             out: list = []
@@ -234,7 +246,7 @@ class _Stripper:
                 if fnum in _TENSOR_PAYLOAD or fnum in (13, 14):
                     continue
                 out.append(bytes(self.buf[fs:fe]))
-            out.append(_stripped_marker())
+            out.append(_stripped_marker(None if other else raw))
             self.count += 1
             return b"".join(out)
         finally:
@@ -544,6 +556,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     """Load a model from a path (str / Path) or take a :class:`onnx.ModelProto` as is."""
     if isinstance(source, onnx.ModelProto):
         _validate_model(source, "model")
+        _check_tensor_data(source, "model")
         lm = LoadedModel(model=source, warnings=_model_warnings(source))
         _check_external(lm, base=None)
         return lm
@@ -556,6 +569,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
             raise ModelError(f"model bytes: not an ONNX model, looks like {what}")
         model = _parse(source, "model bytes")
         _validate_model_or_identify(model, "model bytes", source)
+        _check_tensor_data(model, "model bytes")
         lm = LoadedModel(model=model, warnings=_model_warnings(model))
         _check_external(lm, base=None)
         return lm
@@ -574,6 +588,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     model = _parse(data, str(path))
     _validate_model_or_identify(model, str(path), data)
     del data
+    _check_tensor_data(model, str(path))
     lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0, warnings=_model_warnings(model))
     _check_external(lm, base=path.parent)
     return lm
@@ -709,6 +724,58 @@ def _extent(t: onnx.TensorProto, info: dict[str, str], file_size: int) -> tuple[
     if offset + need > file_size:
         return f"too short for tensor {t.name!r} (needs bytes {offset}..{offset + need}, the file has {file_size})"
     return offset, (length if length is not None else file_size - offset)
+
+
+# typed payload field per dtype, and how many values one element takes there
+_TYPED_FIELD = {
+    onnx.TensorProto.FLOAT: ("float_data", 1),
+    onnx.TensorProto.DOUBLE: ("double_data", 1),
+    onnx.TensorProto.INT32: ("int32_data", 1),
+    onnx.TensorProto.INT64: ("int64_data", 1),
+    onnx.TensorProto.UINT64: ("uint64_data", 1),
+    onnx.TensorProto.COMPLEX64: ("float_data", 2),
+    onnx.TensorProto.COMPLEX128: ("double_data", 2),
+}
+
+
+def _data_mismatch(t: onnx.TensorProto) -> str | None:
+    """Why a tensor's data does not fit its dims and dtype (None when it fits or cannot be told)."""
+    if t.data_type == onnx.TensorProto.STRING and t.HasField("raw_data") and t.raw_data:
+        return "is a string tensor but holds raw_data (strings go in string_data)"
+    expected = _tensor_nbytes(t)
+    if expected is None:
+        return None
+    info = external_info(t)
+    if info is not None:
+        if info.get("location") == STRIPPED and "length" in info and int(info["length"]) != expected:
+            got = int(info["length"])
+        else:
+            return None
+    elif t.HasField("raw_data"):
+        got = len(t.raw_data)
+    else:
+        field, per = _TYPED_FIELD.get(t.data_type, (None, 0))
+        if field is None:
+            return None
+        n = len(getattr(t, field))
+        numel = expected * 8 // _DTYPE_BITS[t.data_type]
+        if n == 0 and numel and not any(len(getattr(t, f)) for f, _ in _TYPED_FIELD.values()):
+            return None  # no data at all: a declaration (counting needs only dims and dtype)
+        if n == numel * per:
+            return None
+        return f"declares {numel} elements (dims {list(t.dims)}) but holds {n // per if per else n} in {field}"
+    if got == expected:
+        return None
+    dtype = onnx.TensorProto.DataType.Name(t.data_type).lower()
+    return f"declares dims {list(t.dims)} of {dtype} ({expected} bytes) but holds {got} bytes"
+
+
+def _check_tensor_data(model: onnx.ModelProto, label: str) -> None:
+    for t in iter_all_tensors(model):
+        why = _data_mismatch(t)
+        if why:
+            name = f"tensor {t.name!r}" if t.name else "an unnamed tensor"
+            raise ModelError(f"{label}: not a valid ONNX model: {name} {why}")
 
 
 def _check_external(lm: LoadedModel, base: Path | None) -> None:

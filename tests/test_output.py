@@ -62,11 +62,6 @@ def test_output_is_a_directory_library(tmp_path):
         oio.check_output_path(tmp_path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="onnxstat/cli.py output_options uses click.Path(dir_okay=False): click prints its own 4-line "
-    "usage error; needs dir_okay=True so check_output_path reports it in one line",
-)
 def test_output_is_a_directory_cli(tmp_path):
     assert_error(run("profile", MLP, "--format", "json", "-o", tmp_path), 2, f"output {tmp_path}: is a directory")
 
