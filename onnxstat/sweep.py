@@ -323,7 +323,6 @@ def _shown(res: SweepResult) -> list[str]:
 
 def print_sweep(res: SweepResult, console=None) -> None:
     """Terminal table: one row per combination, then the fitted exponents."""
-    from rich.console import Console
     from rich.table import Table
 
     from .render import terminal_console

@@ -797,7 +797,7 @@ def symbolic_profile(
         warnings.append(f"unsupported ops, MACs/FLOPs not counted: {listed}")
     want_of = _matcher(an.nodes, concrete)
     env = [{s: p[s.name] for s in syms} for p in probes]
-    memos: list[dict] = [dict() for _ in probes]
+    memos: list[dict] = [{} for _ in probes]
     fitted: list[str] = []
     node_formulas: list[tuple[str, str, dict[str, Any], str]] = []
     for i, n in enumerate(an.nodes):
@@ -1131,7 +1131,6 @@ def symbolic_lines(res: SymbolicResult, metrics: Sequence[str] = ("macs", "flops
 
 def print_symbolic(res: SymbolicResult, console=None, top: int | None = None) -> None:
     """Terminal view: totals as formulas, then MACs/FLOPs/traffic formulas per op type."""
-    from rich.console import Console
     from rich.table import Table
 
     from .render import terminal_console

@@ -10,7 +10,6 @@ are also compared with MAC counts derived by hand from the architectures.
 from __future__ import annotations
 
 import json
-import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -377,8 +376,6 @@ def test_model_needing_aligned_dims_is_probed_at_multiples():
 @pytest.fixture
 def fragile_handler():
     """A test op whose handler needs concrete dims (int() on a dim): cost n^2 MACs."""
-    from op_handlers.base import Cost
-
     def square(ctx):
         n = int(ctx.in_shape(0)[0])  # fails on a sympy dim
         return ctx.cost(n * n, 2 * n * n)
