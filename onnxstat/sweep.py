@@ -23,6 +23,7 @@ import io
 import itertools
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -242,7 +243,8 @@ def sweep(
     names = list(grid)
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
-    source = model if isinstance(model, (str, Path)) else lm.model
+    # a path is passed on as such (profile and bench load it; bench needs the weight data)
+    source = model if isinstance(model, (str, os.PathLike)) else lm.model
     bench_mod = None
     if bench:
         from . import bench as bench_mod  # lazy: onnxruntime is heavy
@@ -272,7 +274,7 @@ def sweep(
             warnings.extend(b.warnings)
         rows.append(row)
     result = SweepResult(
-        model=str(model) if isinstance(model, (str, Path)) else None,
+        model=os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
         dims=names,
         rows=rows,
         warnings=_dedupe(warnings),
