@@ -601,3 +601,97 @@ def test_varint_limits():
         list(loader._fields(b"\x00\x00", 0, 2))
     with pytest.raises(loader.CorruptProtobuf, match="invalid wire type 7"):
         list(loader._fields(b"\x0f", 0, 1))
+
+
+# --------------------------------------------------------------------------- tensor data against dims
+
+
+def _add_model(w: TensorProto) -> onnx.ModelProto:
+    return model([helper.make_node("Add", ["x", "w"], ["y"])], [X], [Y], inits=[w])
+
+
+def test_small_tensor_data_shorter_than_its_dims(tmp_path):
+    # dims [1, 4] float32 need 4*4 = 16 bytes; raw_data holds 8
+    w = TensorProto(name="w", data_type=F, dims=[1, 4], raw_data=b"\x00" * 8)
+    p = save(_add_model(w), tmp_path / "m.onnx")
+    assert_error(run("profile", p), 1, "m.onnx", "tensor 'w' declares dims [1, 4] of float (16 bytes) but holds 8 bytes")
+
+
+def test_stripped_tensor_data_checked_against_its_dims(tmp_path):
+    # 5000 float32 of raw_data (20000 bytes, above the 4096-byte keep limit, so the loader
+    # strips it) declared as [1, 6000]: 6000*4 = 24000 bytes expected
+    w = TensorProto(name="w", data_type=F, dims=[1, 6000], raw_data=np.zeros(5000, np.float32).tobytes())
+    m = model([helper.make_node("Add", ["x", "w"], ["y"])], [vi("x", [1, 6000])], [vi("y", [1, 6000])], inits=[w])
+    p = save(m, tmp_path / "m.onnx")
+    assert_error(run("profile", p), 1, "m.onnx", "tensor 'w' declares dims [1, 6000] of float (24000 bytes) but holds 20000 bytes")
+
+
+def test_huge_declared_dims_with_little_data(tmp_path):
+    # dims [2^40] float32 = 2^42 = 4398046511104 bytes declared, 256 bytes present
+    w = TensorProto(name="w", data_type=F, dims=[2**40], raw_data=bytes(256))
+    p = save(_add_model(w), tmp_path / "m.onnx")
+    assert_error(run("profile", p), 1, "m.onnx", "declares dims [1099511627776] of float (4398046511104 bytes) but holds 256 bytes")
+
+
+def test_typed_field_count_against_dims(tmp_path):
+    w = TensorProto(name="w", data_type=F, dims=[1, 4])
+    w.float_data.extend([1.0, 2.0, 3.0])  # 3 values for 4 elements
+    p = save(_add_model(w), tmp_path / "m.onnx")
+    assert_error(run("profile", p), 1, "m.onnx", "tensor 'w' declares 4 elements (dims [1, 4]) but holds 3 in float_data")
+
+
+def test_string_tensor_with_raw_data(tmp_path):
+    w = TensorProto(name="s", data_type=TensorProto.STRING, dims=[1], raw_data=b"abcd")
+    n = helper.make_node("Identity", ["s"], ["y"])
+    p = save(model([n], [], [vi("y", [1], TensorProto.STRING)], inits=[w]), tmp_path / "m.onnx")
+    assert_error(run("profile", p), 1, "m.onnx", "tensor 's' is a string tensor but holds raw_data")
+
+
+def test_declaration_without_data_still_counts(tmp_path):
+    # a tensor with dims and dtype but no data at all (and not external): counted, not refused
+    w = TensorProto(name="w", data_type=F, dims=[1, 4])
+    p = save(_add_model(w), tmp_path / "m.onnx")
+    res = onnxstat.profile(p)
+    assert res.totals.params == 4  # 1*4 declared elements
+
+
+# --------------------------------------------------------------------------- benchmark inputs
+
+
+@pytest.fixture
+def npy(tmp_path):
+    def make(name, array):
+        p = tmp_path / f"{name}.npy"
+        np.save(p, array)
+        return p
+
+    return make
+
+
+@pytest.mark.parametrize(
+    "array, expect",
+    [
+        (np.zeros((1, 3, 64, 64), np.float64), "dtype float64 does not match input 'input' of dtype float32"),
+        (np.zeros((1, 3, 64, 64), np.int32), "dtype int32 does not match input 'input' of dtype float32"),
+        (np.zeros((3, 64, 64), np.float32), "shape 3x64x64 (rank 3) does not match input 'input' of shape batchx3x64x64 (rank 4)"),
+        (np.zeros((1, 4, 64, 64), np.float32), "shape 1x4x64x64 does not match input 'input' of shape batchx3x64x64 (dim 1 must be 3)"),
+    ],
+)
+def test_bench_input_of_the_wrong_dtype_or_shape(npy, array, expect):
+    f = npy("in", array)
+    res = run("bench", SAMPLES / "cnn.onnx", "--input", f"input={f}", "--runs", "1", "--warmup", "0", "-q")
+    assert_error(res, 2, f"--input input={f}", expect)
+
+
+def test_bench_input_not_an_array(tmp_path, npy):
+    obj = npy("obj", np.array([{"a": 1}], dtype=object))
+    assert_error(run("bench", SAMPLES / "cnn.onnx", "--input", f"input={obj}", "--runs", "1", "-q"), 2, "not a readable .npy array")
+    text = tmp_path / "text.npy"
+    text.write_text("hello")
+    assert_error(run("bench", SAMPLES / "cnn.onnx", "--input", f"input={text}", "--runs", "1", "-q"), 2, "not a readable .npy array")
+    assert_error(run("bench", SAMPLES / "cnn.onnx", "--input", f"input={tmp_path / 'none.npy'}", "--runs", "1", "-q"), 2, "no such file")
+
+
+def test_bench_input_names_no_model_input(npy):
+    f = npy("in", np.zeros((1, 3, 64, 64), np.float32))
+    assert_error(run("bench", SAMPLES / "cnn.onnx", "--input", f"image={f}", "--runs", "1", "-q"), 2, "--input names 'image', which is not a model input (inputs: input)")
