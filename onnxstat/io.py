@@ -103,7 +103,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise UsageError(f"output {p}: cannot write: {exc.strerror or exc}") from None
+        raise UsageError(f"output {p}: cannot create a file in folder {folder}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as f:
             f.write(data)

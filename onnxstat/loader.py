@@ -422,6 +422,8 @@ def _parse(data, label: str) -> onnx.ModelProto:
         model.ParseFromString(data)
     except Exception as exc:  # noqa: BLE001 - DecodeError, RuntimeError, ... from any protobuf backend
         why = "protobuf parse failed: " + " ".join(str(exc).split())
+        if "MaxDepth" in why or "recursion" in why.lower():
+            why = f"messages nested more than {MAX_DEPTH} levels deep (subgraphs inside subgraphs)"
     if why is not None:
         raise _bad_bytes(label, data, why)
     return model

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import random
+import re
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -35,6 +37,21 @@ def run(*args: str):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+_BASETEMP = ""
+
+
+@pytest.fixture(autouse=True)
+def _remember_basetemp(tmp_path_factory):
+    global _BASETEMP
+    _BASETEMP = str(tmp_path_factory.getbasetemp())
+
+
+def _without_tmp_dirs(line: str) -> str:
+    """The line with pytest's temporary folders cut out (they contain the test's name,
+    which must not be what makes a needle match)."""
+    return re.sub(re.escape(_BASETEMP) + r"[^\s'\"]*/", "", line) if _BASETEMP else line
+
+
 def assert_error(res, code: int, *needles: str) -> str:
     """Exit ``code``; stderr is exactly one line 'onnxstat: error: ...' containing every needle."""
     assert res.exit_code == code, (res.exit_code, res.stderr, res.stdout)
@@ -43,8 +60,9 @@ def assert_error(res, code: int, *needles: str) -> str:
     assert len(lines) == 1, lines
     line = lines[0]
     assert line.startswith("onnxstat: error: "), line
+    short = _without_tmp_dirs(line)
     for n in needles:
-        assert n in line, (n, line)
+        assert n in (line if _BASETEMP and _BASETEMP in n else short), (n, line)
     return line
 
 
@@ -252,18 +270,11 @@ def test_invalid_utf8_name(tmp_path):
 
 
 def test_deeply_nested_subgraphs(tmp_path):
-    # 40 nested If bodies written directly in wire format (onnx.helper itself cannot copy
-    # them): 3 message levels each (graph > node > attribute) = 120 > protobuf's limit of 100
-    inner = b""
-    for _ in range(40):
-        attr = b"\x0a\x0athen_branch" + b"\x32" + loader._enc_varint(len(inner)) + inner + b"\xa0\x01\x05"  # name, g, type=GRAPH
-        node = b"\x0a\x01c" + b"\x12\x01o" + b"\x22\x02If" + b"\x2a" + loader._enc_varint(len(attr)) + attr
-        inner = b"\x0a" + loader._enc_varint(len(node)) + node
-    data = b"\x08\x08" + b"\x3a" + loader._enc_varint(len(inner)) + inner + b"\x42\x02\x10\x11"  # ir 8, graph, opset 17
+    # 40 nested If bodies written directly in wire format (see _deep_bytes; onnx.helper itself
+    # cannot copy them): 3 message levels each (graph > node > attribute) = 120 > protobuf's 100
     p = tmp_path / "deep.onnx"
-    p.write_bytes(data)
-    line = assert_error(run("profile", p), 1, "deep.onnx", "not a valid ONNX model")
-    assert "MaxDepth" in line or "nested" in line
+    p.write_bytes(_deep_bytes())
+    assert_error(run("profile", p), 1, "deep.onnx: not a valid ONNX model: messages nested more than 100 levels deep")
 
 
 def test_deep_nesting_in_the_stripper():
@@ -695,3 +706,256 @@ def test_bench_input_not_an_array(tmp_path, npy):
 def test_bench_input_names_no_model_input(npy):
     f = npy("in", np.zeros((1, 3, 64, 64), np.float32))
     assert_error(run("bench", SAMPLES / "cnn.onnx", "--input", f"image={f}", "--runs", "1", "-q"), 2, "--input names 'image', which is not a model input (inputs: input)")
+
+
+# --------------------------------------------------------------------------- docs/robustness.md
+#
+# Every case below runs through the CLI from inside its own folder (so messages show
+# relative names) and the table in docs/robustness.md must show exactly what it
+# printed.  Regenerate the table with:  python tests/test_robustness.py
+
+
+def _w(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def _m(d: Path, name: str, m: onnx.ModelProto) -> None:
+    save(m, d / name)
+
+
+def _relu(**kw) -> onnx.ModelProto:
+    return model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [X], [Y], **kw)
+
+
+def _ext_model(loc: str, offset: str = "0", length: str = "64") -> onnx.ModelProto:
+    w = TensorProto(name="w", data_type=F, dims=[4, 4], data_location=TensorProto.EXTERNAL)
+    for k, v in (("location", loc), ("offset", offset), ("length", length)):
+        if v is not None:
+            w.external_data.add(key=k, value=v)
+    n = helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")
+    return model([n], [X], [Y], inits=[w])
+
+
+def _deep_bytes() -> bytes:
+    inner = b""
+    for _ in range(40):
+        attr = b"\x0a\x0bthen_branch" + b"\x32" + loader._enc_varint(len(inner)) + inner + b"\xa0\x01\x05"
+        node = b"\x0a\x01c" + b"\x12\x01o" + b"\x22\x02If" + b"\x2a" + loader._enc_varint(len(attr)) + attr
+        inner = b"\x0a" + loader._enc_varint(len(node)) + node
+    return b"\x08\x08" + b"\x3a" + loader._enc_varint(len(inner)) + inner + b"\x42\x02\x10\x11"
+
+
+def _setup_escape(d: Path, loc: str) -> None:
+    (d / "outside").mkdir()
+    (d / "outside" / "secret.bin").write_bytes(bytes(64))
+    (d / "model").mkdir()
+    (d / "model" / "link.bin").symlink_to(d / "outside" / "secret.bin")
+    _m(d / "model", "m.onnx", _ext_model(loc))
+
+
+def _deny(path: str, mode: int):
+    import contextlib
+
+    @contextlib.contextmanager
+    def cm():
+        real = os.access
+        os.access = lambda p, m, *a, **k: False if os.path.abspath(p) == os.path.abspath(path) and m == mode else real(p, m, *a, **k)
+        try:
+            yield
+        finally:
+            os.access = real
+
+    return cm
+
+
+CNN = str(SAMPLES / "cnn.onnx")
+MLP = str(SAMPLES / "mlp.onnx")
+J = ["--format", "json"]
+
+# (section, case, setup(folder) -> argv [, context manager factory])
+DOC_CASES = [
+    ("File", "path does not exist", lambda d: ["profile", "missing.onnx"]),
+    ("File", "path is a directory", lambda d: ((d / "models").mkdir(), ["profile", "models"])[1]),
+    ("File", "empty file", lambda d: (_w(d / "empty.onnx", b""), ["profile", "empty.onnx"])[1]),
+    ("File", "not readable (as a non-root user; CLI check pending, see below)",
+     lambda d: (_w(d / "locked.onnx", b"\x08\x08"), ["profile", "locked.onnx"], _deny(str(d / "locked.onnx"), os.R_OK))[1:]),
+    ("File", "broken symbolic link", lambda d: ((d / "link.onnx").symlink_to(d / "gone.onnx"), ["profile", "link.onnx"])[1]),
+    ("File", "a text file", lambda d: (_w(d / "notes.onnx", b"These are notes, not a model.\n"), ["profile", "notes.onnx"])[1]),
+    ("File", "a PNG image", lambda d: (_w(d / "photo.onnx", b"\x89PNG\r\n\x1a\n" + bytes(100)), ["profile", "photo.onnx"])[1]),
+    ("File", "a zip archive", lambda d: (_w(d / "model.zip", b"PK\x03\x04" + bytes(100)), ["profile", "model.zip"])[1]),
+    ("File", "a gzip-compressed model", lambda d: (_w(d / "model.onnx.gz", b"\x1f\x8b\x08\x00" + bytes(100)), ["profile", "model.onnx.gz"])[1]),
+    ("File", "a Git LFS pointer instead of the model",
+     lambda d: (_w(d / "lfs.onnx", b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n"), ["profile", "lfs.onnx"])[1]),
+    ("File", "an HTML error page saved as .onnx", lambda d: (_w(d / "page.onnx", b"<!DOCTYPE html><html>404</html>"), ["profile", "page.onnx"])[1]),
+    ("File", "a Python pickle (e.g. a PyTorch .pt)", lambda d: (_w(d / "w.onnx", b"\x80\x04\x95" + bytes(64)), ["profile", "w.onnx"])[1]),
+    ("File", "random bytes", lambda d: (_w(d / "random.onnx", bytes(random.Random(7).randrange(256) for _ in range(1000))), ["profile", "random.onnx"])[1]),
+    ("File", "truncated after 2 bytes", lambda d: (_w(d / "cut.onnx", (SAMPLES / "cnn.onnx").read_bytes()[:2]), ["profile", "cut.onnx"])[1]),
+    ("File", "truncated after 1000 bytes", lambda d: (_w(d / "cut.onnx", (SAMPLES / "cnn.onnx").read_bytes()[:1000]), ["profile", "cut.onnx"])[1]),
+    ("File", "truncated by 1 byte", lambda d: (_w(d / "cut.onnx", (SAMPLES / "cnn.onnx").read_bytes()[:-1]), ["profile", "cut.onnx"])[1]),
+    ("File", "a serialized TensorProto",
+     lambda d: (_w(d / "t.onnx", numpy_helper.from_array(np.zeros((2, 2), np.float32), "t").SerializeToString()), ["profile", "t.onnx"])[1]),
+    ("File", "a serialized GraphProto", lambda d: (_w(d / "g.onnx", onnx.load(CNN).graph.SerializeToString()), ["profile", "g.onnx"])[1]),
+    ("File", "a ModelProto without a graph", lambda d: (_m(d, "m.onnx", onnx.ModelProto(ir_version=8)), ["profile", "m.onnx"])[1]),
+    ("File", "an empty graph", lambda d: (_m(d, "m.onnx", model([], [], [])), ["profile", "m.onnx"])[1]),
+    ("File", "text that is not UTF-8",
+     lambda d: (_w(d / "m.onnx", model([helper.make_node("Relu", ["x"], ["y"], name="relu_node")], [X], [Y])
+                   .SerializeToString().replace(b"relu_node", b"relu\xffnode")), ["profile", "m.onnx"])[1]),
+    ("File", "subgraphs nested deeper than protobuf allows", lambda d: (_w(d / "deep.onnx", _deep_bytes()), ["profile", "deep.onnx"])[1]),
+    ("Graph", "node input produced by nothing",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Relu", ["ghost"], ["y"], name="r1")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "a cycle", lambda d: (_m(d, "m.onnx", model([
+        helper.make_node("Add", ["x", "b"], ["a"], name="n1"), helper.make_node("Relu", ["a"], ["b"], name="n2"),
+        helper.make_node("Relu", ["a"], ["y"], name="n3")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "two nodes produce the same tensor", lambda d: (_m(d, "m.onnx", model([
+        helper.make_node("Relu", ["x"], ["y"], name="n1"), helper.make_node("Relu", ["x"], ["y"], name="n2")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "two graph inputs with one name",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Relu", ["x"], ["y"])], [X, vi("x", [1, 4])], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "two initializers with one name", lambda d: (_m(d, "m.onnx", model([helper.make_node("Add", ["x", "w"], ["y"])], [X], [Y],
+        inits=[numpy_helper.from_array(np.ones(4, np.float32), "w")] * 2)), ["profile", "m.onnx"])[1]),
+    ("Graph", "graph output never produced",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Relu", ["x"], ["a"])], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "subgraph reads a name nothing defines", lambda d: (_m(d, "m.onnx", model([helper.make_node(
+        "If", ["c"], ["y"], name="branch",
+        then_branch=helper.make_graph([helper.make_node("Relu", ["phantom"], ["t"])], "t", [], [vi("t", [1, 4])]),
+        else_branch=helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "e", [], [vi("e", [1, 4])]))],
+        [X, vi("c", [], TensorProto.BOOL)], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "unknown domain (profiles; node reported unsupported)", lambda d: (_m(d, "m.onnx", model(
+        [helper.make_node("Frobnicate", ["x"], ["y"], name="f", domain="com.example")], [X], [Y],
+        extra_opsets=[("com.example", 1)])), ["profile", "m.onnx", *J])[1]),
+    ("Graph", "ai.onnx opset newer than the installed onnx",
+     lambda d: (_m(d, "m.onnx", _relu(opset=onnx.defs.onnx_opset_version() + 1)), ["profile", "m.onnx"])[1]),
+    ("Graph", "opset version 0", lambda d: (_m(d, "m.onnx", _relu(opset=0)), ["profile", "m.onnx"])[1]),
+    ("Graph", "IR version newer than the installed onnx (profiles)", lambda d: (_m(d, "m.onnx", _relu(ir=99)), ["profile", "m.onnx", *J])[1]),
+    ("Graph", "required attribute missing",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Cast", ["x"], ["y"], name="c")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "attribute of the wrong type",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Cast", ["x"], ["y"], name="c", to="float")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "Constant without a value",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Constant", [], ["y"], name="k")], [], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "too few inputs",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Gemm", ["x"], ["y"], name="g")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "too many inputs",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("MatMul", ["x", "x", "x"], ["y"], name="mm")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "too many outputs",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("Relu", ["x"], ["y", "z"], name="r")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Graph", "node without op_type",
+     lambda d: (_m(d, "m.onnx", model([helper.make_node("", ["x"], ["y"], name="blank")], [X], [Y])), ["profile", "m.onnx"])[1]),
+    ("Tensor data", "initializer with a negative dim", lambda d: (_m(d, "m.onnx", _add_model(
+        TensorProto(name="w", data_type=F, dims=[-4], float_data=[1, 1, 1, 1]))), ["profile", "m.onnx"])[1]),
+    ("Tensor data", "data shorter than the dims", lambda d: (_m(d, "m.onnx", _add_model(
+        TensorProto(name="w", data_type=F, dims=[1, 4], raw_data=bytes(8)))), ["profile", "m.onnx"])[1]),
+    ("Tensor data", "huge dims, little data", lambda d: (_m(d, "m.onnx", _add_model(
+        TensorProto(name="w", data_type=F, dims=[2**40], raw_data=bytes(256)))), ["profile", "m.onnx"])[1]),
+    ("Shapes", "--input-shape names no input", lambda d: ["profile", CNN, "--input-shape", "image=1x3x64x64"]),
+    ("Shapes", "--input-shape with bad syntax", lambda d: ["profile", CNN, "--input-shape", "input=1x3xfoo"]),
+    ("Shapes", "--input-shape with a zero dim", lambda d: ["profile", CNN, "--input-shape", "input=1x0x64x64"]),
+    ("Shapes", "--input-shape with a negative dim", lambda d: ["profile", CNN, "--input-shape", "input=1x-3x64x64"]),
+    ("Shapes", "--input-shape of the wrong rank", lambda d: ["profile", CNN, "--input-shape", "input=1x3x64"]),
+    ("Shapes", "--dim with a non-positive value", lambda d: ["profile", CNN, "--dim", "batch=0"]),
+    ("Shapes", "unresolved dims (profiles)", lambda d: ["profile", CNN, *J]),
+    ("Shapes", "MatMul with dims 2^40 (profiles; MACs exactly 2^120)", lambda d: (_m(d, "big.onnx", model(
+        [helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")], [vi("a", [2**40, 2**40]), vi("b", [2**40, 2**40])],
+        [vi("y", None)])), ["profile", "big.onnx", "--format", "csv"])[1]),
+    ("Shapes", "Reshape target that does not fit", lambda d: (_m(d, "m.onnx", model(
+        [helper.make_node("Reshape", ["x", "s"], ["y"], name="rs")], [X], [vi("y", None)],
+        inits=[numpy_helper.from_array(np.array([3, 3], np.int64), "s")])), ["profile", "m.onnx"])[1]),
+    ("Shapes", "MatMul of incompatible shapes (change requested, see below)", lambda d: (_m(d, "m.onnx", model(
+        [helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")], [vi("a", [2, 3]), vi("b", [4, 5])], [vi("y", None)])),
+        ["profile", "m.onnx", *J])[1]),
+    ("External data", "data file missing (profiles)", lambda d: (_m(d, "m.onnx", _ext_model("w.bin")), ["profile", "m.onnx", *J])[1]),
+    ("External data", "location ../ outside the folder (profiles)",
+     lambda d: (_setup_escape(d, "../outside/secret.bin"), ["profile", "model/m.onnx", *J])[1]),
+    ("External data", "absolute location (profiles)", lambda d: (_setup_escape(d, "/etc/passwd"), ["profile", "model/m.onnx", *J])[1]),
+    ("External data", "symlink pointing outside (profiles)", lambda d: (_setup_escape(d, "link.bin"), ["profile", "model/m.onnx", *J])[1]),
+    ("External data", "outside location with --simplify (profiles the original)",
+     lambda d: (_setup_escape(d, "../outside/secret.bin"), ["profile", "model/m.onnx", "--simplify", *J])[1]),
+    ("External data", "outside location with --shape-source ort",
+     lambda d: (_setup_escape(d, "../outside/secret.bin"), ["profile", "model/m.onnx", "--shape-source", "ort"])[1]),
+    ("External data", "outside location with bench",
+     lambda d: (_setup_escape(d, "../outside/secret.bin"), ["bench", "model/m.onnx", "--runs", "1", "-q"])[1]),
+    ("External data", "offset beyond the file (profiles)", lambda d: (_w(d / "w.bin", bytes(64)), _m(d, "m.onnx", _ext_model("w.bin", offset="32")),
+                                                                     ["profile", "m.onnx", *J])[2]),
+    ("External data", "non-numeric offset (profiles)", lambda d: (_w(d / "w.bin", bytes(64)), _m(d, "m.onnx", _ext_model("w.bin", offset="abc")),
+                                                                 ["profile", "m.onnx", *J])[2]),
+    ("External data", "a FIFO as the data file (profiles; never opened)",
+     lambda d: (os.mkfifo(d / "w.bin"), _m(d, "m.onnx", _ext_model("w.bin")), ["profile", "m.onnx", *J])[2]),
+    ("Output", "-o into a missing folder", lambda d: ["profile", MLP, *J, "-o", "no/such/report.json"]),
+    ("Output", "-o below a file", lambda d: (_w(d / "file.txt", b"x"), ["profile", MLP, *J, "-o", "file.txt/report.json"])[1]),
+    ("Output", "-o is a directory", lambda d: ((d / "reports").mkdir(), ["profile", MLP, *J, "-o", "reports"])[1]),
+    ("Output", "-o into a folder without write permission",
+     lambda d: ((d / "ro").mkdir(), ["profile", MLP, *J, "-o", "ro/report.json"], _deny(str(d / "ro"), os.W_OK))[1:]),
+    ("Output", "-o on a read-only file system", lambda d: ["profile", MLP, *J, "-o", "/proc/report.json"]),
+    ("Output", "-o naming the model itself", lambda d: (_w(d / "m.onnx", (SAMPLES / "mlp.onnx").read_bytes()), ["profile", "m.onnx", *J, "-o", "m.onnx"])[1]),
+    ("Bench inputs", "--input of the wrong dtype",
+     lambda d: (np.save(d / "in.npy", np.zeros((1, 3, 64, 64), np.float64)), ["bench", CNN, "--input", "input=in.npy", "--runs", "1", "-q"])[1]),
+    ("Bench inputs", "--input of the wrong rank",
+     lambda d: (np.save(d / "in.npy", np.zeros((3, 64, 64), np.float32)), ["bench", CNN, "--input", "input=in.npy", "--runs", "1", "-q"])[1]),
+    ("Bench inputs", "--input with a wrong dim",
+     lambda d: (np.save(d / "in.npy", np.zeros((1, 4, 64, 64), np.float32)), ["bench", CNN, "--input", "input=in.npy", "--runs", "1", "-q"])[1]),
+    ("Bench inputs", "--input that is not a .npy array",
+     lambda d: (_w(d / "in.npy", b"hello"), ["bench", CNN, "--input", "input=in.npy", "--runs", "1", "-q"])[1]),
+    ("Bench inputs", "--input naming no model input",
+     lambda d: (np.save(d / "in.npy", np.zeros((1, 3, 64, 64), np.float32)), ["bench", CNN, "--input", "image=in.npy", "--runs", "1", "-q"])[1]),
+]
+
+
+def _shown(arg: str) -> str:
+    return arg.replace(str(SAMPLES) + os.sep, "sample_models/")
+
+
+def run_doc_case(setup, folder: Path) -> tuple[str, int, str]:
+    """(command line, exit code, stderr) of one documented case, run from ``folder``."""
+    import contextlib
+
+    folder.mkdir(parents=True, exist_ok=True)
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        got = setup(folder)
+        argv, cm = (got[0], got[1]) if isinstance(got, tuple) else (got, contextlib.nullcontext)
+        with cm():
+            res = CliRunner().invoke(cli, argv)
+        err = res.stderr
+        if res.exit_code == 0:  # show the warnings, not the report
+            err = "\n".join(line for line in err.splitlines() if line.startswith("onnxstat:") and "wrote" not in line)
+        if argv[:1] == ["profile"] and "--format" in argv and argv[argv.index("--format") + 1] == "csv":
+            total = next(line for line in res.stdout.splitlines() if line.startswith("TOTAL"))
+            err = (err + "\n" if err else "") + "(stdout) " + total
+    finally:
+        os.chdir(old)
+    return "onnxstat " + " ".join(_shown(a) for a in argv), res.exit_code, err.strip()
+
+
+def _code(text: str) -> str:
+    """A Markdown code span that may itself contain backticks."""
+    if not text:
+        return "(empty line)"
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def doc_rows(base: Path) -> list[str]:
+    rows, section = [], None
+    for i, (sec, case, setup) in enumerate(DOC_CASES):
+        if sec != section:
+            rows.append(f"| **{sec}** | | | |")
+            section = sec
+        cmd, code, err = run_doc_case(setup, base / f"case{i}")
+        msg = "<br>".join(_code(line) for line in err.splitlines()) if err else "(nothing)"
+        rows.append(f"| {case} | {_code(cmd)} | {code} | {msg.replace('|', '&#124;')} |")
+    return rows
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "robustness.md"
+
+
+def test_docs_table_shows_the_real_messages(tmp_path):
+    text = DOC.read_text(encoding="utf-8")
+    missing = [row for row in doc_rows(tmp_path) if row not in text]
+    assert not missing, "docs/robustness.md is out of date (regenerate: python tests/test_robustness.py):\n" + "\n".join(missing)
+
+
+if __name__ == "__main__":  # print the table for docs/robustness.md
+    with tempfile.TemporaryDirectory() as tmp:
+        print("| Case | Command | Exit | What the user sees (stderr) |")
+        print("|---|---|---|---|")
+        print("\n".join(doc_rows(Path(tmp))))
