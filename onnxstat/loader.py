@@ -11,7 +11,12 @@ in the file" from "data in an external file".
 
 External data files are never opened for counting.  Their locations are checked
 (must stay inside the model's folder; symlinks are resolved) and their presence
-and sizes reported, because simplification and onnxruntime need them.
+and sizes reported, because simplification and onnxruntime need them; the bytes
+are then read by :meth:`LoadedModel.full_model` only, never by onnx.
+
+The file is untrusted input: the wire-format parser is bounds-checked, the parsed
+model is checked (UTF-8 text, opsets, structure, tensor data against dims) and
+every problem is a :class:`ModelError` naming the file -- see docs/robustness.md.
 """
 
 from __future__ import annotations
