@@ -516,7 +516,13 @@ def _bad_bytes(label: str, data, why: str) -> ModelError:
     what = _identify(data)
     if what:
         return ModelError(f"{label}: not an ONNX model, looks like {what}")
-    if _looks_like_text(bytes(data[:512])):
+    head = bytes(data[:512])
+    if _looks_like_text(head):
+        if head.lstrip().startswith((b"ir_version", b"graph {", b"graph{", b"opset_import", b"producer_name")):
+            return ModelError(
+                f"{label}: an ONNX model in protobuf text format; onnxstat reads the binary format "
+                "(convert it with onnx.save(onnx.load(path, format='textproto'), 'model.onnx'))"
+            )
         return ModelError(f"{label}: not an ONNX model, looks like a text file")
     return ModelError(f"{label}: not a valid ONNX model: {why}")
 

@@ -180,6 +180,14 @@ def test_other_file_types(tmp_path, name, content, what):
     assert_error(run("profile", p), 1, name, "not an ONNX model", what)
 
 
+def test_onnx_text_format(tmp_path):
+    from google.protobuf import text_format
+
+    p = tmp_path / "lstm.txt"
+    p.write_text(text_format.MessageToString(onnx.load(SAMPLES / "lstm.onnx")))
+    assert_error(run("profile", p), 1, "lstm.txt: an ONNX model in protobuf text format", "format='textproto'")
+
+
 def test_zip_archive(tmp_path):
     p = tmp_path / "model.zip"
     with zipfile.ZipFile(p, "w") as z:
@@ -792,6 +800,7 @@ DOC_CASES = [
     ("File", "truncated after 2 bytes", lambda d: (_w(d / "cut.onnx", (SAMPLES / "cnn.onnx").read_bytes()[:2]), ["profile", "cut.onnx"])[1]),
     ("File", "truncated after 1000 bytes", lambda d: (_w(d / "cut.onnx", (SAMPLES / "cnn.onnx").read_bytes()[:1000]), ["profile", "cut.onnx"])[1]),
     ("File", "truncated by 1 byte", lambda d: (_w(d / "cut.onnx", (SAMPLES / "cnn.onnx").read_bytes()[:-1]), ["profile", "cut.onnx"])[1]),
+    ("File", "an ONNX model in text format", lambda d: (_w(d / "m.txt", b'ir_version: 8\ngraph {\n  name: "g"\n}\n'), ["profile", "m.txt"])[1]),
     ("File", "a serialized TensorProto",
      lambda d: (_w(d / "t.onnx", numpy_helper.from_array(np.zeros((2, 2), np.float32), "t").SerializeToString()), ["profile", "t.onnx"])[1]),
     ("File", "a serialized GraphProto", lambda d: (_w(d / "g.onnx", onnx.load(CNN).graph.SerializeToString()), ["profile", "g.onnx"])[1]),
