@@ -20,6 +20,7 @@ import onnx
 from op_handlers import REGISTRY, Cost, NodeContext, ShapeUnknown, TensorInfo
 from op_handlers.registry import norm_domain
 
+from .errors import ShapeError
 from .graph import GraphView, build_view, subgraphs
 from .loader import LoadedModel
 from .shapes import Shapes, ValueType
@@ -197,6 +198,7 @@ class Analyzer:
             rec.error = f"{type(exc).__name__}: {exc}"
             self.out.warnings.append(f"node {full!r} ({node.op_type}): handler failed ({type(exc).__name__}: {exc}); not counted")
             return [rec]
+        _check_non_negative(cost, full, node.op_type, ctx)
         self._apply(rec, cost, weights, repeat)
         return [rec]
 
@@ -524,6 +526,16 @@ def _branch_cost(nodes: list[NodeCost]) -> tuple[float, float, float]:
 
 def _fmt_cost(c: tuple[float, float, float]) -> str:
     return f"{c[0]:.0f} FLOPs"
+
+
+def _check_non_negative(cost: Cost, path: str, op_type: str, ctx: NodeContext) -> None:
+    """A negative count means inconsistent attributes or shapes: an error naming the node."""
+    for what in ("macs", "flops", "bytes_read", "bytes_written"):
+        v = getattr(cost, what)
+        if isinstance(v, int) and v < 0:
+            shapes = ", ".join(f"{t.name} {list(t.shape) if t.shape is not None else '?'}" for t in ctx.present_inputs)
+            raise ShapeError(f"node {path!r} ({op_type}): negative {what} ({v}) from inputs {shapes}; "
+                             "check its attributes and input shapes")
 
 
 def _num(x) -> float:

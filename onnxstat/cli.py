@@ -112,7 +112,7 @@ def warn(messages) -> None:
 
 
 @cli.command("profile")
-@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True, readable=False))
 @shape_options
 @output_options(("table", "json", "csv", "markdown"))
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")

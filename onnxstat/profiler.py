@@ -10,7 +10,7 @@ import onnx
 from op_handlers.registry import norm_domain
 
 from .analysis import analyze
-from .errors import ModelError, OnnxstatError, UsageError
+from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 from .loader import LoadedModel, load
 from .result import ProfileResult, summarize
 from .shapes import parse_shape, resolve
@@ -76,6 +76,15 @@ def profile(
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
     lm = load(model)
+    try:
+        return _profile(lm, input_shapes, dims, simplify, shape_source, device)
+    except ShapeError as exc:
+        if lm.path is not None and not str(exc).startswith(str(lm.path)):
+            raise ShapeError(f"{lm.path}: {exc}") from None
+        raise
+
+
+def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any) -> ProfileResult:
     _check_opsets(lm)
     warnings = list(lm.warnings)
     extras: dict[str, Any] = {}

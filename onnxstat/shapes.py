@@ -30,7 +30,7 @@ from .loader import LoadedModel, external_info
 
 #: largest constant (elements) the propagation keeps values for
 MAX_FOLD_ELEMENTS = 4096
-MAX_ROUNDS = 6
+MAX_ROUNDS = 12
 
 Shape = tuple  # of int | str (unresolved symbol) ; None for unknown rank
 
@@ -54,14 +54,23 @@ class Shapes:
     source: str = "onnx"
     dims: dict[str, int] = field(default_factory=dict)
 
+    #: subgraph scope -> enclosing scope (recorded while collecting; node names may contain "/")
+    parents: dict[str, str] = field(default_factory=dict)
+
     def lookup(self, path: str, name: str) -> ValueType | None:
+        """The type of ``name`` seen from scope ``path``: the innermost fully known one,
+        else the innermost one at all."""
+        first = None
         while True:
             scope = self.scopes.get(path)
             if scope is not None and name in scope:
-                return scope[name]
+                vt = scope[name]
+                if _known(vt):
+                    return vt
+                first = first or vt
             if not path:
-                return None
-            path = path.rsplit("/", 2)[0] if path.count("/") >= 2 else ""
+                return first
+            path = self.parents.get(path, "")
 
 
 # --------------------------------------------------------------------------- parsing user input
@@ -175,6 +184,14 @@ def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
     """Evaluate a shape-arithmetic node with numpy; None when not foldable."""
     op = node.op_type
     if node.domain not in ("", "ai.onnx"):
+        return None
+    if op == "Constant":  # Constants of inlined branches (the main graph's are read up front)
+        for a in node.attribute:
+            if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
+                return [tensor_value(a.t)]
+            if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
+                v = onnx.helper.get_attribute_value(a)
+                return [np.array(v, dtype=np.int64 if "int" in a.name else np.float32)]
         return None
     if op == "Shape":
         shp = in_shapes[0]
@@ -399,10 +416,12 @@ def _working_copy(
     lm: LoadedModel,
     inputs,
     consts: dict[str, np.ndarray],
-    removed: set[int],
+    nodes: list[onnx.NodeProto],
     extra: dict[str, ValueType] | None,
-    order: list[int],
+    inlined_inits: list[onnx.TensorProto] = (),
 ) -> onnx.ModelProto:
+    """A weight-free model for onnx inference: concrete inputs, large initializers as typed
+    inputs, folded values as initializers, ``nodes`` (already in topological order)."""
     src = lm.model
     m = onnx.ModelProto()
     m.ir_version = max(src.ir_version, 4)
@@ -410,16 +429,15 @@ def _working_copy(
     m.functions.extend(src.functions)
     g = m.graph
     g.name = src.graph.name or "main"
-    elem = {i.name: i.type.tensor_type.elem_type for i in src.graph.input}
+    declared_inputs = {i.name: i for i in src.graph.input}
     for name, _dtype, shape in inputs:
         vi = onnx.ValueInfoProto()
         vi.name = name
-        for i in src.graph.input:
-            if i.name == name:
-                vi.type.CopyFrom(i.type)
-                break
+        if name in declared_inputs:
+            vi.type.CopyFrom(declared_inputs[name].type)
         if shape is not None and vi.type.WhichOneof("value") == "tensor_type":
             vi.type.tensor_type.ClearField("shape")
+            vi.type.tensor_type.shape.SetInParent()  # a scalar keeps its rank 0
             for d in shape:
                 dim = vi.type.tensor_type.shape.dim.add()
                 if isinstance(d, int):
@@ -427,18 +445,17 @@ def _working_copy(
                 else:
                     dim.dim_param = str(d)
         g.input.append(vi)
-    del elem
-    for t in src.graph.initializer:
+    init_names = set()
+    for t in list(src.graph.initializer) + list(inlined_inits):
+        init_names.add(t.name)
         if t.name in consts or _small_with_data(t):
             g.initializer.append(t)
         else:
             g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     for name, value in consts.items():
-        if name not in {t.name for t in src.graph.initializer}:
+        if name not in init_names:
             g.initializer.append(numpy_helper.from_array(np.asarray(value), name))
-    for i in order:  # topological: onnx inference gives up on out-of-order graphs
-        if i not in removed:
-            g.node.append(src.graph.node[i])
+    g.node.extend(nodes)
     for name, vt in (extra or {}).items():
         g.value_info.append(_make_vi(name, vt))
     for o in src.graph.output:
@@ -449,6 +466,123 @@ def _working_copy(
         else:
             vo.type.CopyFrom(o.type)
     return m
+
+
+# --------------------------------------------------------------------------- flattening control flow
+
+INJECTED = "__onnxstat_outer_"
+
+
+def _defined_names(graph: onnx.GraphProto) -> set[str]:
+    """Names a graph defines at its own level (nested subgraphs keep their own scopes)."""
+    names = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    for n in graph.node:
+        names.update(o for o in n.output if o)
+    return names
+
+
+def _flatten(main, consts: dict[str, np.ndarray]):
+    """The main graph's nodes for inference, with control flow opened up where it is safe.
+
+    * An If whose condition is known is replaced by the nodes of the branch taken, its
+      outputs joined to the If's by Identity nodes, so that folding and inference see
+      through it (and branches of different ranks no longer hide the output shape).
+    * Loop and Scan bodies get the values of the outer constants they read as Constant
+      nodes (onnx inference of a subgraph sees outer types but not values).
+
+    Returns ([(node, label)], [branch initializers]).
+    """
+    defined = set(main.producer) | set(main.initializers) | set(main.input_names)
+    flat: list[tuple[onnx.NodeProto, str]] = []
+    inits: list[onnx.TensorProto] = []
+
+    def add(n: onnx.NodeProto, label: str, depth: int) -> None:
+        if n.op_type == "If" and n.domain in ("", "ai.onnx") and depth < MAX_SUBGRAPH_DEPTH:
+            branch = _inline_branch(n, consts)
+            if branch is not None:
+                bname, g = branch
+                names = _defined_names(g)
+                if not (names & defined):
+                    defined.update(names)
+                    inits.extend(g.initializer)
+                    for bi, bn in enumerate(g.node):  # nested Ifs with known conditions open up too
+                        add(bn, f"{label}/{bname}/{node_label(bn, bi)}", depth + 1)
+                    for k, (bo, io) in enumerate(zip(g.output, n.output)):
+                        if io:
+                            flat.append((onnx.helper.make_node("Identity", [bo.name], [io]), f"{label}/{bname}/output{k}"))
+                    return
+        if n.op_type in ("Loop", "Scan") and n.domain in ("", "ai.onnx"):
+            n = _with_outer_values(n, consts)
+        flat.append((n, label))
+
+    for i in main.order:
+        add(main.graph.node[i], main.labels[i], 0)
+    return flat, inits
+
+
+def _inline_branch(node: onnx.NodeProto, consts) -> tuple[str, onnx.GraphProto] | None:
+    subs = dict(subgraphs(node))
+    cond = consts.get(node.input[0]) if node.input else None
+    if cond is None or np.asarray(cond).size != 1:
+        return None  # both branches stay subgraphs: inference covers both, the analysis picks one
+    name = "then_branch" if bool(np.asarray(cond).reshape(-1)[0]) else "else_branch"
+    g = subs.get(name)
+    if g is None or len(g.output) != len(node.output):
+        return None
+    return name, g
+
+
+def _with_outer_values(node: onnx.NodeProto, consts) -> onnx.NodeProto:
+    """A copy of a Loop/Scan whose body has the outer constant values it reads as Constants."""
+    from .graph import _used_outer_names
+
+    body = next((g for a, g in subgraphs(node) if a == "body"), None)
+    if body is None:
+        return node
+    used = [x for x in sorted(_used_outer_names(body)) if x in consts]
+    if not used:
+        return node
+    new = onnx.NodeProto()
+    new.CopyFrom(node)
+    nb = next(a.g for a in new.attribute if a.name == "body")
+    rename = {x: INJECTED + x for x in used}
+    for bn in nb.node:
+        for k, x in enumerate(bn.input):
+            if x in rename:
+                bn.input[k] = rename[x]
+    old_nodes = list(nb.node)
+    del nb.node[:]
+    for x in used:
+        nb.node.append(onnx.helper.make_node(
+            "Constant", [], [rename[x]], name=INJECTED + "const_" + x,
+            value=numpy_helper.from_array(np.asarray(consts[x]), rename[x])))
+    nb.node.extend(old_nodes)
+    return new
+
+
+def _loop_scan_outputs(n: onnx.NodeProto, sh: "Shapes", extra: dict, consts) -> list[str]:
+    """Loop scan outputs stack one slice per iteration: their first dim is the trip count."""
+    if not n.input or not n.input[0] or n.input[0] not in consts:
+        return []
+    trip = np.asarray(consts[n.input[0]])
+    if trip.size != 1:
+        return []
+    m = int(trip.reshape(-1)[0])
+    n_carried = max(len(n.input) - 2, 0)
+    new = []
+    for name in n.output[n_carried:]:
+        vt = sh.lookup("", name)
+        if not name or vt is None or vt.shape is None or not vt.shape or name in extra:
+            continue
+        if isinstance(vt.shape[0], int) and vt.shape[0] > 0:
+            continue
+        rest = vt.shape[1:]
+        if not all(isinstance(d, int) for d in rest):
+            continue
+        extra[name] = ValueType(vt.dtype, (m, *rest))
+        sh.scopes.setdefault("", {})[name] = extra[name]
+        new.append(name)
+    return new
 
 
 def _make_vi(name: str, vt: ValueType) -> onnx.ValueInfoProto:
@@ -475,7 +609,7 @@ def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
             return model
 
 
-def _collect(graph: onnx.GraphProto, path: str, sh: Shapes, labels_from: onnx.GraphProto | None = None) -> None:
+def _collect(graph: onnx.GraphProto, path: str, sh: Shapes, recurse: bool = True) -> None:
     scope = sh.scopes.setdefault(path, {})
     for coll in (graph.input, graph.value_info, graph.output):
         for vi in coll:
@@ -485,13 +619,21 @@ def _collect(graph: onnx.GraphProto, path: str, sh: Shapes, labels_from: onnx.Gr
                 scope[vi.name] = vt
     for t in graph.initializer:
         scope[t.name] = tensor_type(t)
-    for i, n in enumerate(graph.node):
+    offset = 0  # Constants injected by _with_outer_values do not count in the labels
+    for j, n in enumerate(graph.node):
+        if n.name.startswith(INJECTED):
+            offset += 1
+        i = j - offset
         if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
             for a in n.attribute:
                 if a.name == "value" and a.type == onnx.AttributeProto.TENSOR and n.output:
                     scope[n.output[0]] = tensor_type(a.t)
+        if not recurse:
+            continue
         for attr_name, sub in subgraphs(n):
-            _collect(sub, f"{path}/{node_label(n, i)}/{attr_name}" if path else f"{node_label(n, i)}/{attr_name}", sh)
+            child = f"{path}/{node_label(n, i)}/{attr_name}" if path else f"{node_label(n, i)}/{attr_name}"
+            sh.parents[child] = path
+            _collect(sub, child, sh)
 
 
 def _better(new: ValueType, old: ValueType) -> bool:
@@ -514,8 +656,14 @@ def resolve(
     *,
     source: str = "onnx",
     symbolic: bool = False,
+    _depth: int = 0,
 ) -> Shapes:
-    """Resolve every tensor's dtype and shape (see the module docstring)."""
+    """Resolve every tensor's dtype and shape (see the module docstring).
+
+    Subgraphs (If branches, Loop and Scan bodies) are resolved the same way, each as a
+    graph of its own whose inputs are the outer values it reads (with their resolved
+    types, and their values when known), so shape arithmetic inside a branch folds too.
+    """
     input_shapes = dict(input_shapes or {})
     dims = dict(dims or {})
     if source not in ("onnx", "ort"):
@@ -533,34 +681,147 @@ def resolve(
         v = tensor_value(t)
         if v is not None:
             consts[name] = v
-    removed: set[int] = set()
-    nodes = lm.model.graph.node
     inferred = None
     extra: dict[str, ValueType] = {}
     declared = _declared_types(lm)
     for _round in range(MAX_ROUNDS):
-        work = _working_copy(lm, inputs, {k: v for k, v in consts.items() if k in main.producer}, removed, extra, main.order)
+        flat, branch_inits = _flatten(main, consts)
+        for t in branch_inits:
+            v = tensor_value(t)
+            if v is not None:
+                consts.setdefault(t.name, v)
+        kept, folded = [], {}
+        for n, _label in flat:
+            outs = [o for o in n.output if o]
+            if outs and all(o in consts for o in outs):
+                folded.update((o, consts[o]) for o in outs)
+            else:
+                kept.append(n)
+        work = _working_copy(lm, inputs, folded, kept, extra, branch_inits)
         inferred = _infer(work)
         sh.scopes = {}
-        _collect(inferred.graph, "", sh)
-        _check_reshapes(main, sh, consts)
-        new = _propagate(main, sh, consts)
-        new_types = _apply_rules(main, sh, extra, declared)
+        _collect(inferred.graph, "", sh, recurse=False)
+        _check_reshapes(flat, sh, consts)
+        new = _propagate(flat, sh, consts)
+        new_types = _apply_rules(flat, sh, extra, declared, consts)
         if not new and not new_types:
             break
-        for name in new:
-            removed.add(main.producer[name])
-        # keep a node only while some output of it is still not folded
-        removed = {i for i in removed if all((o in consts) or not o for o in nodes[i].output)}
     # subgraph shapes come from the original model's subgraphs as inferred in context
     if inferred is not None:
+        _diagnose_stuck(flat, sh, work)
         _collect_subgraphs(lm.model.graph, inferred.graph, sh)
+        _resolve_subgraphs(lm, flat, sh, consts, _depth)
     if source == "ort":
         _observe_with_ort(lm, inputs, sh)
     sh.values = consts
     sh.outputs = [(o, *_vt_tuple(sh.lookup("", o))) for o in main.output_names]
-    _finalize_unresolved(main, sh, symbolic)
+    if _depth == 0:
+        _finalize_unresolved(main, sh, symbolic)
     return sh
+
+
+MAX_SUBGRAPH_DEPTH = 8
+
+
+def _diagnose_stuck(flat, sh: Shapes, work: onnx.ModelProto) -> None:
+    """An ai.onnx node whose inputs are all known but whose outputs stayed unknown usually
+    means its inputs do not fit together (MatMul 2x3 by 4x5): ask onnx's strict
+    inference why, and raise that as a ShapeError naming the node."""
+    stuck = False
+    for n, _label in flat:
+        if n.domain not in ("", "ai.onnx") or not n.output or any(True for _ in subgraphs(n)):
+            continue
+        ins = [sh.lookup("", x) for x in n.input if x]
+        outs = [sh.lookup("", o) for o in n.output if o]
+        if ins and all(_known(v) for v in ins) and outs and not any(v is not None and v.shape is not None for v in outs):
+            stuck = True
+            break
+    if not stuck:
+        return
+    try:
+        onnx.shape_inference.infer_shapes(work, check_type=False, strict_mode=True, data_prop=True)
+    except onnx.shape_inference.InferenceError as exc:
+        msg = " ".join(str(exc).split())
+        m = re.search(r"\(op_type:(\w+), node name: ([^)]*)\): (.*)", msg)
+        if m:
+            op, name, why = m.group(1), m.group(2), m.group(3)
+            raise ShapeError(f"shape conflict at node {name!r} ({op}): {why[:300]}") from None
+    except Exception:
+        return
+
+
+def _resolve_subgraphs(lm: LoadedModel, flat, sh: Shapes, consts, depth: int) -> None:
+    """Resolve each subgraph as a model of its own and merge its scopes under its path."""
+    if depth >= MAX_SUBGRAPH_DEPTH:
+        return
+    from .errors import OnnxstatError
+
+    for n, label in flat:
+        for attr, g in subgraphs(n):
+            path = f"{label}/{attr}"
+            sub_model = _subgraph_model(lm, n, g, sh, consts)
+            try:
+                sub = resolve(LoadedModel(model=sub_model), source="onnx", _depth=depth + 1)
+            except (OnnxstatError, RecursionError):
+                continue  # e.g. a conflict inside a branch that never runs: keep onnx's view
+            sh.parents[path] = ""
+            for p, scope in sub.scopes.items():
+                target = path if p == "" else f"{path}/{p}"
+                if p:
+                    parent = sub.parents.get(p, "")
+                    sh.parents[target] = path if parent == "" else f"{path}/{parent}"
+                mine = sh.scopes.setdefault(target, {})
+                for name, vt in scope.items():
+                    if name.startswith(INJECTED):
+                        continue
+                    old = mine.get(name)
+                    if old is None or _better(vt, old):
+                        mine[name] = vt
+            for name, value in sub.values.items():
+                if not name.startswith(INJECTED):
+                    consts.setdefault(name, value)
+
+
+def _subgraph_model(lm: LoadedModel, node: onnx.NodeProto, g: onnx.GraphProto, sh: Shapes, consts) -> onnx.ModelProto:
+    """A subgraph as a model: outer values it reads become inputs (typed) or initializers (known)."""
+    from .graph import _used_outer_names
+
+    m = onnx.ModelProto()
+    m.ir_version = max(lm.model.ir_version, 4)
+    m.opset_import.extend(lm.model.opset_import)
+    m.functions.extend(lm.model.functions)
+    sg = m.graph
+    sg.name = g.name or "subgraph"
+    formal = [i.name for i in g.input]
+    outer_types = _formal_input_types(node, g, sh)
+    for x in sorted(_used_outer_names(g) - set(formal)):
+        if x in consts:
+            sg.initializer.append(numpy_helper.from_array(np.asarray(consts[x]), x))
+            continue
+        vt = sh.lookup("", x)
+        sg.input.append(_make_vi(x, vt if vt is not None else ValueType("undefined", None)))
+    for vi, vt in zip(g.input, outer_types):
+        if vt is not None and _known(vt):
+            sg.input.append(_make_vi(vi.name, vt))
+        else:
+            sg.input.append(vi)
+    sg.initializer.extend(g.initializer)
+    sg.node.extend(g.node)
+    for o in g.output:
+        vo = sg.output.add()
+        vo.name = o.name
+        if o.type.WhichOneof("value") == "tensor_type":
+            vo.type.tensor_type.elem_type = o.type.tensor_type.elem_type
+    return m
+
+
+def _formal_input_types(node: onnx.NodeProto, g: onnx.GraphProto, sh: Shapes) -> list:
+    """Types of a body's formal inputs as the outer node feeds them (None: use the declared)."""
+    n_formal = len(g.input)
+    if node.op_type == "Loop" and n_formal >= 2:
+        carried = [sh.lookup("", x) if x else None for x in node.input[2:]]
+        return [ValueType("int64", ()), ValueType("bool", ())] + carried[: n_formal - 2]
+    return [None] * n_formal
 
 
 def _vt_tuple(vt: ValueType | None):
@@ -581,12 +842,12 @@ def _collect_subgraphs(orig: onnx.GraphProto, inferred: onnx.GraphProto, sh: Sha
         inf = by_label.get((n.op_type, tuple(n.output)), n)
         label = node_label(n, i)
         for (attr_name, _sub), (_a2, sub_inf) in zip(subgraphs(n), subgraphs(inf)):
+            sh.parents[f"{label}/{attr_name}"] = ""
             _collect(sub_inf, f"{label}/{attr_name}", sh)
 
 
-def _check_reshapes(main, sh: Shapes, consts) -> None:
-    for i in main.order:
-        n = main.graph.node[i]
+def _check_reshapes(flat, sh: Shapes, consts) -> None:
+    for n, label in flat:
         if n.op_type != "Reshape" or n.domain not in ("", "ai.onnx") or len(n.input) < 2:
             continue
         target = consts.get(n.input[1])
@@ -596,7 +857,7 @@ def _check_reshapes(main, sh: Shapes, consts) -> None:
         out = reshape_target(vt.shape, target, _attr(n, "allowzero", 0))
         if out is None:
             raise ShapeError(
-                f"shape conflict at node {main.labels[i]!r} (Reshape): input {n.input[0]!r} of shape "
+                f"shape conflict at node {label!r} (Reshape): input {n.input[0]!r} of shape "
                 f"{_fmt_shape(vt.shape)} ({int(np.prod(vt.shape))} elements) cannot take the target shape "
                 f"{list(int(t) for t in np.asarray(target).reshape(-1))}"
             )
@@ -630,13 +891,15 @@ def _declared_types(lm: LoadedModel) -> dict[str, ValueType]:
     return out
 
 
-def _apply_rules(main, sh: Shapes, extra: dict[str, ValueType], declared: dict[str, ValueType]) -> list[str]:
+def _apply_rules(flat, sh: Shapes, extra: dict[str, ValueType], declared: dict[str, ValueType], consts) -> list[str]:
     """Shapes for outputs of ops onnx inference does not know: contrib rules, then declared types."""
     from .shape_rules import apply_rule, has_rule
 
     new: list[str] = []
-    for i in main.order:
-        n = main.graph.node[i]
+    for n, _label in flat:
+        if n.op_type == "Loop" and n.domain in ("", "ai.onnx"):
+            new.extend(_loop_scan_outputs(n, sh, extra, consts))
+            continue
         if not n.output:
             continue
         outs = [sh.lookup("", o) for o in n.output]
@@ -664,11 +927,10 @@ def _apply_rules(main, sh: Shapes, extra: dict[str, ValueType], declared: dict[s
     return new
 
 
-def _propagate(main, sh: Shapes, consts: dict[str, np.ndarray]) -> list[str]:
+def _propagate(flat, sh: Shapes, consts: dict[str, np.ndarray]) -> list[str]:
     """Fold small values through shape arithmetic; returns newly known tensor names."""
     new: list[str] = []
-    for i in main.order:
-        n = main.graph.node[i]
+    for n, _label in flat:
         if not n.output or all(o in consts for o in n.output if o):
             continue
         ins = [consts.get(x, None) if x else _ABSENT for x in n.input]
@@ -698,12 +960,17 @@ def _observe_with_ort(lm: LoadedModel, inputs, sh: Shapes) -> None:
 
 
 def _finalize_unresolved(main, sh: Shapes, symbolic: bool) -> None:
-    """Replace dims still unknown after resolution by 1 (named in warnings), unless symbolic."""
+    """Replace dims still unknown after resolution by 1 (named in warnings), unless symbolic;
+    a negative dim (inconsistent attributes, e.g. a kernel larger than its input) is an error."""
     input_syms = set(sh.dims)
     for path, scope in sh.scopes.items():
         for name, vt in scope.items():
             if vt.shape is None:
                 continue
+            if any(isinstance(d, int) and d < 0 for d in vt.shape):
+                where = f" (output of node {main.labels[main.producer[name]]!r})" if not path and name in main.producer else ""
+                raise ShapeError(f"tensor {name!r}{where} gets a negative dim: {_fmt_shape(vt.shape)}; "
+                                 "check the node's attributes (kernel, pads, strides) against its input shape")
             if all(isinstance(d, int) for d in vt.shape):
                 continue
             new = []

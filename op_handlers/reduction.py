@@ -37,7 +37,9 @@ REDUCE = {
 def reduce(ctx: NodeContext) -> Cost:
     a, b = REDUCE[ctx.op_type]
     # axes (an input from opset 13/18) are control values, read only the data
-    return ctx.cost(0, a * ctx.in_numel(0) + b * ctx.out_numel(), weights=(), bytes_read=ctx.inputs[0].nbytes)
+    # ReduceSum/Max/Min/Prod and ArgMax/ArgMin need only numel(X): runtime axes do not matter
+    out = ctx.out_numel() if b else 0
+    return ctx.cost(0, a * ctx.in_numel(0) + b * out, weights=(), bytes_read=ctx.inputs[0].nbytes)
 
 
 @register("Softmax", "LogSoftmax", formula="FLOPs = 5·numel(Y)")

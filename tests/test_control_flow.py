@@ -417,10 +417,6 @@ def test_sequence_map_over_an_input_sequence_warns():
 # --------------------------------------------------------------------------- known shape gaps
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "onnx shape inference of a subgraph does not see the values of outer-scope constants, so "
-    "Unsqueeze/Reshape/... inside a body whose axes or target shape is an outer initializer or Constant "
-    "get no shape (change requested in shapes.py: give subgraphs the folded outer values)"))
 def test_body_shape_from_an_outer_constant_value():
     # body: xu = Unsqueeze(x, ax) with ax = [0] a main-graph initializer -> (1, 2, 4); MatMul with W
     # -> (1, 2, 3): 24 MACs per iteration, M = 2 -> 48
@@ -433,9 +429,6 @@ def test_body_shape_from_an_outer_constant_value():
     assert res.totals.macs == 2 * MM_MACS
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Shapes.lookup walks scopes with path.rsplit('/', 2), which skips the enclosing scope when a node "
-    "name has an odd number of '/' (change requested in shapes.py: walk recorded parent scopes)"))
 def test_branch_reads_a_body_tensor_through_a_slashed_if_name():
     # Loop "L/x" (M = 2): body t = MatMul(x, W) (24 MACs); If "p/I" (dynamic) both branches
     # MatMul(t (2,3), W2 (3,3)): 6·3 = 18 MACs -> per iteration 42, total 84

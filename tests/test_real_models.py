@@ -245,11 +245,6 @@ def test_silero_vad_variants_without_branches(member, feeds):
     profile_and_compare(model_file("silero-vad", SILERO + member), feeds)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "shape gaps in onnxstat/shapes.py (change requested): the scalar input sr loses its rank in the "
-    "working copy; values inside If branches are not folded (Pad pads of the STFT, Squeeze/Unsqueeze "
-    "axes), so branch tensors get dims set to 1; an If whose condition is static gets no output shape "
-    "when its branches disagree in rank, which hides the LSTM input"))
 def test_silero_vad_whole_network_inside_if_branches():
     path = model_file("silero-vad", SILERO + "silero_vad.onnx")
     res, expected = profile_and_compare(path, SILERO_FEEDS)
