@@ -124,45 +124,73 @@ def warn(messages) -> None:
               help="Roofline on a device preset ('onnxstat devices'; e.g. h100, t4, orin) or 'host' to measure this machine.")
 @click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")
 @click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
+@click.option("--symbolic", is_flag=True, help="Also give every total as a formula of the input dims not fixed by --dim/--input-shape.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="DIM=V1,V2,...",
+              help="Profile at every combination of these dim values (repeatable), with fitted scaling exponents.")
 @click.option("--plot", "plot", type=click.Path(), default=None,
-              help="Write a plot (.png or .svg): the roofline with a device.")
+              help="Write a plot (.png or .svg): the metrics against the swept dim with --sweep, else the roofline (with a device).")
 @click.option("--bench", "do_bench", is_flag=True, help="Also measure latency and FPS with onnxruntime (see 'onnxstat bench').")
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
-@click.pass_context
-def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
-                device, peak_tflops, bandwidth_gbs, plot, do_bench, provider, runs, warmup):
+def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
+                device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS."""
-    from .cmd_devices import device_from_options
-    from .profiler import profile
-    from . import render
-
     shapes, dim_values = parse_shape_options(input_shapes, dims)
     if output:
         check_output_path(output)
+    bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
+    if sweeps:
+        if device or peak_tflops or bandwidth_gbs:
+            raise UsageError("--sweep and --device do not go together (--plot draws one plot)")
+        if len(models) != 1:
+            raise UsageError("--sweep takes one model")
+        return _profile_sweep(models[0], shapes, dim_values, sweeps, plot, do_bench, bench_options,
+                              shape_source, simplify, fmt, output)
+    from .cmd_devices import device_from_options
+
     dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
     if len(models) != 1:
         raise UsageError("give one model (several models: see 'onnxstat profile --help')")
-    res = profile(models[0], shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev)
+    _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
+                 symbolic, plot, do_bench, bench_options)
+
+
+def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
+                 symbolic, plot, do_bench, bench_options) -> None:
+    from . import render
+    from .profiler import profile
+
+    res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev)
     if do_bench:
         from .bench import bench
 
-        b = bench(models[0], shapes, dim_values, providers=provider, runs=runs, warmup=warmup,
-                  progress=sys.stderr.isatty())
+        b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
         res.extras["bench"] = b.to_dict()
         res.warnings.extend(w for w in b.warnings if w not in res.warnings)
         if dev is not None:  # roofline latency beside the measured one, as an efficiency
             from .roofline import attach_roofline
 
             res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3)
+    sym = None
+    if symbolic:
+        from .symbolic import symbolic_profile
+
+        sym = symbolic_profile(model, shapes, dim_values, shape_source=shape_source)
+        res.extras.update(sym.to_dict())
+        res.warnings.extend(f"symbolic: {w}" for w in sym.warnings)
     if plot:
         from .plot import plot_roofline
 
         plot_roofline(res, dev, plot)
         click.echo(f"wrote {plot}", err=True)
     if fmt == "table" and not output:
-        render.print_table(res, top=top, show_nodes=not no_nodes)
+        console = render.terminal_console()
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        if sym is not None:
+            from .symbolic import print_symbolic
+
+            print_symbolic(sym, console)
         return
     if fmt == "json":
         text = render.to_json(res)
@@ -170,16 +198,45 @@ def profile_cmd(ctx, models, input_shapes, dims, fmt, output, top, simplify, sha
         text = render.to_csv(res, top)
     elif fmt == "markdown":
         text = render.to_markdown(res, top)
+        if sym is not None:
+            from .symbolic import symbolic_markdown
+
+            text += "\n" + symbolic_markdown(sym)
     else:
         from io import StringIO
 
         from rich.console import Console
 
         buf = StringIO()
-        render.print_table(res, top=top, console=Console(file=buf, width=160, color_system=None), show_nodes=not no_nodes)
+        console = Console(file=buf, width=160, color_system=None)
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        if sym is not None:
+            from .symbolic import print_symbolic
+
+            print_symbolic(sym, console)
         text = buf.getvalue()
     warn(res.warnings)
     emit(text, output)
+
+
+def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_options, shape_source, simplify,
+                   fmt, output) -> None:
+    from .sweep import parse_sweep, plot_format, plot_sweep, print_sweep, render_sweep, sweep
+
+    grid = parse_sweep(sweeps)
+    if plot:
+        plot_format(plot)
+        check_output_path(plot)
+    sw = sweep(model, grid, shapes, dim_values, bench=do_bench, bench_options=bench_options,
+               shape_source=shape_source, simplify=simplify)
+    if plot:
+        plot_sweep(sw, plot)
+        click.echo(f"wrote {plot}", err=True)
+    warn(sw.warnings)
+    if fmt == "table" and not output:
+        print_sweep(sw)
+        return
+    emit(render_sweep(sw, fmt), output)
 
 
 # --------------------------------------------------------------------------- ops

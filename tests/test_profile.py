@@ -339,3 +339,35 @@ def test_cli_profile_with_bench_and_device(tmp_path):
     n = [x for x in d["nodes"] if x["op_type"] == "Gemm"][0]
     assert n["roofline_time_s"] == pytest.approx(max(n["flops"] / 1e12, n["memory_traffic_bytes"] / 1e10))
     assert n["bound"] == ("compute" if n["flops"] / 1e12 > n["memory_traffic_bytes"] / 1e10 else "memory")
+
+
+def test_cli_symbolic_json_matches_concrete_profile(tmp_path):
+    out = tmp_path / "s.json"
+    r = run("profile", str(SAMPLES / "transformer.onnx"), "--symbolic", "--format", "json", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    import sympy
+
+    macs = sympy.sympify(d["totals_symbolic"]["macs"])
+    b, s = sympy.symbols("batch seq")
+    # 128·b·s² + 49152·b·s (attention QK^T and PV: 2·4 heads·16 = 128; projections and MLP: 49152)
+    for bv, sv in ((1, 8), (3, 100)):
+        assert int(macs.subs({b: bv, s: sv})) == onnxstat.profile(
+            SAMPLES / "transformer.onnx", dims={"batch": bv, "seq": sv}).totals.macs
+
+
+def test_cli_sweep_rows_and_plot(tmp_path):
+    out, png = tmp_path / "sweep.json", tmp_path / "sweep.png"
+    r = run("profile", str(SAMPLES / "cnn.onnx"), "--sweep", "batch=1,2,4", "--format", "json", "-o", str(out),
+            "--plot", str(png))
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    assert d["schema"] == "onnxstat.sweep/1"
+    # MACs are linear in batch: 7,668,032 per image
+    assert [row["macs"] for row in d["rows"]] == [7_668_032, 2 * 7_668_032, 4 * 7_668_032]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_sweep_with_device_is_a_usage_error():
+    r = CliRunner().invoke(cli, ["profile", str(SAMPLES / "cnn.onnx"), "--sweep", "batch=1,2", "--device", "t4"])
+    assert r.exit_code == 2 and "--sweep" in r.output
