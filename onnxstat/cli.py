@@ -30,6 +30,8 @@ class Group(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             fail(str(exc), exc.exit_code)
+        except click.UsageError as exc:  # a bad option or argument: one line too
+            fail(exc.format_message(), 2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:

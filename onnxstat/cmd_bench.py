@@ -17,7 +17,7 @@ def _parse_inputs(items) -> dict[str, str]:
 
 
 @cli.command("bench")
-@click.argument("model", type=click.Path(dir_okay=True))
+@click.argument("model", type=click.Path(dir_okay=True, readable=False))
 @shape_options
 @click.option("--input", "input_files", multiple=True, metavar="NAME=FILE.npy",
               help="Feed input NAME from a .npy file (repeatable); other inputs are generated.")
@@ -37,7 +37,7 @@ def _parse_inputs(items) -> dict[str, str]:
 @click.option("--execution-mode", type=click.Choice(["sequential", "parallel"]), default="sequential", show_default=True)
 @click.option("--opt-level", type=click.Choice(["disable", "basic", "extended", "all"]), default="all", show_default=True,
               help="Graph optimisation level ('disable' maps per-node times 1:1 to the ONNX nodes).")
-@click.option("--save-optimized", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+@click.option("--save-optimized", type=click.Path(), default=None, metavar="FILE",
               help="Also write the model as optimised by onnxruntime to FILE.")
 @click.option("--batch-dim", default=None, metavar="AXIS|INPUT:AXIS|DIM",
               help="Where the batch size is read for FPS [default: leading dim of the first input].")

@@ -9,7 +9,7 @@ from .io import check_output_path
 
 
 @cli.command("compare")
-@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True, readable=False))
 @shape_options
 @output_options(("table", "json", "markdown", "csv"))
 @click.option("--bench", is_flag=True, help="Also measure latency (p50/p90), FPS and speedup with onnxruntime on the CPU.")

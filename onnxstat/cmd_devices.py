@@ -28,7 +28,7 @@ def device_options(fn: Callable) -> Callable:
 
 def plot_option(fn: Callable) -> Callable:
     """``--roofline-plot FILE.png|FILE.svg`` (needs a device)."""
-    return click.option("--roofline-plot", "roofline_plot", type=click.Path(dir_okay=False), default=None,
+    return click.option("--roofline-plot", "roofline_plot", type=click.Path(), default=None,
                         help="Write a roofline plot (.png or .svg) for the device.")(fn)
 
 

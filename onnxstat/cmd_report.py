@@ -9,7 +9,7 @@ from .io import check_output_path
 
 
 @cli.command("report")
-@click.argument("model", type=click.Path(dir_okay=True))
+@click.argument("model", type=click.Path(dir_okay=True, readable=False))
 @shape_options
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Write the HTML page to FILE (atomically); stdout when left out.")
@@ -20,7 +20,7 @@ from .io import check_output_path
               help="Add the roofline on a device preset ('onnxstat devices'; e.g. h100, t4) or 'host' to measure this machine.")
 @click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")
 @click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
-@click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=True), metavar="MODEL",
+@click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=True, readable=False), metavar="MODEL",
               help="Add a side-by-side comparison with MODEL (repeatable; same shapes and dims).")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,

@@ -217,7 +217,7 @@ def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
         if op == "Gather":
             return [np.take(ins[0], ins[1], axis=_attr(node, "axis", 0))]
         if op == "Concat":
-            return [np.concatenate([np.atleast_1d(x) for x in ins], axis=_attr(node, "axis", 0))]
+            return [np.concatenate([np.atleast_1d(x) for x in ins if x is not None], axis=_attr(node, "axis", 0))]
         if op == "Unsqueeze":
             axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
             x = ins[0]
@@ -941,7 +941,7 @@ def _propagate(flat, sh: Shapes, consts: dict[str, np.ndarray]) -> list[str]:
         if not outs:
             continue
         for name, val in zip(n.output, outs):
-            if name and val is not None and np.asarray(val).size <= MAX_FOLD_ELEMENTS:
+            if name and val is not None and np.asarray(val).dtype != object and np.asarray(val).size <= MAX_FOLD_ELEMENTS:
                 consts[name] = np.asarray(val)
                 new.append(name)
     return new

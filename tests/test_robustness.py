@@ -139,11 +139,6 @@ def test_unreadable_file_cli(tmp_path, monkeypatch):
     assert_error(run("profile", p), 2, "locked.onnx: permission denied")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="onnxstat/cmd_bench.py: the MODEL argument is click.Path(dir_okay=True) with the default "
-    "readable=True, so click prints its own 4-line usage error; needs readable=False like profile",
-)
 def test_unreadable_file_bench_cli(tmp_path, monkeypatch):
     p = tmp_path / "locked.onnx"
     p.write_bytes((SAMPLES / "mlp.onnx").read_bytes())
