@@ -4,7 +4,7 @@ blocked-layout ops (Conv, pools, reorders, Upsample).
 
 Per-element costs of the float functions these ops evaluate are kept in one table,
 :data:`PER_ELEMENT_FLOPS`, which :mod:`.quantized` also uses for the QLinear ops.
-See docs/conventions_quantized_contrib.md for the formulas.
+See docs/conventions.md for the formulas.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ random generators, windows, strings, recent ops (SwiGLU, CausalConvWithState,
 LinearAttention), the control-flow ops' own records, plus the ai.onnx.ml,
 ai.onnx.preview and ai.onnx.preview.training ops met in onnx's node tests.
 
-Formulas and their reasoning are in docs/conventions_misc.md.  Counting rules
+Formulas and their reasoning are in docs/conventions.md.  Counting rules
 shared with the other families: one add, multiply, compare, divide or primitive
 function (exp, log, sqrt, cos, ...) is 1 FLOP; a multiply-accumulate of dense
 linear algebra is 1 MAC and 2 FLOPs; a random draw is 1 FLOP; an N-dimensional

@@ -3,7 +3,7 @@ MatMulInteger, QLinearMatMul, and the com.microsoft quantized contrib ops (QGemm
 QLinear* elementwise/pooling/concat/softmax, DynamicQuantizeMatMul,
 MatMulIntegerToFloat, MatMulNBits, GatherBlockQuantized).
 
-Conventions (see docs/conventions_quantized_contrib.md):
+Conventions (see docs/conventions.md):
 
 * A quantized op's MACs equal those of the float op it replaces.  For a MatMul with
   numpy broadcasting, MACs = numel(Y)·K with K the last dim of A.

@@ -5,7 +5,7 @@ sample_models/build.py and the quantised files' initializers (listed in
 sample_models/README.md), never by running the code under test twice.
 
 Byte sizes: float32/int32 4, float16 2, int8/uint8 1.  Conventions
-(docs/conventions_quantized_contrib.md): a quantised weight is a parameter with its
+(docs/conventions.md): a quantised weight is a parameter with its
 stored dtype; scales and zero points of constant weights and of Quantize/
 DequantizeLinear nodes count in weight bytes, not in params; scales/zero points of
 activations consumed by QLinear ops are not weights at all.

@@ -1,5 +1,5 @@
 """Handlers of op_handlers/misc.py, one hand-built node each.  Expected numbers are
-worked out in the comments from the formulas in docs/conventions_misc.md, never by
+worked out in the comments from the formulas in docs/conventions.md, never by
 calling a handler.  Byte sizes: float32/int32 4, int64/float64 8, float16 2, bool 1,
 string 0 (unknown).
 """

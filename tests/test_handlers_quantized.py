@@ -3,7 +3,7 @@
 Expected numbers are worked out in the comments, never by calling a handler.
 Byte sizes: float32/int32 4, float16 2, int8/uint8 1, int4/uint4 1/2 (rounded up per
 tensor), int64 8.  Quantization scales / zero points of constant weights count in
-weight bytes but not in params (docs/conventions_quantized_contrib.md).
+weight bytes but not in params (docs/conventions.md).
 """
 
 from __future__ import annotations

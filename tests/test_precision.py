@@ -2,7 +2,7 @@
 
 Expected numbers are worked out in the comments.  MACs of Conv = Cout·Cin·kh·kw·Hout·Wout,
 of MatMul = numel(Y)·K; FLOPs of a Conv with bias = 2·MACs + numel(Y) (bias add),
-QuantizeLinear 4·numel, DequantizeLinear 2·numel (docs/conventions_quantized_contrib.md).
+QuantizeLinear 4·numel, DequantizeLinear 2·numel (docs/conventions.md).
 """
 
 from __future__ import annotations
