@@ -307,3 +307,16 @@ def test_custom_domain_cli_exit_zero(tmp_path):
     assert "my.custom::Mystery" in res.output  # the warning line
     doc = json.loads(out.read_text())
     assert doc["unsupported"] == [{"domain": "my.custom", "op_type": "Mystery", "count": 1}]
+
+
+def test_every_registered_op_is_documented():
+    # docs/conventions.md gives the formula of every handler: each registered op type is named there
+    import re
+    from pathlib import Path
+
+    import op_handlers
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "conventions.md").read_text()
+    missing = sorted({e.op_type for e in op_handlers.REGISTRY.entries()
+                      if not re.search(r"\b" + re.escape(e.op_type) + r"\b", doc)})
+    assert not missing, missing
