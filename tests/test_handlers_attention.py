@@ -11,10 +11,10 @@ rotary 3 per rotated element; bias add 1; RMS norm 4 per element.
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, defs, helper, shape_inference
+from onnx import TensorProto, helper
 
+from helpers import ctx_from_model
 from op_handlers import REGISTRY
 from op_handlers.attention import (
     group_query_attention,
@@ -26,7 +26,7 @@ from op_handlers.attention import (
     packed_attention,
     q_attention,
 )
-from op_handlers.base import NodeContext, TensorInfo, dtype_name
+from op_handlers.base import NodeContext, TensorInfo
 
 
 def T(name, shape, dtype="float32", weight=False):
@@ -39,38 +39,6 @@ MS = "com.microsoft"
 # --------------------------------------------------------------------------- helpers for real models
 
 
-def _shape_of(vi):
-    tt = vi.type.tensor_type
-    if not tt.HasField("shape"):
-        return None
-    return tuple(d.dim_value if d.HasField("dim_value") else d.dim_param for d in tt.shape.dim)
-
-
-def ctx_from_model(model: onnx.ModelProto) -> tuple[NodeContext, dict[str, tuple]]:
-    """Shape-infer a one-node model and build the node's context from the result."""
-    inferred = shape_inference.infer_shapes(model, strict_mode=True)
-    g = inferred.graph
-    infos: dict[str, TensorInfo] = {}
-    for init in g.initializer:
-        infos[init.name] = TensorInfo(init.name, dtype_name(init.data_type), tuple(init.dims), True, True)
-    for vi in list(g.input) + list(g.value_info) + list(g.output):
-        if vi.name not in infos:
-            infos[vi.name] = TensorInfo(vi.name, dtype_name(vi.type.tensor_type.elem_type), _shape_of(vi))
-    node = g.node[0]
-    opset = {o.domain: o.version for o in inferred.opset_import}[node.domain]
-    schema = defs.get_schema(node.op_type, opset, node.domain)
-    attrs = {
-        n: helper.get_attribute_value(a.default_value)
-        for n, a in schema.attributes.items()
-        if a.default_value.name
-    }
-    attrs.update({a.name: helper.get_attribute_value(a) for a in node.attribute})
-    ctx = NodeContext(
-        op_type=node.op_type, domain=node.domain, opset=opset, name=node.name, attrs=attrs,
-        inputs=tuple(infos[n] if n else None for n in node.input),
-        outputs=tuple(infos[n] if n else None for n in node.output),
-    )
-    return ctx, {k: v.shape for k, v in infos.items()}
 
 
 def _vi(name, shape, elem=TensorProto.FLOAT):

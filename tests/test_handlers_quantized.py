@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from op_handlers import REGISTRY, NodeContext, TensorInfo
+from helpers import check_cost, run_handler
+from op_handlers import REGISTRY, TensorInfo
 
 MS = "com.microsoft"
 
@@ -20,20 +21,11 @@ def T(name, dtype, shape, w=False):
 
 
 def run(op, inputs, outputs, attrs=None, domain="", opset=21):
-    entry = REGISTRY.lookup(domain, op, opset)
-    assert entry is not None, f"{domain}::{op} not registered"
-    ctx = NodeContext(op, domain, opset, op.lower(), attrs or {}, tuple(inputs), tuple(outputs))
-    return entry.fn(ctx)
+    return run_handler(op, inputs, outputs, attrs, domain, opset)
 
 
 def check(c, macs, flops, params, weight_bytes, read, written, dtype):
-    assert c.macs == macs
-    assert c.flops == flops
-    assert c.params == params
-    assert c.weight_bytes == weight_bytes
-    assert c.bytes_read == read
-    assert c.bytes_written == written
-    assert c.compute_dtype == dtype
+    check_cost(c, macs, flops, params, weight_bytes, read, written, dtype)
 
 
 # --------------------------------------------------------------------------- QuantizeLinear

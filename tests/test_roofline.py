@@ -11,7 +11,6 @@ import math
 import re
 from pathlib import Path
 
-import onnx
 import pytest
 import sympy
 from click.testing import CliRunner
