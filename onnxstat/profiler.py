@@ -12,7 +12,7 @@ from op_handlers.registry import norm_domain
 from .analysis import analyze
 from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 from .loader import LoadedModel, load
-from .result import ProfileResult, summarize
+from .result import ProfileResult, summarize, unique
 from .shapes import parse_shape, resolve
 
 
@@ -145,7 +145,7 @@ def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings:
         totals=totals,
         by_op_type=rows,
         unsupported=unsupported,
-        warnings=_dedupe(warnings),
+        warnings=unique(warnings),
         settings={
             "input_shapes": {k: list(v) for k, v in input_shapes.items()},
             "dims": dict(shapes.dims),
@@ -173,14 +173,6 @@ def _post_passes(res: ProfileResult) -> None:
         )
 
 
-def _dedupe(items: list[str]) -> list[str]:
-    seen = set()
-    out = []
-    for w in items:
-        if w not in seen:
-            seen.add(w)
-            out.append(w)
-    return out
 
 
 __all__ = ["profile", "OnnxstatError"]

@@ -37,6 +37,23 @@ def jsonable(x: Any) -> Any:
     return str(x)
 
 
+#: report labels of the cost metrics (shared by the renderers, symbolic and sweep views)
+METRIC_LABELS = {
+    "macs": "MACs",
+    "flops": "FLOPs",
+    "params": "Params",
+    "weight_bytes": "Weight bytes",
+    "bytes_read": "Bytes read",
+    "bytes_written": "Bytes written",
+    "memory_traffic_bytes": "Memory traffic",
+}
+
+
+def unique(items) -> list:
+    """Items in first-seen order without repeats (warning lists)."""
+    return list(dict.fromkeys(items))
+
+
 def intensity(flops: Any, traffic: Any) -> float | None:
     """Arithmetic intensity, FLOPs per byte moved (None when nothing moves or values are symbolic)."""
     try:

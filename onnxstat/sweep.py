@@ -30,6 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import UsageError
 from .io import check_output_path, write_atomic
+from .result import METRIC_LABELS, unique
 
 SCHEMA = "onnxstat.sweep/1"
 #: largest number of rows (combinations) a sweep may have
@@ -50,13 +51,7 @@ ROW_METRICS = (
 #: the metrics shown, plotted and given a scaling exponent
 SCALING_METRICS = ("macs", "flops", "memory_traffic_bytes", "peak_activation_bytes", "latency_ms")
 LABELS = {
-    "macs": "MACs",
-    "flops": "FLOPs",
-    "params": "Params",
-    "weight_bytes": "Weight bytes",
-    "bytes_read": "Bytes read",
-    "bytes_written": "Bytes written",
-    "memory_traffic_bytes": "Memory traffic",
+    **METRIC_LABELS,
     "peak_activation_bytes": "Peak activations",
     "latency_ms": "Latency (ms)",
     "latency_p50_ms": "Latency p50 (ms)",
@@ -277,7 +272,7 @@ def sweep(
         model=os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
         dims=names,
         rows=rows,
-        warnings=_dedupe(warnings),
+        warnings=unique(warnings),
         settings={
             "grid": {n: list(v) for n, v in grid.items()},
             "input_shapes": {k: list(v) for k, v in input_shapes.items()},
@@ -293,14 +288,6 @@ def sweep(
     return result
 
 
-def _dedupe(items: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for w in items:
-        if w not in seen:
-            seen.add(w)
-            out.append(w)
-    return out
 
 
 # --------------------------------------------------------------------------- renderers

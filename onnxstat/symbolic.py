@@ -54,20 +54,13 @@ from .analysis import Analyzer, NodeCost
 from .errors import OnnxstatError, UsageError
 from .graph import build_view
 from .loader import LoadedModel, load
+from .result import METRIC_LABELS, unique
 from .shapes import Shapes, ValueType, resolve, type_of
 
 #: the per-node and total metrics that get formulas (memory traffic = read + written)
 METRICS = ("macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written")
 TOTAL_METRICS = METRICS + ("memory_traffic_bytes",)
-LABELS = {
-    "macs": "MACs",
-    "flops": "FLOPs",
-    "params": "Params",
-    "weight_bytes": "Weight bytes",
-    "bytes_read": "Bytes read",
-    "bytes_written": "Bytes written",
-    "memory_traffic_bytes": "Memory traffic",
-}
+LABELS = METRIC_LABELS
 
 #: probe values of every symbol are distinct integers in this range
 PROBE_LO, PROBE_HI = 64, 512
@@ -867,7 +860,7 @@ def symbolic_profile(
         nodes=[(p_, op, c) for p_, op, c, _ in node_formulas],
         fallback=fallback,
         fitted_nodes=fitted,
-        warnings=_dedupe(warnings),
+        warnings=unique(warnings),
         probes=probes,
         dims={k: v for k, v in dims_all.items()},
     )
@@ -877,14 +870,6 @@ def _norm_shapes_and_dims(input_shapes, dims):
     return _norm(input_shapes, dims)
 
 
-def _dedupe(items: Iterable[str]) -> list[str]:
-    seen: set[str] = set()
-    out = []
-    for w in items:
-        if w not in seen:
-            seen.add(w)
-            out.append(w)
-    return out
 
 
 def _clean(v: Any) -> Any:
