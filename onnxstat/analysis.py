@@ -132,10 +132,10 @@ class Analyzer:
 
     def run(self) -> Analysis:
         view = build_view(self.lm.model.graph)
-        self.out.nodes, _ = self._graph(view, "", {}, repeat=1)
+        self.out.nodes = self._graph(view, "", {}, repeat=1)
         return self.out
 
-    def _graph(self, view: GraphView, path: str, outer_weights: dict[str, str], repeat: Any) -> tuple[list[NodeCost], Cost]:
+    def _graph(self, view: GraphView, path: str, outer_weights: dict[str, str], repeat: Any) -> list[NodeCost]:
         weights = dict(outer_weights)
         scope_key = path or "main"
         for name in view.initializers:
@@ -147,7 +147,7 @@ class Analyzer:
             node = view.graph.node[i]
             label = view.labels[i]
             produced.extend(self._node(view, path, node, label, weights, repeat))
-        return produced, Cost()
+        return produced
 
     def _ctx(self, view: GraphView, path: str, node: onnx.NodeProto, label: str, weights: dict[str, str]) -> NodeContext:
         domain = norm_domain(node.domain)
@@ -308,7 +308,7 @@ class Analyzer:
         self._cf_parents()[sub_path] = parent
         # a body input shadows an outer weight of the same name
         inner = {k: v for k, v in weights.items() if k not in body_inputs} if body_inputs else weights
-        nodes, _ = self._graph(sub_view, sub_path, inner, repeat)
+        nodes = self._graph(sub_view, sub_path, inner, repeat)
         return nodes
 
     def _cf_warn(self, rec: NodeCost, msg: str) -> None:
