@@ -87,30 +87,27 @@ def profile(
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any) -> ProfileResult:
     _check_opsets(lm)
     warnings = list(lm.warnings)
-    extras: dict[str, Any] = {}
-    if simplify:
-        from .simplify import simplify_loaded
+    if not simplify:
+        return _with_device(_profile_loaded(lm, input_shapes, dims, shape_source, warnings), device)
+    from .simplify import simplify_loaded
 
-        before = _profile_loaded(lm, input_shapes, dims, shape_source, [])
-        simplified, why = simplify_loaded(lm, before.inputs)
-        if simplified is None:
-            warnings.append(f"--simplify skipped: {why}; profiling the original model")
-            before.warnings = warnings + before.warnings
-            before.settings["simplify"] = False
-            return _with_device(before, device)
-        after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings)
-        after.settings["simplify"] = True
-        after.extras["simplify"] = {
-            "nodes_before": before.totals.node_count,
-            "nodes_after": after.totals.node_count,
-            "totals_before": before.totals.to_dict(),
-        }
-        after.path = before.path
-        after.file_size = before.file_size
-        return _with_device(after, device)
-    res = _profile_loaded(lm, input_shapes, dims, shape_source, warnings)
-    res.extras.update(extras)
-    return _with_device(res, device)
+    before = _profile_loaded(lm, input_shapes, dims, shape_source, [])
+    simplified, why = simplify_loaded(lm, before.inputs)
+    if simplified is None:
+        warnings.append(f"--simplify skipped: {why}; profiling the original model")
+        before.warnings = warnings + before.warnings
+        before.settings["simplify"] = False
+        return _with_device(before, device)
+    after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings)
+    after.settings["simplify"] = True
+    after.extras["simplify"] = {
+        "nodes_before": before.totals.node_count,
+        "nodes_after": after.totals.node_count,
+        "totals_before": before.totals.to_dict(),
+    }
+    after.path = before.path
+    after.file_size = before.file_size
+    return _with_device(after, device)
 
 
 def _with_device(res: ProfileResult, device: Any) -> ProfileResult:
