@@ -297,11 +297,14 @@ def last_error_line(text: str, code: int) -> str:
 
 
 def best_of(cmd: list[str], log: Path, repeat: int, timeout: float, env: dict | None = None) -> Run:
-    runs = [run_measured(cmd, log, timeout, env) for _ in range(repeat)]
-    ok = [r for r in runs if r.ok]
-    if not ok:
-        return runs[-1]
-    return Run(True, min(r.wall for r in ok), min(r.cpu for r in ok), max(r.rss_mb for r in ok))
+    """Best wall and CPU time and worst peak RSS of ``repeat`` runs; the first failure ends the series."""
+    runs = []
+    for _ in range(repeat):
+        r = run_measured(cmd, log, timeout, env)
+        if not r.ok:
+            return r
+        runs.append(r)
+    return Run(True, min(r.wall for r in runs), min(r.cpu for r in runs), max(r.rss_mb for r in runs))
 
 
 def onnx_tool_python(workdir: Path) -> tuple[str | None, str]:
@@ -397,11 +400,18 @@ def main(argv=None) -> int:
             ro = best_of(cmd_o, workdir / f"{name}.onnx_tool.log", args.repeat, args.timeout)
             macs_o = onnx_tool_macs(out_o) if ro.ok and out_o else None
         rows.append((case, size_mb, rs, ro, macs_s, macs_o))
+        print(f"  onnxstat: {_brief(rs)}; onnx-tool: {_brief(ro) if ro else 'not run'}", file=sys.stderr)
 
     print(f"best of {args.repeat} runs; onnxstat: python -m onnxstat.cli profile MODEL --format json -o OUT; "
           f"onnx-tool {ot_info}: python -m onnx_tool -i MODEL -f OUT\n")
     print_table(rows, ot_py is not None)
     return 1 if failed else 0
+
+
+def _brief(r: Run) -> str:
+    if not r.ok:
+        return f"failed after {r.wall:.1f} s: {r.error}"
+    return f"{r.wall:.2f} s wall, {r.cpu:.2f} s CPU, {r.rss_mb:.0f} MB peak RSS"
 
 
 def verdict(case: Case, rs: Run, ro: Run | None) -> str:
