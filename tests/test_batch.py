@@ -299,3 +299,37 @@ def test_cli_profile_several_models(zoo_dir):
     d = json.loads(r.stdout)
     assert d["schema"] == "onnxstat.batch/1" and [m["status"] for m in d["models"]] == ["ok", "error", "ok"]
     assert "1 of 3 models failed" in r.stderr and "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------------------------------- benchmark inputs
+
+
+def _bench_scale():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "benchmarks" / "bench_scale.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_scale", mod)  # dataclasses look their module up
+    spec.loader.exec_module(sys.modules["bench_scale"])
+    return sys.modules["bench_scale"]
+
+
+def test_bench_vit_builder_matches_its_parameter_formula():
+    import numpy as np
+
+    b = _bench_scale()
+    # timm's vit_base_patch16_224 has 86,567,656 parameters:
+    #   patch conv 768*3*16*16 + 768 = 590,592; cls 768; pos 197*768 = 151,296
+    #   per layer 4*(768*768 + 768) + 2*2*768 + 768*3072 + 3072 + 3072*768 + 768 = 7,087,872; x12 = 85,054,464
+    #   final norm 1,536; head 768*1000 + 1000 = 769,000
+    assert b.vit_b16_params() == 590_592 + 768 + 151_296 + 85_054_464 + 1_536 + 769_000 == 86_567_656
+    # a small build: its initializers hold exactly the formula's weights plus four float scalars
+    # (attention scale, sqrt 2, 1, 0.5) and the int64 shape/index constants
+    cfg = dict(layers=2, hidden=32, heads=2, mlp=64, classes=10, size=32, patch=16)
+    m = b.vit_b16(seed=1, **cfg)
+    floats = sum(int(np.prod(t.dims)) for t in m.graph.initializer if t.data_type == onnx.TensorProto.FLOAT)
+    tokens = (32 // 16) ** 2 + 1
+    assert floats == b.vit_b16_params(layers=2, hidden=32, mlp=64, classes=10, tokens=tokens, patch=16) + 4
+    onnx.checker.check_model(m)
+    # same seed, same bytes: the benchmark's inputs are reproducible
+    assert b.vit_b16(seed=1, **cfg).SerializeToString() == m.SerializeToString()
