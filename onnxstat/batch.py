@@ -465,11 +465,12 @@ def print_table(res: BatchResult, console=None) -> None:
     the JSON, CSV and Markdown reports always have every column.
     """
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = console or Console()
+    from .render import terminal_console
+
+    console = console or terminal_console()
     rows = [_cells(r) for r in res.models]
     keep = list(range(len(TABLE_HEADERS)))
 
