@@ -18,6 +18,7 @@ import glob
 import io
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,7 @@ def expand_paths(args: Iterable[str | os.PathLike]) -> list[Path]:
         if os.path.isdir(arg):
             files = _onnx_files_under(p)
             if not files:
-                raise UsageError(f"{arg}: folder holds no .onnx file")
+                raise UsageError(f"{arg}: is a directory with no .onnx file in it")
             for f in files:
                 add(f)
         elif os.path.lexists(arg):
@@ -548,7 +549,7 @@ def cli_run(
     if output:
         check_output_path(output)
     if progress is None:
-        progress = click.get_text_stream("stderr").isatty()
+        progress = sys.stderr.isatty()
     res = profile_many(models, input_shapes, dims, jobs=jobs, progress=progress, simplify=simplify,
                        shape_source=shape_source)
     if output:

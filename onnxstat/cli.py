@@ -135,12 +135,29 @@ def warn(messages) -> None:
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Several models: profile N at a time in worker processes (0 = one per CPU core).")
+@click.option("--progress/--no-progress", default=None,
+              help="Several models: progress bar on stderr (default: when stderr is a terminal).")
 def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
-                device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup):
-    """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS."""
+                device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup,
+                jobs, progress):
+    """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS.
+
+    Several files, folders (every *.onnx below them) or globs give one summary row
+    per model; a model that fails gets its error in its row and the exit code is 1.
+    """
+    from .batch import cli_run, is_batch
+
     shapes, dim_values = parse_shape_options(input_shapes, dims)
     if output:
         check_output_path(output)
+    if is_batch(models):
+        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs:
+            raise UsageError("--sweep, --symbolic, --bench, --plot and --device take one model, not several")
+        code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
+                       simplify=simplify, shape_source=shape_source)
+        sys.exit(code)
     bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
     if sweeps:
         if device or peak_tflops or bandwidth_gbs:
@@ -152,8 +169,6 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     from .cmd_devices import device_from_options
 
     dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
-    if len(models) != 1:
-        raise UsageError("give one model (several models: see 'onnxstat profile --help')")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
                  symbolic, plot, do_bench, bench_options)
 

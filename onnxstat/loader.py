@@ -220,11 +220,12 @@ _TENSOR_PAYLOAD = {4, 5, 6, 7, 9, 10, 11}
 
 
 class _Stripper:
-    def __init__(self, buf, keep: int):
+    def __init__(self, buf, keep: int, release=None):
         self.buf = buf
         self.keep = keep
         self.count = 0
         self.depth = 0
+        self.release = release  # release(end): the caller may drop file pages before byte ``end``
 
     def _enter(self, s: int) -> None:
         self.depth += 1
@@ -253,6 +254,8 @@ class _Stripper:
                 out.append(bytes(self.buf[fs:fe]))
             out.append(_stripped_marker(None if other else raw))
             self.count += 1
+            if self.release is not None:
+                self.release(e)
             return b"".join(out)
         finally:
             self.depth -= 1
@@ -299,13 +302,13 @@ class _Stripper:
         return self._message(s, e, {7: self.graph, 25: self.function})
 
 
-def strip_weights(buf, keep: int = KEEP_PAYLOAD_BYTES) -> tuple[bytes, int]:
+def strip_weights(buf, keep: int = KEEP_PAYLOAD_BYTES, release=None) -> tuple[bytes, int]:
     """Serialized model bytes -> (the same model without large tensor payloads, tensors stripped).
 
     Raises :class:`CorruptProtobuf` (a ValueError) when the bytes are not
     well-formed wire format; never reads outside ``buf``.
     """
-    st = _Stripper(buf, keep)
+    st = _Stripper(buf, keep, release)
     data = st.model(0, len(buf))
     return data, st.count
 
@@ -527,6 +530,37 @@ def _bad_bytes(label: str, data, why: str) -> ModelError:
     return ModelError(f"{label}: not a valid ONNX model: {why}")
 
 
+#: release mapped file pages in steps of at least this many bytes
+_RELEASE_STEP = 1 << 20
+
+
+def _page_releaser(mm: mmap.mmap):
+    """``release(end)``: unmap the pages of ``mm`` before byte ``end`` from this process.
+
+    Touching a tensor's header maps the page-cache folio around it, and with
+    large folios (Linux 6.x, ext4/xfs) one folio can be megabytes of weight data
+    that then counts in this process's RSS.  MADV_DONTNEED on a read-only file
+    mapping only drops the mapping (the page cache keeps the data; reading again
+    maps it again), so peak RSS stays at the structure's size.
+    """
+    advise = getattr(mm, "madvise", None)
+    dontneed = getattr(mmap, "MADV_DONTNEED", None)
+    if advise is None or dontneed is None:
+        return None
+    done = [0]
+
+    def release(end: int) -> None:
+        hi = end - end % mmap.PAGESIZE
+        if hi - done[0] >= _RELEASE_STEP:
+            try:
+                advise(dontneed, done[0], hi - done[0])
+            except (OSError, ValueError):
+                return
+            done[0] = hi
+
+    return release
+
+
 def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
     """(model bytes, tensors stripped); the file is read through a memory map.
 
@@ -546,7 +580,7 @@ def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
             elif strip:
                 mv = memoryview(mm)
                 try:
-                    data, count = strip_weights(mv)
+                    data, count = strip_weights(mv, release=_page_releaser(mm))
                 except (ValueError, IndexError, RecursionError) as exc:
                     why = str(exc) if isinstance(exc, CorruptProtobuf) else f"corrupt protobuf: {exc}"
                     del exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,15 +20,9 @@ def jsonable(x: Any) -> Any:
         return x
     if isinstance(x, int):
         return x
-    try:
-        import sympy
-
-        if isinstance(x, sympy.Basic):
-            if x.is_Integer:
-                return int(x)
-            return str(x)
-    except ImportError:  # pragma: no cover
-        pass
+    sympy = sys.modules.get("sympy")  # symbolic values exist only when sympy was imported
+    if sympy is not None and isinstance(x, sympy.Basic):
+        return int(x) if x.is_Integer else str(x)
     if hasattr(x, "item"):
         return x.item()
     if isinstance(x, (list, tuple)):

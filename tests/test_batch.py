@@ -90,7 +90,7 @@ def test_explicit_file_taken_whatever_its_extension(zoo_dir):
     "arg, message",
     [
         ("missing.onnx", "missing.onnx: no such file or folder"),
-        ("empty", "empty: folder holds no .onnx file"),
+        ("empty", "empty: is a directory with no .onnx file in it"),
         ("a/*.bin", "a/*.bin: no file matches"),
     ],
 )
