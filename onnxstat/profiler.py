@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -75,13 +77,25 @@ def profile(
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
-    lm = load(model)
+    with _no_gc():  # the pass allocates many small objects and frees none: the collector only costs time
+        lm = load(model)
+        try:
+            return _profile(lm, input_shapes, dims, simplify, shape_source, device)
+        except ShapeError as exc:
+            if lm.path is not None and not str(exc).startswith(str(lm.path)):
+                raise ShapeError(f"{lm.path}: {exc}") from None
+            raise
+
+
+@contextmanager
+def _no_gc():
+    was = gc.isenabled()
+    gc.disable()
     try:
-        return _profile(lm, input_shapes, dims, simplify, shape_source, device)
-    except ShapeError as exc:
-        if lm.path is not None and not str(exc).startswith(str(lm.path)):
-            raise ShapeError(f"{lm.path}: {exc}") from None
-        raise
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any) -> ProfileResult:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import onnx
@@ -53,6 +53,8 @@ class Shapes:
     unresolved: dict[str, str] = field(default_factory=dict)  # symbol -> where
     source: str = "onnx"
     dims: dict[str, int] = field(default_factory=dict)
+    #: the main graph's validated view, built once and reused by the analysis
+    view: Any = None
 
     #: subgraph scope -> enclosing scope (recorded while collecting; node names may contain "/")
     parents: dict[str, str] = field(default_factory=dict)
@@ -670,6 +672,7 @@ def resolve(
         raise UsageError(f"unknown shape source {source!r}: use 'onnx' or 'ort'")
     sh = Shapes(source=source)
     main = build_view(lm.model.graph)
+    sh.view = main
     inputs = _input_types(lm, input_shapes, dims, sh, symbolic)
     sh.inputs = inputs
     consts: dict[str, np.ndarray] = {}
@@ -831,6 +834,8 @@ def _vt_tuple(vt: ValueType | None):
 
 
 def _collect_subgraphs(orig: onnx.GraphProto, inferred: onnx.GraphProto, sh: Shapes) -> None:
+    if not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in orig.node for a in n.attribute):
+        return
     # nodes removed by folding are never control flow with subgraphs that matter;
     # inferred subgraphs are matched by node name/label of the original graph.
     by_label = {}
