@@ -376,7 +376,7 @@ class Analyzer:
         return value
 
     def _static_value_uncached(self, name: str, path: str, depth: int):
-        from .shapes import _ABSENT, _fold, tensor_value
+        from .fold import _ABSENT, _fold, tensor_value
 
         views = self._cf_views()
         p = path

@@ -26,10 +26,17 @@ from op_handlers.base import dtype_name
 
 from .errors import ShapeError, UsageError
 from .graph import build_view, node_label, subgraphs
-from .loader import LoadedModel, external_info
+from .fold import (
+    _ABSENT,
+    MAX_FOLD_ELEMENTS,
+    _attr,
+    _fold,
+    _has_data,
+    reshape_target,
+    tensor_value,
+)
+from .loader import LoadedModel
 
-#: largest constant (elements) the propagation keeps values for
-MAX_FOLD_ELEMENTS = 4096
 MAX_ROUNDS = 12
 
 Shape = tuple  # of int | str (unresolved symbol) ; None for unknown rank
@@ -144,206 +151,6 @@ def type_of(tp: onnx.TypeProto) -> ValueType:
 
 def tensor_type(t: onnx.TensorProto) -> ValueType:
     return ValueType(dtype_name(t.data_type), tuple(int(d) for d in t.dims))
-
-
-def _has_data(t: onnx.TensorProto) -> bool:
-    return external_info(t) is None
-
-
-def tensor_value(t: onnx.TensorProto) -> np.ndarray | None:
-    """Value of a small tensor that carries its data, else None."""
-    n = 1
-    for d in t.dims:
-        n *= d
-    if n > MAX_FOLD_ELEMENTS or not _has_data(t):
-        return None
-    try:
-        return numpy_helper.to_array(t)
-    except Exception:
-        return None
-
-
-# --------------------------------------------------------------------------- numpy folding
-
-
-def _np_slice(x, starts, ends, axes=None, steps=None):
-    axes = list(range(len(starts))) if axes is None else [int(a) % x.ndim for a in axes]
-    steps = [1] * len(starts) if steps is None else steps
-    sl = [slice(None)] * x.ndim
-    for s, e, a, st in zip(starts, ends, axes, steps):
-        sl[a] = slice(int(s), int(max(min(e, 2**62), -(2**62))), int(st))
-    return x[tuple(sl)]
-
-
-def _attr(node: onnx.NodeProto, name: str, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            return onnx.helper.get_attribute_value(a)
-    return default
-
-
-def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
-    """Evaluate a shape-arithmetic node with numpy; None when not foldable."""
-    op = node.op_type
-    if node.domain not in ("", "ai.onnx"):
-        return None
-    if op == "Constant":  # Constants of inlined branches (the main graph's are read up front)
-        for a in node.attribute:
-            if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
-                return [tensor_value(a.t)]
-            if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
-                v = onnx.helper.get_attribute_value(a)
-                return [np.array(v, dtype=np.int64 if "int" in a.name else np.float32)]
-        return None
-    if op == "Shape":
-        shp = in_shapes[0]
-        if shp is None or any(not isinstance(d, int) for d in shp):
-            return None
-        s = np.array(shp, dtype=np.int64)
-        start, end = _attr(node, "start", 0), _attr(node, "end", None)
-        return [s[start:end]]
-    if op == "Size":
-        shp = in_shapes[0]
-        if shp is None or any(not isinstance(d, int) for d in shp):
-            return None
-        return [np.array(int(np.prod(shp)), dtype=np.int64)]
-    if any(x is None for x in ins[:1]) or any(x is None for x in ins if x is not _ABSENT):
-        return None
-    ins = [None if x is _ABSENT else x for x in ins]
-    try:
-        if op == "Identity":
-            return [ins[0]]
-        if op == "Cast":
-            to = _attr(node, "to")
-            return [ins[0].astype(onnx.helper.tensor_dtype_to_np_dtype(to))]
-        if op == "Gather":
-            return [np.take(ins[0], ins[1], axis=_attr(node, "axis", 0))]
-        if op == "Concat":
-            return [np.concatenate([np.atleast_1d(x) for x in ins if x is not None], axis=_attr(node, "axis", 0))]
-        if op == "Unsqueeze":
-            axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
-            x = ins[0]
-            r = x.ndim + len(axes)
-            for a in sorted(int(a) % r for a in axes):
-                x = np.expand_dims(x, a)
-            return [x]
-        if op == "Squeeze":
-            axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
-            x = ins[0]
-            return [np.squeeze(x, axis=tuple(int(a) for a in axes)) if axes is not None else np.squeeze(x)]
-        if op == "Slice":
-            if len(ins) >= 3:
-                return [_np_slice(ins[0], ins[1], ins[2], ins[3] if len(ins) > 3 else None, ins[4] if len(ins) > 4 else None)]
-            return [_np_slice(ins[0], _attr(node, "starts"), _attr(node, "ends"), _attr(node, "axes"))]
-        if op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Max", "Min", "Mod", "And", "Or", "Not", "Neg", "Abs", "Sqrt", "Ceil", "Floor"):
-            a = ins[0]
-            if op == "Add":
-                r = a + ins[1]
-            elif op == "Sub":
-                r = a - ins[1]
-            elif op == "Mul":
-                r = a * ins[1]
-            elif op == "Div":
-                r = (a // ins[1]) if np.issubdtype(a.dtype, np.integer) else a / ins[1]
-            elif op == "Equal":
-                r = np.equal(a, ins[1])
-            elif op == "Less":
-                r = np.less(a, ins[1])
-            elif op == "Greater":
-                r = np.greater(a, ins[1])
-            elif op == "Max":
-                r = np.maximum.reduce(ins)
-            elif op == "Min":
-                r = np.minimum.reduce(ins)
-            elif op == "Mod":
-                r = np.mod(a, ins[1])
-            elif op == "And":
-                r = np.logical_and(a, ins[1])
-            elif op == "Or":
-                r = np.logical_or(a, ins[1])
-            elif op == "Not":
-                r = np.logical_not(a)
-            elif op == "Neg":
-                r = -a
-            elif op == "Abs":
-                r = np.abs(a)
-            elif op == "Sqrt":
-                r = np.sqrt(a)
-            elif op == "Ceil":
-                r = np.ceil(a)
-            else:
-                r = np.floor(a)
-            return [np.asarray(r).astype(a.dtype) if op not in ("Equal", "Less", "Greater", "And", "Or", "Not") else np.asarray(r)]
-        if op == "Where":
-            return [np.where(ins[0], ins[1], ins[2])]
-        if op == "ConstantOfShape":
-            value = _attr(node, "value")
-            v = numpy_helper.to_array(value) if value is not None else np.zeros(1, np.float32)
-            shape = tuple(int(d) for d in ins[0])
-            if int(np.prod(shape)) > MAX_FOLD_ELEMENTS:
-                return None
-            return [np.full(shape, v.reshape(-1)[0], dtype=v.dtype)]
-        if op == "Range":
-            return [np.arange(ins[0], ins[1], ins[2]).astype(ins[0].dtype)]
-        if op == "Reshape":
-            return [_reshape_value(node, ins[0], ins[1])]
-        if op == "Expand":
-            shape = tuple(int(d) for d in ins[1])
-            return [ins[0] * np.ones(shape, dtype=ins[0].dtype)]
-        if op == "ReduceProd":
-            return [np.prod(ins[0], keepdims=bool(_attr(node, "keepdims", 1))).astype(ins[0].dtype)]
-        if op in ("ReduceSum", "ReduceMax", "ReduceMin") and len(ins) == 1:
-            fn = {"ReduceSum": np.sum, "ReduceMax": np.max, "ReduceMin": np.min}[op]
-            return [np.asarray(fn(ins[0], keepdims=bool(_attr(node, "keepdims", 1)))).astype(ins[0].dtype)]
-        if op == "Transpose":
-            return [np.transpose(ins[0], _attr(node, "perm"))]
-        if op == "Tile":
-            return [np.tile(ins[0], ins[1])]
-    except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError, MemoryError):
-        return None
-    return None
-
-
-_ABSENT = object()
-
-
-def reshape_target(shape_in: tuple, target, allowzero: int = 0) -> tuple | None:
-    """Output shape of Reshape, or None if the target cannot apply (conflict)."""
-    target = [int(t) for t in np.asarray(target).reshape(-1)]
-    out = []
-    for i, t in enumerate(target):
-        if t == 0 and not allowzero:
-            if i >= len(shape_in):
-                return None
-            out.append(shape_in[i])
-        else:
-            out.append(t)
-    total = 1
-    for d in shape_in:
-        total *= d
-    if out.count(-1) > 1:
-        return None
-    if -1 in out:
-        known = 1
-        for d in out:
-            if d != -1:
-                known *= d
-        if known == 0 or total % known:
-            return None
-        out[out.index(-1)] = total // known
-    prod_out = 1
-    for d in out:
-        prod_out *= d
-    if prod_out != total:
-        return None
-    return tuple(out)
-
-
-def _reshape_value(node, x, target):
-    out = reshape_target(x.shape, target, _attr(node, "allowzero", 0))
-    if out is None:
-        raise ValueError("reshape conflict")
-    return x.reshape(out)
 
 
 # --------------------------------------------------------------------------- main entry
