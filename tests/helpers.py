@@ -1,6 +1,8 @@
-"""Small builders for one-node test graphs."""
+"""Shared test helpers: one-node graphs, handler contexts, CLI error checks."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import onnx
@@ -109,4 +111,43 @@ def check_cost(c, macs, flops, params, weight_bytes, read, written, dtype="float
     assert c.compute_dtype == dtype
 
 
-__all__ = ["one_node", "zeros", "F", "onnx", "TensorProto", "ctx_from_model", "run_handler", "check_cost"]
+# --------------------------------------------------------------------------- CLI
+
+
+def run_cli(*args):
+    """Invoke the onnxstat CLI in-process (stderr kept apart from stdout)."""
+    from click.testing import CliRunner
+
+    from onnxstat.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+#: pytest's base temporary folder, set by an autouse fixture in conftest.py
+BASETEMP = [""]
+
+
+def _without_tmp_dirs(line: str) -> str:
+    """The line with pytest's temporary folders cut out (they contain the test's name,
+    which must not be what makes a needle match)."""
+    base = BASETEMP[0]
+    return re.sub(re.escape(base) + r"[^\s'\"]*/", "", line) if base else line
+
+
+def assert_error(res, code: int, *needles: str) -> str:
+    """Exit ``code``; stderr is exactly one line 'onnxstat: error: ...' containing every needle."""
+    assert res.exit_code == code, (res.exit_code, res.stderr, res.stdout)
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    lines = res.stderr.strip("\n").splitlines()
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert line.startswith("onnxstat: error: "), line
+    short = _without_tmp_dirs(line)
+    base = BASETEMP[0]
+    for n in needles:
+        assert n in (line if base and base in n else short), (n, line)
+    return line
+
+
+__all__ = ["one_node", "zeros", "F", "onnx", "TensorProto", "ctx_from_model", "run_handler", "check_cost",
+           "run_cli", "assert_error"]

@@ -7,53 +7,21 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
 import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from onnxstat import io as oio
 from onnxstat import render
-from onnxstat.cli import cli
+from helpers import assert_error, run_cli
 from onnxstat.errors import UsageError
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 MLP = SAMPLES / "mlp.onnx"  # fully static shapes: no warnings on stderr
 
 
-def run(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-_BASETEMP = ""
-
-
-@pytest.fixture(autouse=True)
-def _remember_basetemp(tmp_path_factory):
-    global _BASETEMP
-    _BASETEMP = str(tmp_path_factory.getbasetemp())
-
-
-def _without_tmp_dirs(line: str) -> str:
-    """The line with pytest's temporary folders cut out (they contain the test's name,
-    which must not be what makes a needle match)."""
-    return re.sub(re.escape(_BASETEMP) + r"[^\s'\"]*/", "", line) if _BASETEMP else line
-
-
-def assert_error(res, code: int, *needles: str) -> str:
-    """Exit ``code``; stderr is exactly one line 'onnxstat: error: ...' containing every needle."""
-    assert res.exit_code == code, (res.exit_code, res.stderr, res.stdout)
-    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
-    lines = res.stderr.strip("\n").splitlines()
-    assert len(lines) == 1, lines
-    line = lines[0]
-    assert line.startswith("onnxstat: error: "), line
-    short = _without_tmp_dirs(line)
-    for n in needles:
-        assert n in (line if _BASETEMP and _BASETEMP in n else short), (n, line)
-    return line
+run = run_cli
 
 
 def leftovers(folder: Path) -> list[str]:
