@@ -80,6 +80,12 @@ def shape_options(fn: Callable) -> Callable:
     return fn
 
 
+def parse_input_values(items) -> dict:
+    from .shapes import parse_input_value
+
+    return parse_assignments(items, "--input-value", parse_input_value)
+
+
 def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
     return (
         parse_assignments(input_shapes, "--input-shape", parse_shape),
@@ -135,13 +141,16 @@ def warn(messages) -> None:
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
+@click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
+              help="Value of a small input (repeatable), e.g. --input-value sr=16000, so that conditions and "
+                   "shapes computed from it resolve statically.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
               help="Several models: profile N at a time in worker processes (0 = one per CPU core).")
 @click.option("--progress/--no-progress", default=None,
               help="Several models: progress bar on stderr (default: when stderr is a terminal).")
 def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
                 device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup,
-                jobs, progress):
+                input_values, jobs, progress):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS.
 
     Several files, folders (every *.onnx below them) or globs give one summary row
@@ -150,16 +159,19 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     from .batch import cli_run, is_batch
 
     shapes, dim_values = parse_shape_options(input_shapes, dims)
+    values = parse_input_values(input_values)
     if output:
         check_output_path(output)
     if is_batch(models):
-        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs:
-            raise UsageError("--sweep, --symbolic, --bench, --plot and --device take one model, not several")
+        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values:
+            raise UsageError("--sweep, --symbolic, --bench, --plot, --device and --input-value take one model, not several")
         code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
                        simplify=simplify, shape_source=shape_source)
         sys.exit(code)
     bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
     if sweeps:
+        if values:
+            raise UsageError("--sweep and --input-value do not go together yet")
         if device or peak_tflops or bandwidth_gbs:
             raise UsageError("--sweep and --device do not go together (--plot draws one plot)")
         if len(models) != 1:
@@ -169,16 +181,19 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     from .cmd_devices import device_from_options
 
     dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
+    if symbolic and values:
+        raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options)
+                 symbolic, plot, do_bench, bench_options, values)
 
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options) -> None:
+                 symbolic, plot, do_bench, bench_options, values) -> None:
     from . import render
     from .profiler import profile
 
-    res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev)
+    res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev,
+                  input_values=values)
     if do_bench:
         from .bench import bench
 

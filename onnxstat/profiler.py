@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import onnx
 
 from op_handlers.registry import norm_domain
@@ -66,6 +67,7 @@ def profile(
     simplify: bool = False,
     shape_source: str = "onnx",
     device: Any = None,
+    input_values: Mapping[str, Any] | None = None,
 ) -> ProfileResult:
     """Profile a model: per-node and total MACs, FLOPs, params, weight bytes and memory traffic.
 
@@ -74,13 +76,15 @@ def profile(
     first (needs the weight data); ``shape_source="ort"`` fills shapes left
     unknown by inference from one onnxruntime run on the CPU.  ``device`` (a
     :class:`onnxstat.roofline.Device` or a preset name) adds the roofline analysis.
+    ``input_values`` maps small inputs to values (``{"sr": 16000}``) so that conditions
+    and shapes computed from them resolve statically.
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
     with _no_gc():  # the pass allocates many small objects and frees none: the collector only costs time
         lm = load(model)
         try:
-            return _profile(lm, input_shapes, dims, simplify, shape_source, device)
+            return _profile(lm, input_shapes, dims, simplify, shape_source, device, dict(input_values or {}))
         except ShapeError as exc:
             if lm.path is not None and not str(exc).startswith(str(lm.path)):
                 raise ShapeError(f"{lm.path}: {exc}") from None
@@ -98,21 +102,22 @@ def _no_gc():
             gc.enable()
 
 
-def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any) -> ProfileResult:
+def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any,
+             values: dict) -> ProfileResult:
     _check_opsets(lm)
     warnings = list(lm.warnings)
     if not simplify:
-        return _with_device(_profile_loaded(lm, input_shapes, dims, shape_source, warnings), device)
+        return _with_device(_profile_loaded(lm, input_shapes, dims, shape_source, warnings, values), device)
     from .simplify import simplify_loaded
 
-    before = _profile_loaded(lm, input_shapes, dims, shape_source, [])
+    before = _profile_loaded(lm, input_shapes, dims, shape_source, [], values)
     simplified, why = simplify_loaded(lm, before.inputs)
     if simplified is None:
         warnings.append(f"--simplify skipped: {why}; profiling the original model")
         before.warnings = warnings + before.warnings
         before.settings["simplify"] = False
         return _with_device(before, device)
-    after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings)
+    after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings, values)
     after.settings["simplify"] = True
     after.extras["simplify"] = {
         "nodes_before": before.totals.node_count,
@@ -133,9 +138,10 @@ def _with_device(res: ProfileResult, device: Any) -> ProfileResult:
     return res
 
 
-def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings: list[str]) -> ProfileResult:
+def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings: list[str], values=None) -> ProfileResult:
     warnings = list(warnings)
-    shapes = resolve(lm, input_shapes, dims, source=shape_source)
+    input_shapes = dict(input_shapes)
+    shapes = resolve(lm, input_shapes, dims, source=shape_source, input_values=values)
     warnings.extend(shapes.warnings)
     an = analyze(lm, shapes)
     warnings.extend(an.warnings)
@@ -159,6 +165,7 @@ def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings:
         warnings=unique(warnings),
         settings={
             "input_shapes": {k: list(v) for k, v in input_shapes.items()},
+            "input_values": {k: np.asarray(v).tolist() for k, v in (values or {}).items()},
             "dims": dict(shapes.dims),
             "shape_source": shape_source,
         },

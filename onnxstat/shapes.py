@@ -62,6 +62,8 @@ class Shapes:
     dims: dict[str, int] = field(default_factory=dict)
     #: the main graph's validated view, built once and reused by the analysis
     view: Any = None
+    #: If branches that are statically not taken (their shapes do not matter)
+    dead_scopes: set = field(default_factory=set)
 
     #: subgraph scope -> enclosing scope (recorded while collecting; node names may contain "/")
     parents: dict[str, str] = field(default_factory=dict)
@@ -112,6 +114,19 @@ def parse_assignments(items, what: str, value_parser) -> dict:
             raise UsageError(f"bad {what} {item!r}: empty name")
         out[name] = value_parser(value)
     return out
+
+
+def parse_input_value(text: str) -> np.ndarray:
+    """``"16000"`` -> 0-d array; ``"1,2,3"`` -> 1-D array (ints when every item is one)."""
+    items = [t.strip() for t in text.split(",")]
+    try:
+        nums = [int(t) for t in items]
+    except ValueError:
+        try:
+            nums = [float(t) for t in items]
+        except ValueError:
+            raise UsageError(f"bad input value {text!r}: expected numbers like 16000 or 1,2,3") from None
+    return np.array(nums[0] if len(nums) == 1 else nums)
 
 
 def parse_dim_value(text: str) -> int:
@@ -299,11 +314,12 @@ def _flatten(main, consts: dict[str, np.ndarray]):
     * Loop and Scan bodies get the values of the outer constants they read as Constant
       nodes (onnx inference of a subgraph sees outer types but not values).
 
-    Returns ([(node, label)], [branch initializers]).
+    Returns ([(node, label)], [branch initializers], {paths of branches not taken}).
     """
     defined = set(main.producer) | set(main.initializers) | set(main.input_names)
     flat: list[tuple[onnx.NodeProto, str]] = []
     inits: list[onnx.TensorProto] = []
+    dead: set[str] = set()
 
     def add(n: onnx.NodeProto, label: str, depth: int) -> None:
         if n.op_type == "If" and n.domain in ("", "ai.onnx") and depth < MAX_SUBGRAPH_DEPTH:
@@ -313,6 +329,9 @@ def _flatten(main, consts: dict[str, np.ndarray]):
                 names = _defined_names(g)
                 if not (names & defined):
                     defined.update(names)
+                    for other, _g in subgraphs(n):
+                        if other != bname:
+                            dead.add(f"{label}/{other}")
                     inits.extend(g.initializer)
                     for bi, bn in enumerate(g.node):  # nested Ifs with known conditions open up too
                         add(bn, f"{label}/{bname}/{node_label(bn, bi)}", depth + 1)
@@ -326,7 +345,7 @@ def _flatten(main, consts: dict[str, np.ndarray]):
 
     for i in main.order:
         add(main.graph.node[i], main.labels[i], 0)
-    return flat, inits
+    return flat, inits, dead
 
 
 def _inline_branch(node: onnx.NodeProto, consts) -> tuple[str, onnx.GraphProto] | None:
@@ -465,9 +484,13 @@ def resolve(
     *,
     source: str = "onnx",
     symbolic: bool = False,
+    input_values: Mapping[str, np.ndarray] | None = None,
     _depth: int = 0,
 ) -> Shapes:
     """Resolve every tensor's dtype and shape (see the module docstring).
+
+    ``input_values`` gives the values of small inputs (a sample rate, a flag) so that
+    conditions and shapes computed from them fold like constants.
 
     Subgraphs (If branches, Loop and Scan bodies) are resolved the same way, each as a
     graph of its own whose inputs are the outer values it reads (with their resolved
@@ -480,9 +503,11 @@ def resolve(
     sh = Shapes(source=source)
     main = build_view(lm.model.graph)
     sh.view = main
+    given = _given_values(lm, input_values or {}, input_shapes)
     inputs = _input_types(lm, input_shapes, dims, sh, symbolic)
+    _check_given_shapes(given, inputs)
     sh.inputs = inputs
-    consts: dict[str, np.ndarray] = {}
+    consts: dict[str, np.ndarray] = dict(given)
     for t in lm.model.graph.initializer:
         v = tensor_value(t)
         if v is not None:
@@ -495,12 +520,12 @@ def resolve(
     extra: dict[str, ValueType] = {}
     declared = _declared_types(lm)
     for _round in range(MAX_ROUNDS):
-        flat, branch_inits = _flatten(main, consts)
+        flat, branch_inits, sh.dead_scopes = _flatten(main, consts)
         for t in branch_inits:
             v = tensor_value(t)
             if v is not None:
                 consts.setdefault(t.name, v)
-        kept, folded = [], {}
+        kept, folded = [], {k: v for k, v in given.items()}
         for n, _label in flat:
             outs = [o for o in n.output if o]
             if outs and all(o in consts for o in outs):
@@ -632,6 +657,41 @@ def _formal_input_types(node: onnx.NodeProto, g: onnx.GraphProto, sh: Shapes) ->
         carried = [sh.lookup("", x) if x else None for x in node.input[2:]]
         return [ValueType("int64", ()), ValueType("bool", ())] + carried[: n_formal - 2]
     return [None] * n_formal
+
+
+def _given_values(lm: LoadedModel, values: Mapping[str, np.ndarray], input_shapes: dict) -> dict[str, np.ndarray]:
+    """User-given input values, cast to the inputs' dtypes; their shapes become the inputs' shapes."""
+    if not values:
+        return {}
+    from .inputs import np_dtype
+
+    inits = {t.name for t in lm.model.graph.initializer}
+    declared = {i.name: type_of(i.type) for i in lm.model.graph.input if i.name not in inits}
+    out = {}
+    for name, value in values.items():
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise UsageError(f"--input-value names {name!r}, which is not a model input (inputs: {known})")
+        arr = np.asarray(value)
+        if arr.size > MAX_FOLD_ELEMENTS:
+            raise UsageError(f"--input-value {name}: {arr.size} elements; values are for small inputs (at most {MAX_FOLD_ELEMENTS})")
+        try:
+            arr = arr.astype(np_dtype(declared[name].dtype))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"--input-value {name}: cannot be {declared[name].dtype}: {exc}") from None
+        shape = declared[name].shape
+        if shape is not None and arr.ndim != len(shape) and arr.size == int(np.prod([d for d in shape if isinstance(d, int)] or [1])):
+            arr = arr.reshape([d if isinstance(d, int) else 1 for d in shape])
+        input_shapes.setdefault(name, tuple(arr.shape))
+        out[name] = arr
+    return out
+
+
+def _check_given_shapes(given: dict[str, np.ndarray], inputs) -> None:
+    for name, _dtype, shape in inputs:
+        if name in given and shape is not None and tuple(given[name].shape) != tuple(shape):
+            raise UsageError(f"--input-value {name}: shape {list(given[name].shape)} does not match the input's "
+                             f"{_fmt_shape(shape)}")
 
 
 def _vt_tuple(vt: ValueType | None):
@@ -776,6 +836,7 @@ def _finalize_unresolved(main, sh: Shapes, symbolic: bool) -> None:
     a negative dim (inconsistent attributes, e.g. a kernel larger than its input) is an error."""
     input_syms = set(sh.dims)
     for path, scope in sh.scopes.items():
+        dead = any(path == d or path.startswith(d + "/") for d in sh.dead_scopes)
         for name, vt in scope.items():
             if vt.shape is None:
                 continue
@@ -785,6 +846,11 @@ def _finalize_unresolved(main, sh: Shapes, symbolic: bool) -> None:
                                  "check the node's attributes (kernel, pads, strides) against its input shape")
             if all(isinstance(d, int) for d in vt.shape):
                 continue
+            if path:  # an inlined branch: its tensors were resolved in the enclosing scope
+                outer = sh.lookup(sh.parents.get(path, ""), name)
+                if _known(outer):
+                    scope[name] = outer
+                    continue
             new = []
             for k, d in enumerate(vt.shape):
                 if isinstance(d, int):
@@ -794,13 +860,15 @@ def _finalize_unresolved(main, sh: Shapes, symbolic: bool) -> None:
                 elif symbolic and isinstance(d, str) and d in input_syms:
                     new.append(d)
                 else:
+                    new.append(1)
+                    if dead:
+                        continue  # a branch that never runs: its dims need no warning
                     label = d if isinstance(d, str) else "?"
                     where = f"{path + ':' if path else ''}{name}[{k}]"
                     if label == "?":
                         sh.unresolved.setdefault(where, "an unknown dim")
                     else:
                         sh.unresolved.setdefault(label, f"tensor {where}")
-                    new.append(1)
             scope[name] = ValueType(vt.dtype, tuple(new))
     if sh.unresolved:
         items = list(sh.unresolved.items())

@@ -371,3 +371,45 @@ def test_cli_sweep_rows_and_plot(tmp_path):
 def test_cli_sweep_with_device_is_a_usage_error():
     r = CliRunner().invoke(cli, ["profile", str(SAMPLES / "cnn.onnx"), "--sweep", "batch=1,2", "--device", "t4"])
     assert r.exit_code == 2 and "--sweep" in r.output
+
+
+def _sr_model():
+    # y = If(sr == 16000, then: MatMul(x, W) [1x8 · 8x8 = 64 MACs], else: Relu(x))
+    w = numpy_helper.from_array(np.ones((8, 8), np.float32), "w")
+    k = numpy_helper.from_array(np.array(16000, np.int64), "k")
+    then = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["t"])], "then", [],
+                             [helper.make_tensor_value_info("t", TensorProto.FLOAT, None)])
+    other = helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "else", [],
+                              [helper.make_tensor_value_info("e", TensorProto.FLOAT, None)])
+    return _model(
+        [helper.make_node("Equal", ["sr", "k"], ["c"]),
+         helper.make_node("If", ["c"], ["y"], then_branch=then, else_branch=other)],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8]),
+         helper.make_tensor_value_info("sr", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [w, k],
+    )
+
+
+def test_input_value_resolves_a_condition():
+    m = _sr_model()
+    # unknown sr: the costlier branch (MatMul, 64 MACs) is counted, with a warning
+    res = onnxstat.profile(m)
+    assert res.totals.macs == 64 and any("condition not known statically" in w for w in res.warnings)
+    # sr = 16000: the then branch, no warning; sr = 8000: the else branch (Relu, 8 FLOPs, no MACs)
+    res = onnxstat.profile(m, input_values={"sr": 16000})
+    assert res.totals.macs == 64 and not any("condition" in w for w in res.warnings)
+    res = onnxstat.profile(m, input_values={"sr": 8000})
+    assert (res.totals.macs, res.totals.flops) == (0, 1 + 8)  # Equal 1 + Relu 8
+    assert res.to_dict()["settings"]["input_values"] == {"sr": 8000}
+
+
+def test_input_value_errors(tmp_path):
+    p = tmp_path / "sr.onnx"
+    p.write_bytes(_sr_model().SerializeToString())
+    r = CliRunner().invoke(cli, ["profile", str(p), "--input-value", "rate=16000"])
+    assert r.exit_code == 2 and "'rate', which is not a model input" in r.output
+    r = CliRunner().invoke(cli, ["profile", str(p), "--input-value", "sr=fast"])
+    assert r.exit_code == 2 and "bad input value 'fast'" in r.output
+    r = CliRunner().invoke(cli, ["profile", str(p), "--input-value", "sr=8000", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["totals"]["macs"] == 0
