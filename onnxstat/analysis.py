@@ -28,8 +28,32 @@ from .shapes import Shapes, ValueType
 CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
 
 
+#: the additive cost counts every node, op-type row and total carries
+COUNT_FIELDS = ("macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written")
+
+
+@dataclass(kw_only=True)
+class Counts:
+    """MACs, FLOPs, params, weight bytes and memory traffic (exact integers or symbolic)."""
+
+    macs: Any = 0
+    flops: Any = 0
+    params: Any = 0
+    weight_bytes: Any = 0
+    bytes_read: Any = 0
+    bytes_written: Any = 0
+
+    @property
+    def memory_traffic_bytes(self) -> Any:
+        return self.bytes_read + self.bytes_written
+
+    def add(self, other: "Counts") -> None:
+        for f in COUNT_FIELDS:
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
 @dataclass
-class NodeCost:
+class NodeCost(Counts):
     """A node with its cost, as the reports show it."""
 
     name: str
@@ -40,12 +64,6 @@ class NodeCost:
     compute_dtype: str
     inputs: list[tuple[str, str, tuple | None]]
     outputs: list[tuple[str, str, tuple | None]]
-    macs: Any = 0
-    flops: Any = 0
-    params: Any = 0
-    weight_bytes: Any = 0
-    bytes_read: Any = 0
-    bytes_written: Any = 0
     repeat: Any = 1
     weights: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # (key, dtype, numel, nbytes)
     notes: list[str] = field(default_factory=list)
@@ -54,10 +72,6 @@ class NodeCost:
     @property
     def supported(self) -> bool:
         return self.kind != "unsupported"
-
-    @property
-    def memory_traffic_bytes(self):
-        return self.bytes_read + self.bytes_written
 
 
 @dataclass

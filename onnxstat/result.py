@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import NodeCost
+from .analysis import Counts, NodeCost
 
 SCHEMA = "onnxstat.profile/1"
 
@@ -62,13 +62,7 @@ def shape_json(shape) -> list | None:
 
 
 @dataclass
-class Totals:
-    macs: Any = 0
-    flops: Any = 0
-    params: Any = 0
-    weight_bytes: Any = 0
-    bytes_read: Any = 0
-    bytes_written: Any = 0
+class Totals(Counts):
     node_count: int = 0
     unsupported_nodes: int = 0
     macs_by_precision: dict[str, Any] = field(default_factory=dict)
@@ -77,10 +71,6 @@ class Totals:
     weight_bytes_by_dtype: dict[str, Any] = field(default_factory=dict)
     peak_activation_bytes: Any = None
     peak_at_node: str | None = None
-
-    @property
-    def memory_traffic_bytes(self) -> Any:
-        return self.bytes_read + self.bytes_written
 
     @property
     def arithmetic_intensity(self) -> float | None:
@@ -122,22 +112,12 @@ class Totals:
 
 
 @dataclass
-class OpTypeRow:
+class OpTypeRow(Counts):
     domain: str
     op_type: str
     count: int = 0
-    macs: Any = 0
-    flops: Any = 0
-    params: Any = 0
-    weight_bytes: Any = 0
-    bytes_read: Any = 0
-    bytes_written: Any = 0
     compute_dtypes: set = field(default_factory=set)
     kind: str = "compute"
-
-    @property
-    def memory_traffic_bytes(self) -> Any:
-        return self.bytes_read + self.bytes_written
 
     def to_dict(self) -> dict:
         return jsonable(
@@ -250,12 +230,7 @@ def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
     params_d: dict[str, Any] = defaultdict(int)
     wbytes_d: dict[str, Any] = defaultdict(int)
     for n in nodes:
-        t.macs += n.macs
-        t.flops += n.flops
-        t.params += n.params
-        t.weight_bytes += n.weight_bytes
-        t.bytes_read += n.bytes_read
-        t.bytes_written += n.bytes_written
+        t.add(n)
         if n.kind != "control_flow":
             t.node_count += 1
         if n.kind == "unsupported":
@@ -271,12 +246,7 @@ def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
         if r is None:
             r = rows[(n.domain, n.op_type)] = OpTypeRow(n.domain, n.op_type, kind=n.kind)
         r.count += 1
-        r.macs += n.macs
-        r.flops += n.flops
-        r.params += n.params
-        r.weight_bytes += n.weight_bytes
-        r.bytes_read += n.bytes_read
-        r.bytes_written += n.bytes_written
+        r.add(n)
         if n.compute_dtype not in ("none", "undefined"):
             r.compute_dtypes.add(n.compute_dtype)
     t.macs_by_precision = dict(macs_p)
