@@ -47,6 +47,12 @@ class Counts:
     def memory_traffic_bytes(self) -> Any:
         return self.bytes_read + self.bytes_written
 
+    def counts_dict(self) -> dict[str, Any]:
+        """The six counts and their sum, memory_traffic_bytes, by name."""
+        d = {f: getattr(self, f) for f in COUNT_FIELDS}
+        d["memory_traffic_bytes"] = self.memory_traffic_bytes
+        return d
+
     def add(self, other: "Counts") -> None:
         for f in COUNT_FIELDS:
             setattr(self, f, getattr(self, f) + getattr(other, f))

@@ -53,6 +53,35 @@ def _attr(node: onnx.NodeProto, name: str, default=None):
     return default
 
 
+def _int_div(a, b):
+    return a // b if np.issubdtype(np.asarray(a).dtype, np.integer) else a / b
+
+
+#: elementwise ops of shape arithmetic: op -> f(first input, all inputs)
+_ARITH = {
+    "Add": lambda a, ins: a + ins[1],
+    "Sub": lambda a, ins: a - ins[1],
+    "Mul": lambda a, ins: a * ins[1],
+    "Div": lambda a, ins: _int_div(a, ins[1]),
+    "Mod": lambda a, ins: np.mod(a, ins[1]),
+    "Max": lambda a, ins: np.maximum.reduce(ins),
+    "Min": lambda a, ins: np.minimum.reduce(ins),
+    "Neg": lambda a, ins: -a,
+    "Abs": lambda a, ins: np.abs(a),
+    "Sqrt": lambda a, ins: np.sqrt(a),
+    "Ceil": lambda a, ins: np.ceil(a),
+    "Floor": lambda a, ins: np.floor(a),
+    "Equal": lambda a, ins: np.equal(a, ins[1]),
+    "Less": lambda a, ins: np.less(a, ins[1]),
+    "Greater": lambda a, ins: np.greater(a, ins[1]),
+    "And": lambda a, ins: np.logical_and(a, ins[1]),
+    "Or": lambda a, ins: np.logical_or(a, ins[1]),
+    "Not": lambda a, ins: np.logical_not(a),
+}
+#: ops whose result is boolean (not cast back to the input's dtype)
+_LOGICAL = {"Equal", "Less", "Greater", "And", "Or", "Not"}
+
+
 def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
     """Evaluate a shape-arithmetic node with numpy; None when not foldable."""
     op = node.op_type
@@ -106,45 +135,10 @@ def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
             if len(ins) >= 3:
                 return [_np_slice(ins[0], ins[1], ins[2], ins[3] if len(ins) > 3 else None, ins[4] if len(ins) > 4 else None)]
             return [_np_slice(ins[0], _attr(node, "starts"), _attr(node, "ends"), _attr(node, "axes"))]
-        if op in ("Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater", "Max", "Min", "Mod", "And", "Or", "Not", "Neg", "Abs", "Sqrt", "Ceil", "Floor"):
+        if op in _ARITH:
             a = ins[0]
-            if op == "Add":
-                r = a + ins[1]
-            elif op == "Sub":
-                r = a - ins[1]
-            elif op == "Mul":
-                r = a * ins[1]
-            elif op == "Div":
-                r = (a // ins[1]) if np.issubdtype(a.dtype, np.integer) else a / ins[1]
-            elif op == "Equal":
-                r = np.equal(a, ins[1])
-            elif op == "Less":
-                r = np.less(a, ins[1])
-            elif op == "Greater":
-                r = np.greater(a, ins[1])
-            elif op == "Max":
-                r = np.maximum.reduce(ins)
-            elif op == "Min":
-                r = np.minimum.reduce(ins)
-            elif op == "Mod":
-                r = np.mod(a, ins[1])
-            elif op == "And":
-                r = np.logical_and(a, ins[1])
-            elif op == "Or":
-                r = np.logical_or(a, ins[1])
-            elif op == "Not":
-                r = np.logical_not(a)
-            elif op == "Neg":
-                r = -a
-            elif op == "Abs":
-                r = np.abs(a)
-            elif op == "Sqrt":
-                r = np.sqrt(a)
-            elif op == "Ceil":
-                r = np.ceil(a)
-            else:
-                r = np.floor(a)
-            return [np.asarray(r).astype(a.dtype) if op not in ("Equal", "Less", "Greater", "And", "Or", "Not") else np.asarray(r)]
+            r = np.asarray(_ARITH[op](a, ins))
+            return [r if op in _LOGICAL else r.astype(a.dtype)]
         if op == "Where":
             return [np.where(ins[0], ins[1], ins[2])]
         if op == "ConstantOfShape":

@@ -89,13 +89,7 @@ class Totals(Counts):
 
     def to_dict(self) -> dict:
         d = {
-            "macs": self.macs,
-            "flops": self.flops,
-            "params": self.params,
-            "weight_bytes": self.weight_bytes,
-            "bytes_read": self.bytes_read,
-            "bytes_written": self.bytes_written,
-            "memory_traffic_bytes": self.memory_traffic_bytes,
+            **self.counts_dict(),
             "arithmetic_intensity": self.arithmetic_intensity,
             "node_count": self.node_count,
             "unsupported_nodes": self.unsupported_nodes,
@@ -126,13 +120,7 @@ class OpTypeRow(Counts):
                 "op_type": self.op_type,
                 "kind": self.kind,
                 "count": self.count,
-                "macs": self.macs,
-                "flops": self.flops,
-                "params": self.params,
-                "weight_bytes": self.weight_bytes,
-                "bytes_read": self.bytes_read,
-                "bytes_written": self.bytes_written,
-                "memory_traffic_bytes": self.memory_traffic_bytes,
+                **self.counts_dict(),
                 "intensity": intensity(self.flops, self.memory_traffic_bytes),
                 "compute_dtypes": sorted(self.compute_dtypes),
             }
@@ -149,13 +137,7 @@ def node_dict(n: NodeCost) -> dict:
         "compute_dtype": n.compute_dtype,
         "inputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in n.inputs],
         "outputs": [{"name": a, "dtype": b, "shape": shape_json(c)} for a, b, c in n.outputs],
-        "macs": n.macs,
-        "flops": n.flops,
-        "params": n.params,
-        "weight_bytes": n.weight_bytes,
-        "bytes_read": n.bytes_read,
-        "bytes_written": n.bytes_written,
-        "memory_traffic_bytes": n.memory_traffic_bytes,
+        **n.counts_dict(),
         "intensity": intensity(n.flops, n.memory_traffic_bytes),
     }
     if n.repeat != 1:
