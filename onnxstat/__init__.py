@@ -5,9 +5,15 @@
 >>> res.totals.macs, res.totals.params
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .errors import ModelError, OnnxstatError, ShapeError, UsageError
-from .profiler import profile
-from .result import ProfileResult, Totals
+
+if TYPE_CHECKING:
+    from .profiler import profile
+    from .result import ProfileResult, Totals
 
 __version__ = "0.1.0"
 
@@ -15,3 +21,21 @@ __all__ = [
     "profile", "ProfileResult", "Totals",
     "OnnxstatError", "ModelError", "ShapeError", "UsageError", "__version__",
 ]
+
+#: attributes imported on first use, so that ``onnxstat --version`` or a subcommand
+#: that never profiles does not load onnx
+_LAZY = {"profile": ".profiler", "ProfileResult": ".result", "Totals": ".result"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-import onnx
+from . import _onnx as ox
 
 from op_handlers import REGISTRY, Cost, NodeContext, ShapeUnknown, TensorInfo
 from op_handlers.registry import norm_domain
@@ -24,6 +23,8 @@ from .errors import ShapeError
 from .graph import GraphView, build_view, subgraphs
 from .loader import LoadedModel
 from .shapes import Shapes, ValueType
+
+np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
 CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
 
@@ -93,12 +94,12 @@ class Analysis:
 @lru_cache(maxsize=4096)
 def _schema_defaults(domain: str, op_type: str, opset: int) -> tuple[tuple[str, Any], ...]:
     try:
-        schema = onnx.defs.get_schema(op_type, opset, domain)
+        schema = ox.get_schema(op_type, opset, domain)
     except Exception:
         return ()
     out = []
     for name, a in schema.attributes.items():
-        dv = a.default_value
+        dv = ox.schema_default(a)
         if dv is not None and dv.type != 0:
             try:
                 out.append((name, _attr_value(dv)))
@@ -107,8 +108,8 @@ def _schema_defaults(domain: str, op_type: str, opset: int) -> tuple[tuple[str, 
     return tuple(out)
 
 
-def _attr_value(a: onnx.AttributeProto) -> Any:
-    v = onnx.helper.get_attribute_value(a)
+def _attr_value(a: ox.AttributeProto) -> Any:
+    v = ox.get_attribute_value(a)
     if isinstance(v, bytes):
         return v.decode("utf-8", "replace")
     if isinstance(v, list) and v and isinstance(v[0], bytes):
@@ -116,10 +117,10 @@ def _attr_value(a: onnx.AttributeProto) -> Any:
     return v
 
 
-def node_attrs(node: onnx.NodeProto, opset: int) -> dict[str, Any]:
+def node_attrs(node: ox.NodeProto, opset: int) -> dict[str, Any]:
     attrs = dict(_schema_defaults(norm_domain(node.domain), node.op_type, opset))
     for a in node.attribute:
-        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+        if a.type in (ox.AttributeProto.GRAPH, ox.AttributeProto.GRAPHS):
             continue
         if a.ref_attr_name:
             continue
@@ -169,7 +170,7 @@ class Analyzer:
             produced.extend(self._node(view, path, node, label, weights, repeat))
         return produced
 
-    def _ctx(self, view: GraphView, path: str, node: onnx.NodeProto, label: str, weights: dict[str, str]) -> NodeContext:
+    def _ctx(self, view: GraphView, path: str, node: ox.NodeProto, label: str, weights: dict[str, str]) -> NodeContext:
         domain = norm_domain(node.domain)
         opset = self.opsets.get(domain, 0)
         return NodeContext(
@@ -441,7 +442,7 @@ class Analyzer:
             if p is None:
                 return None
 
-    def _trip_count(self, node: onnx.NodeProto, path: str):
+    def _trip_count(self, node: ox.NodeProto, path: str):
         """Iterations of a Loop: 0 when the initial condition is statically false,
         M when M is static (and not a while-loop sentinel), else None."""
         m_name = node.input[0] if len(node.input) > 0 else ""
@@ -528,10 +529,10 @@ class Analyzer:
                 return None
 
 
-def _attr_int(node: onnx.NodeProto, name: str, default: int) -> int:
+def _attr_int(node: ox.NodeProto, name: str, default: int) -> int:
     for a in node.attribute:
         if a.name == name:
-            return int(onnx.helper.get_attribute_value(a))
+            return int(ox.get_attribute_value(a))
     return default
 
 

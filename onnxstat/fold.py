@@ -7,21 +7,21 @@ inference) and by the analysis (If conditions and Loop trip counts).
 
 from __future__ import annotations
 
-import numpy as np
-import onnx
-from onnx import numpy_helper
+from . import _onnx as ox
 
 from .loader import external_info
+
+np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
 #: largest constant (elements) the propagation keeps values for
 MAX_FOLD_ELEMENTS = 4096
 
 
-def _has_data(t: onnx.TensorProto) -> bool:
+def _has_data(t: ox.TensorProto) -> bool:
     return external_info(t) is None
 
 
-def tensor_value(t: onnx.TensorProto) -> np.ndarray | None:
+def tensor_value(t: ox.TensorProto) -> np.ndarray | None:
     """Value of a small tensor that carries its data, else None."""
     n = 1
     for d in t.dims:
@@ -29,7 +29,7 @@ def tensor_value(t: onnx.TensorProto) -> np.ndarray | None:
     if n > MAX_FOLD_ELEMENTS or not _has_data(t):
         return None
     try:
-        return numpy_helper.to_array(t)
+        return ox.to_array(t)
     except Exception:
         return None
 
@@ -46,10 +46,10 @@ def _np_slice(x, starts, ends, axes=None, steps=None):
     return x[tuple(sl)]
 
 
-def _attr(node: onnx.NodeProto, name: str, default=None):
+def _attr(node: ox.NodeProto, name: str, default=None):
     for a in node.attribute:
         if a.name == name:
-            return onnx.helper.get_attribute_value(a)
+            return ox.get_attribute_value(a)
     return default
 
 
@@ -81,18 +81,25 @@ _ARITH = {
 #: ops whose result is boolean (not cast back to the input's dtype)
 _LOGICAL = {"Equal", "Less", "Greater", "And", "Or", "Not"}
 
+#: every op :func:`_fold` evaluates (it returns None for any other)
+FOLD_OPS = frozenset({
+    "Constant", "Shape", "Size", "Identity", "Cast", "Gather", "Concat", "Unsqueeze", "Squeeze",
+    "Slice", "Where", "ConstantOfShape", "Range", "Reshape", "Expand", "ReduceProd", "ReduceSum",
+    "ReduceMax", "ReduceMin", "Transpose", "Tile", *_ARITH,
+})
 
-def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
+
+def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
     """Evaluate a shape-arithmetic node with numpy; None when not foldable."""
     op = node.op_type
-    if node.domain not in ("", "ai.onnx"):
+    if node.domain not in ("", "ai.onnx") or op not in FOLD_OPS:
         return None
     if op == "Constant":  # Constants of inlined branches (the main graph's are read up front)
         for a in node.attribute:
-            if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
+            if a.name == "value" and a.type == ox.AttributeProto.TENSOR:
                 return [tensor_value(a.t)]
             if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
-                v = onnx.helper.get_attribute_value(a)
+                v = ox.get_attribute_value(a)
                 return [np.array(v, dtype=np.int64 if "int" in a.name else np.float32)]
         return None
     if op == "Shape":
@@ -115,7 +122,7 @@ def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
             return [ins[0]]
         if op == "Cast":
             to = _attr(node, "to")
-            return [ins[0].astype(onnx.helper.tensor_dtype_to_np_dtype(to))]
+            return [ins[0].astype(ox.np_dtype(to))]
         if op == "Gather":
             return [np.take(ins[0], ins[1], axis=_attr(node, "axis", 0))]
         if op == "Concat":
@@ -143,7 +150,7 @@ def _fold(node: onnx.NodeProto, ins: list, in_shapes: list) -> list | None:
             return [np.where(ins[0], ins[1], ins[2])]
         if op == "ConstantOfShape":
             value = _attr(node, "value")
-            v = numpy_helper.to_array(value) if value is not None else np.zeros(1, np.float32)
+            v = ox.to_array(value) if value is not None else np.zeros(1, np.float32)
             shape = tuple(int(d) for d in ins[0])
             if int(np.prod(shape)) > MAX_FOLD_ELEMENTS:
                 return None

@@ -10,28 +10,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Iterator
 
-import onnx
+from . import _onnx as ox
 
 from .errors import ModelError
 
-GRAPH_ATTRS = (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+GRAPH_ATTRS = (ox.AttributeProto.GRAPH, ox.AttributeProto.GRAPHS)
 
 
-def node_label(node: onnx.NodeProto, index: int) -> str:
+def node_label(node: ox.NodeProto, index: int) -> str:
     return node.name or f"{node.op_type}_{index}"
 
 
-def subgraphs(node: onnx.NodeProto) -> Iterator[tuple[str, onnx.GraphProto]]:
+def subgraphs(node: ox.NodeProto) -> Iterator[tuple[str, ox.GraphProto]]:
     """(attribute name, graph) for every graph attribute of a node."""
     for a in node.attribute:
-        if a.type == onnx.AttributeProto.GRAPH:
+        if a.type == ox.AttributeProto.GRAPH:
             yield a.name, a.g
-        elif a.type == onnx.AttributeProto.GRAPHS:
+        elif a.type == ox.AttributeProto.GRAPHS:
             for i, g in enumerate(a.graphs):
                 yield f"{a.name}[{i}]", g
 
 
-def _used_outer_names(graph: onnx.GraphProto) -> set[str]:
+def _used_outer_names(graph: ox.GraphProto) -> set[str]:
     """Names a (sub)graph reads from enclosing scopes."""
     defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
     used: set[str] = set()
@@ -52,20 +52,20 @@ def _used_outer_names(graph: onnx.GraphProto) -> set[str]:
 class GraphView:
     """One graph (main or subgraph) with its nodes in a validated topological order."""
 
-    graph: onnx.GraphProto
+    graph: ox.GraphProto
     path: str = ""
     outer: frozenset[str] = frozenset()
     order: list[int] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
-    initializers: dict[str, onnx.TensorProto] = field(default_factory=dict)
-    constants: dict[str, onnx.TensorProto] = field(default_factory=dict)
+    initializers: dict[str, ox.TensorProto] = field(default_factory=dict)
+    constants: dict[str, ox.TensorProto] = field(default_factory=dict)
     input_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     producer: dict[str, int] = field(default_factory=dict)
     consumers: dict[str, list[int]] = field(default_factory=dict)
 
     @property
-    def nodes(self) -> list[onnx.NodeProto]:
+    def nodes(self) -> list[ox.NodeProto]:
         g = self.graph.node
         return [g[i] for i in self.order]
 
@@ -73,7 +73,7 @@ class GraphView:
         return f" in subgraph {self.path}" if self.path else ""
 
 
-def build_view(graph: onnx.GraphProto, path: str = "", outer: frozenset[str] = frozenset()) -> GraphView:
+def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = frozenset()) -> GraphView:
     """Index a graph and check it: unique names, every input defined, no cycle, outputs produced."""
     v = GraphView(graph=graph, path=path, outer=outer)
     v.initializers = {t.name: t for t in graph.initializer}
@@ -95,7 +95,7 @@ def build_view(graph: onnx.GraphProto, path: str = "", outer: frozenset[str] = f
             v.producer[o] = i
             if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
                 for a in n.attribute:
-                    if a.name == "value" and a.type == onnx.AttributeProto.TENSOR:
+                    if a.name == "value" and a.type == ox.AttributeProto.TENSOR:
                         v.constants[o] = a.t
     available = defined_static | set(outer)
     for i, n in enumerate(nodes):
@@ -179,7 +179,7 @@ _CONSTANT_VALUES = ("value", "value_float", "value_floats", "value_int", "value_
 @lru_cache(maxsize=4096)
 def _schema(domain: str, op_type: str, opset: int):
     try:
-        return onnx.defs.get_schema(op_type, opset, domain)
+        return ox.get_schema(op_type, opset, domain)
     except Exception:  # noqa: BLE001 - unknown op / version: nothing to check against
         return None
 
@@ -194,7 +194,7 @@ def _range(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo} to {hi}"
 
 
-def check_node(node: onnx.NodeProto, label: str, opsets: dict[str, int], where: str = "") -> None:
+def check_node(node: ox.NodeProto, label: str, opsets: dict[str, int], where: str = "") -> None:
     """Raise ModelError when a node contradicts its ONNX schema (op type, input and
     output counts, required attributes, attribute types)."""
     if not node.op_type:
@@ -225,11 +225,11 @@ def check_node(node: onnx.NodeProto, label: str, opsets: dict[str, int], where: 
             raise ModelError(f"node {label!r} ({node.op_type}) lacks the required attribute {name!r}{where}")
     for name, a in given.items():
         spec = schema.attributes.get(name)
-        if spec is None or a.ref_attr_name or a.type == onnx.AttributeProto.UNDEFINED:
+        if spec is None or a.ref_attr_name or a.type == ox.AttributeProto.UNDEFINED:
             continue
         if int(spec.type) != int(a.type):
-            want = onnx.AttributeProto.AttributeType.Name(int(spec.type))
-            got = onnx.AttributeProto.AttributeType.Name(a.type) if a.type in onnx.AttributeProto.AttributeType.values() else str(a.type)
+            want = ox.AttributeProto.AttributeType.Name(int(spec.type))
+            got = ox.AttributeProto.AttributeType.Name(a.type) if a.type in ox.AttributeProto.AttributeType.values() else str(a.type)
             raise ModelError(f"node {label!r} ({node.op_type}) attribute {name!r} is {got}; {op} needs {want}{where}")
     if node.op_type == "Constant" and domain == "":
         values = [n for n in names if n in _CONSTANT_VALUES]
@@ -241,7 +241,7 @@ def check_node(node: onnx.NodeProto, label: str, opsets: dict[str, int], where: 
             )
 
 
-def _check_graph(graph: onnx.GraphProto, path: str, outer: frozenset[str], opsets: dict[str, int]) -> None:
+def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets: dict[str, int]) -> None:
     where = f" in subgraph {path}" if path else ""
     seen: set[str] = set()
     for t in graph.initializer:
@@ -266,7 +266,7 @@ def _check_graph(graph: onnx.GraphProto, path: str, outer: frozenset[str], opset
             _check_graph(sub, sub_path, visible, opsets)
 
 
-def validate_model(model: onnx.ModelProto) -> None:
+def validate_model(model: ox.ModelProto) -> None:
     """Check a whole model's structure (main graph and subgraphs); raise ModelError naming
     the node or tensor at fault."""
     opsets: dict[str, int] = {}

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import mmap
 import os
-import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import onnx
+from . import _onnx as ox
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
@@ -39,7 +38,7 @@ from .io import register_input
 
 #: pseudo location of a tensor whose bytes were left in the model file; random per
 #: process, so that a model cannot name it to pass a real location off as stripped
-STRIPPED = f"__onnxstat_stripped_{secrets.token_hex(8)}__"
+STRIPPED = f"__onnxstat_stripped_{os.urandom(8).hex()}__"
 #: tensors with a payload up to this many bytes keep their data (shape constants)
 KEEP_PAYLOAD_BYTES = 4096
 
@@ -48,7 +47,7 @@ KEEP_PAYLOAD_BYTES = 4096
 class LoadedModel:
     """A parsed model plus what is known about its weight data."""
 
-    model: onnx.ModelProto
+    model: ox.ModelProto
     path: Path | None = None
     file_size: int | None = None
     #: problems with external data: location -> reason ("missing", "outside the model folder", …)
@@ -62,7 +61,7 @@ class LoadedModel:
         """True when every weight byte can be read (needed by onnxsim and onnxruntime)."""
         return not self.external_problems
 
-    def full_model(self) -> onnx.ModelProto:
+    def full_model(self) -> ox.ModelProto:
         """The model with every weight byte loaded (for onnxsim / onnxruntime).
 
         The file is parsed again in full and every external tensor is read by this
@@ -97,7 +96,7 @@ class LoadedModel:
                 if loc not in files:
                     files[loc] = _open_external(base, loc, label)
                 t.raw_data = _read_external(files[loc], loc, t, info, label)
-                t.data_location = onnx.TensorProto.DEFAULT
+                t.data_location = ox.TensorProto.DEFAULT
                 del t.external_data[:]
         finally:
             for f in files.values():
@@ -201,16 +200,16 @@ def _stripped_marker(raw_length: int | None = None) -> bytes:
     raw_data, kept so that the declared dims can still be checked against them."""
     global _MARK
     if _MARK is None:
-        entry = onnx.StringStringEntryProto(key="location", value=STRIPPED).SerializeToString()
+        entry = ox.StringStringEntryProto(key="location", value=STRIPPED).SerializeToString()
         out: list = []
         _emit(out, 13, entry)
         out.append(_enc_varint((14 << 3) | 0))
-        out.append(_enc_varint(onnx.TensorProto.EXTERNAL))
+        out.append(_enc_varint(ox.TensorProto.EXTERNAL))
         _MARK = b"".join(out)
     if raw_length is None:
         return _MARK
     out = [_MARK]
-    _emit(out, 13, onnx.StringStringEntryProto(key="length", value=str(raw_length)).SerializeToString())
+    _emit(out, 13, ox.StringStringEntryProto(key="length", value=str(raw_length)).SerializeToString())
     return b"".join(out)
 
 
@@ -394,16 +393,16 @@ def _identify(data) -> str | None:
     if len(data) > _IDENTIFY_LIMIT:
         return None
     try:
-        g = onnx.GraphProto()
+        g = ox.GraphProto()
         g.ParseFromString(data)
         if g.node and all(n.op_type.isidentifier() for n in g.node) and (g.input or g.output or g.initializer):
             return "a serialized onnx.GraphProto (wrap it in a model with onnx.helper.make_model)"
     except Exception:  # noqa: BLE001 - any failure just means "not a graph"
         pass
     try:
-        t = onnx.TensorProto()
+        t = ox.TensorProto()
         t.ParseFromString(data)
-        if 1 <= t.data_type <= 26 and t.data_type != onnx.TensorProto.STRING and (t.dims or t.raw_data):
+        if 1 <= t.data_type <= 26 and t.data_type != ox.TensorProto.STRING and (t.dims or t.raw_data):
             numel = 1
             for d in t.dims:
                 numel *= d
@@ -422,9 +421,9 @@ _DTYPE_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 
                14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
 
 
-def _parse(data, label: str) -> onnx.ModelProto:
+def _parse(data, label: str) -> ox.ModelProto:
     """Parse a ModelProto; any protobuf failure becomes a ModelError naming ``label``."""
-    model = onnx.ModelProto()
+    model = ox.ModelProto()
     why = None
     try:
         model.ParseFromString(data)
@@ -471,7 +470,7 @@ def _bad_text_field(msg, where: str) -> str | None:
     return None
 
 
-def _validate_model(model: onnx.ModelProto, label: str) -> None:
+def _validate_model(model: ox.ModelProto, label: str) -> None:
     bad = _bad_text_field(model, "model")
     if bad:
         raise ModelError(f"{label}: not a valid ONNX model: the text of {bad} is not valid UTF-8 (corrupt file?)")
@@ -488,8 +487,8 @@ def _validate_model(model: onnx.ModelProto, label: str) -> None:
         raise ModelError(f"{label}: {exc}") from None
 
 
-def _check_opsets(model: onnx.ModelProto, label: str) -> None:
-    known = {"ai.onnx": onnx.defs.onnx_opset_version(), "ai.onnx.ml": onnx.defs.onnx_ml_opset_version()}
+def _check_opsets(model: ox.ModelProto, label: str) -> None:
+    known = {"ai.onnx": ox.opset_version(), "ai.onnx.ml": ox.opset_version("ai.onnx.ml")}
     seen: dict[str, int] = {}
     for o in model.opset_import:
         d = o.domain or "ai.onnx"
@@ -504,11 +503,11 @@ def _check_opsets(model: onnx.ModelProto, label: str) -> None:
             )
 
 
-def _model_warnings(model: onnx.ModelProto) -> list[str]:
+def _model_warnings(model: ox.ModelProto) -> list[str]:
     out = []
-    if model.ir_version > onnx.IR_VERSION:
+    if model.ir_version > ox.IR_VERSION:
         out.append(
-            f"the model's IR version {model.ir_version} is newer than the installed onnx knows ({onnx.IR_VERSION}); "
+            f"the model's IR version {model.ir_version} is newer than the installed onnx knows ({ox.IR_VERSION}); "
             "fields it added are ignored"
         )
     return out
@@ -601,7 +600,7 @@ def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
 
 def load(source, *, strip: bool = True) -> LoadedModel:
     """Load a model from a path (str / Path) or take a :class:`onnx.ModelProto` as is."""
-    if isinstance(source, onnx.ModelProto):
+    if isinstance(source, ox.ModelProto):
         _validate_model(source, "model")
         _check_tensor_data(source, "model")
         lm = LoadedModel(model=source, warnings=_model_warnings(source))
@@ -641,7 +640,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     return lm
 
 
-def _validate_model_or_identify(model: onnx.ModelProto, label: str, data) -> None:
+def _validate_model_or_identify(model: ox.ModelProto, label: str, data) -> None:
     try:
         _validate_model(model, label)
     except ModelError:
@@ -660,7 +659,7 @@ def _validate_model_or_identify(model: onnx.ModelProto, label: str, data) -> Non
 # :meth:`LoadedModel.full_model`, which reads the data itself).
 
 
-def _attr_tensors(node: onnx.NodeProto):
+def _attr_tensors(node: ox.NodeProto):
     # like onnx.external_data_helper: a tensor or graph is used whatever ``type`` claims
     for a in node.attribute:
         if a.HasField("t"):
@@ -680,7 +679,7 @@ def _attr_tensors(node: onnx.NodeProto):
 
 def _iter_tensors(graph):
     """Every TensorProto of a graph or function, subgraphs included."""
-    if isinstance(graph, onnx.GraphProto):
+    if isinstance(graph, ox.GraphProto):
         yield from graph.initializer
         for st in graph.sparse_initializer:
             yield st.values
@@ -689,7 +688,7 @@ def _iter_tensors(graph):
         yield from _attr_tensors(node)
 
 
-def iter_all_tensors(model: onnx.ModelProto):
+def iter_all_tensors(model: ox.ModelProto):
     """Every TensorProto in the model: initializers, sparse initializers, attribute
     tensors, subgraphs, functions and training graphs (a superset of what onnx and
     onnxruntime load external data for)."""
@@ -701,8 +700,8 @@ def iter_all_tensors(model: onnx.ModelProto):
         yield from _iter_tensors(ti.algorithm)
 
 
-def external_info(t: onnx.TensorProto) -> dict[str, str] | None:
-    if t.data_location != onnx.TensorProto.EXTERNAL:
+def external_info(t: ox.TensorProto) -> dict[str, str] | None:
+    if t.data_location != ox.TensorProto.EXTERNAL:
         return None
     return {e.key: e.value for e in t.external_data}
 
@@ -743,7 +742,7 @@ def resolve_location(base: Path, location: str) -> tuple[Path | None, str | None
     return Path(target), None
 
 
-def _tensor_nbytes(t: onnx.TensorProto) -> int | None:
+def _tensor_nbytes(t: ox.TensorProto) -> int | None:
     bits = _DTYPE_BITS.get(t.data_type)
     if not bits:
         return None
@@ -755,7 +754,7 @@ def _tensor_nbytes(t: onnx.TensorProto) -> int | None:
     return -(-numel * bits // 8)
 
 
-def _extent(t: onnx.TensorProto, info: dict[str, str], file_size: int) -> tuple[int, int] | str:
+def _extent(t: ox.TensorProto, info: dict[str, str], file_size: int) -> tuple[int, int] | str:
     """(offset, length) of a tensor's bytes in its external file, or why they are not there."""
     try:
         offset = int(info.get("offset") or 0)
@@ -775,19 +774,19 @@ def _extent(t: onnx.TensorProto, info: dict[str, str], file_size: int) -> tuple[
 
 # typed payload field per dtype, and how many values one element takes there
 _TYPED_FIELD = {
-    onnx.TensorProto.FLOAT: ("float_data", 1),
-    onnx.TensorProto.DOUBLE: ("double_data", 1),
-    onnx.TensorProto.INT32: ("int32_data", 1),
-    onnx.TensorProto.INT64: ("int64_data", 1),
-    onnx.TensorProto.UINT64: ("uint64_data", 1),
-    onnx.TensorProto.COMPLEX64: ("float_data", 2),
-    onnx.TensorProto.COMPLEX128: ("double_data", 2),
+    ox.TensorProto.FLOAT: ("float_data", 1),
+    ox.TensorProto.DOUBLE: ("double_data", 1),
+    ox.TensorProto.INT32: ("int32_data", 1),
+    ox.TensorProto.INT64: ("int64_data", 1),
+    ox.TensorProto.UINT64: ("uint64_data", 1),
+    ox.TensorProto.COMPLEX64: ("float_data", 2),
+    ox.TensorProto.COMPLEX128: ("double_data", 2),
 }
 
 
-def _data_mismatch(t: onnx.TensorProto) -> str | None:
+def _data_mismatch(t: ox.TensorProto) -> str | None:
     """Why a tensor's data does not fit its dims and dtype (None when it fits or cannot be told)."""
-    if t.data_type == onnx.TensorProto.STRING and t.HasField("raw_data") and t.raw_data:
+    if t.data_type == ox.TensorProto.STRING and t.HasField("raw_data") and t.raw_data:
         return "is a string tensor but holds raw_data (strings go in string_data)"
     expected = _tensor_nbytes(t)
     if expected is None:
@@ -813,11 +812,11 @@ def _data_mismatch(t: onnx.TensorProto) -> str | None:
         return f"declares {numel} elements (dims {list(t.dims)}) but holds {n // per if per else n} in {field}"
     if got == expected:
         return None
-    dtype = onnx.TensorProto.DataType.Name(t.data_type).lower()
+    dtype = ox.TensorProto.DataType.Name(t.data_type).lower()
     return f"declares dims {list(t.dims)} of {dtype} ({expected} bytes) but holds {got} bytes"
 
 
-def _check_tensor_data(model: onnx.ModelProto, label: str) -> None:
+def _check_tensor_data(model: ox.ModelProto, label: str) -> None:
     for t in iter_all_tensors(model):
         why = _data_mismatch(t)
         if why:
@@ -874,7 +873,7 @@ def _open_external(base: Path, loc: str, label: str):
     return f
 
 
-def _read_external(f, loc: str, t: onnx.TensorProto, info: dict[str, str], label: str) -> bytes:
+def _read_external(f, loc: str, t: ox.TensorProto, info: dict[str, str], label: str) -> bytes:
     """The bytes of one externally stored tensor, bounds-checked against the open file."""
     ext = _extent(t, info, os.fstat(f.fileno()).st_size)
     if isinstance(ext, str):

@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
-import onnx
+from . import _onnx as ox
 
 from op_handlers.registry import norm_domain
 
@@ -17,6 +16,8 @@ from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 from .loader import LoadedModel, load
 from .result import ProfileResult, summarize, unique
 from .shapes import parse_shape, resolve
+
+np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
 
 def _norm_input_shapes(input_shapes: Mapping[str, Any] | None) -> dict[str, tuple[int, ...]]:
@@ -48,7 +49,7 @@ def _norm_dims(dims: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def _check_opsets(lm: LoadedModel) -> None:
-    latest = onnx.defs.onnx_opset_version()
+    latest = ox.opset_version()
     for o in lm.model.opset_import:
         d = norm_domain(o.domain)
         if d == "" and o.version > latest:
@@ -60,7 +61,7 @@ def _check_opsets(lm: LoadedModel) -> None:
 
 
 def profile(
-    model: str | Path | onnx.ModelProto,
+    model: str | Path | ox.ModelProto,
     input_shapes: Mapping[str, Any] | None = None,
     dims: Mapping[str, Any] | None = None,
     *,

@@ -18,16 +18,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import numpy as np
-import onnx
-from onnx import numpy_helper
+from . import _onnx as ox
 
 from op_handlers.base import dtype_name
 
 from .errors import ShapeError, UsageError
-from .graph import build_view, node_label, subgraphs
+from .graph import _used_outer_names, build_view, node_label, subgraphs
 from .fold import (
     _ABSENT,
+    FOLD_OPS,
     MAX_FOLD_ELEMENTS,
     _attr,
     _fold,
@@ -36,6 +35,8 @@ from .fold import (
     tensor_value,
 )
 from .loader import LoadedModel
+
+np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
 MAX_ROUNDS = 12
 
@@ -142,7 +143,7 @@ def parse_dim_value(text: str) -> int:
 # --------------------------------------------------------------------------- type helpers
 
 
-def type_of(tp: onnx.TypeProto) -> ValueType:
+def type_of(tp: ox.TypeProto) -> ValueType:
     kind = tp.WhichOneof("value")
     if kind == "tensor_type":
         tt = tp.tensor_type
@@ -164,7 +165,7 @@ def type_of(tp: onnx.TypeProto) -> ValueType:
     return ValueType("undefined", None)
 
 
-def tensor_type(t: onnx.TensorProto) -> ValueType:
+def tensor_type(t: ox.TensorProto) -> ValueType:
     return ValueType(dtype_name(t.data_type), tuple(int(d) for d in t.dims))
 
 
@@ -232,22 +233,22 @@ def _fmt_shape(shape) -> str:
     return "x".join(str(d) if d is not None else "?" for d in shape)
 
 
-def _make_input(name: str, dtype_enum: int, shape) -> onnx.ValueInfoProto:
-    return onnx.helper.make_tensor_value_info(name, dtype_enum, None if shape is None else list(shape))
+def _make_input(name: str, dtype_enum: int, shape) -> ox.ValueInfoProto:
+    return ox.make_tensor_value_info(name, dtype_enum, None if shape is None else list(shape))
 
 
 def _working_copy(
     lm: LoadedModel,
     inputs,
     consts: dict[str, np.ndarray],
-    nodes: list[onnx.NodeProto],
+    nodes: list[ox.NodeProto],
     extra: dict[str, ValueType] | None,
-    inlined_inits: list[onnx.TensorProto] = (),
-) -> onnx.ModelProto:
+    inlined_inits: list[ox.TensorProto] = (),
+) -> ox.ModelProto:
     """A weight-free model for onnx inference: concrete inputs, large initializers as typed
     inputs, folded values as initializers, ``nodes`` (already in topological order)."""
     src = lm.model
-    m = onnx.ModelProto()
+    m = ox.ModelProto()
     m.ir_version = max(src.ir_version, 4)
     m.opset_import.extend(src.opset_import)
     m.functions.extend(src.functions)
@@ -255,7 +256,7 @@ def _working_copy(
     g.name = src.graph.name or "main"
     declared_inputs = {i.name: i for i in src.graph.input}
     for name, _dtype, shape in inputs:
-        vi = onnx.ValueInfoProto()
+        vi = ox.ValueInfoProto()
         vi.name = name
         if name in declared_inputs:
             vi.type.CopyFrom(declared_inputs[name].type)
@@ -275,10 +276,10 @@ def _working_copy(
         if t.name in consts or _small_with_data(t):
             g.initializer.append(t)
         else:
-            g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+            g.input.append(ox.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     for name, value in consts.items():
         if name not in init_names:
-            g.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+            g.initializer.append(ox.from_array(np.asarray(value), name))
     g.node.extend(nodes)
     for name, vt in (extra or {}).items():
         g.value_info.append(_make_vi(name, vt))
@@ -297,7 +298,7 @@ def _working_copy(
 INJECTED = "__onnxstat_outer_"
 
 
-def _defined_names(graph: onnx.GraphProto) -> set[str]:
+def _defined_names(graph: ox.GraphProto) -> set[str]:
     """Names a graph defines at its own level (nested subgraphs keep their own scopes)."""
     names = {i.name for i in graph.input} | {t.name for t in graph.initializer}
     for n in graph.node:
@@ -317,11 +318,11 @@ def _flatten(main, consts: dict[str, np.ndarray]):
     Returns ([(node, label)], [branch initializers], {paths of branches not taken}).
     """
     defined = set(main.producer) | set(main.initializers) | set(main.input_names)
-    flat: list[tuple[onnx.NodeProto, str]] = []
-    inits: list[onnx.TensorProto] = []
+    flat: list[tuple[ox.NodeProto, str]] = []
+    inits: list[ox.TensorProto] = []
     dead: set[str] = set()
 
-    def add(n: onnx.NodeProto, label: str, depth: int) -> None:
+    def add(n: ox.NodeProto, label: str, depth: int) -> None:
         if n.op_type == "If" and n.domain in ("", "ai.onnx") and depth < MAX_SUBGRAPH_DEPTH:
             branch = _inline_branch(n, consts)
             if branch is not None:
@@ -337,7 +338,7 @@ def _flatten(main, consts: dict[str, np.ndarray]):
                         add(bn, f"{label}/{bname}/{node_label(bn, bi)}", depth + 1)
                     for k, (bo, io) in enumerate(zip(g.output, n.output)):
                         if io:
-                            flat.append((onnx.helper.make_node("Identity", [bo.name], [io]), f"{label}/{bname}/output{k}"))
+                            flat.append((ox.make_node("Identity", [bo.name], [io]), f"{label}/{bname}/output{k}"))
                     return
         if n.op_type in ("Loop", "Scan") and n.domain in ("", "ai.onnx"):
             n = _with_outer_values(n, consts)
@@ -348,7 +349,7 @@ def _flatten(main, consts: dict[str, np.ndarray]):
     return flat, inits, dead
 
 
-def _inline_branch(node: onnx.NodeProto, consts) -> tuple[str, onnx.GraphProto] | None:
+def _inline_branch(node: ox.NodeProto, consts) -> tuple[str, ox.GraphProto] | None:
     subs = dict(subgraphs(node))
     cond = consts.get(node.input[0]) if node.input else None
     if cond is None or np.asarray(cond).size != 1:
@@ -360,7 +361,7 @@ def _inline_branch(node: onnx.NodeProto, consts) -> tuple[str, onnx.GraphProto] 
     return name, g
 
 
-def _with_outer_values(node: onnx.NodeProto, consts) -> onnx.NodeProto:
+def _with_outer_values(node: ox.NodeProto, consts) -> ox.NodeProto:
     """A copy of a Loop/Scan whose body has the outer constant values it reads as Constants."""
     from .graph import _used_outer_names
 
@@ -370,7 +371,7 @@ def _with_outer_values(node: onnx.NodeProto, consts) -> onnx.NodeProto:
     used = [x for x in sorted(_used_outer_names(body)) if x in consts]
     if not used:
         return node
-    new = onnx.NodeProto()
+    new = ox.NodeProto()
     new.CopyFrom(node)
     nb = next(a.g for a in new.attribute if a.name == "body")
     rename = {x: INJECTED + x for x in used}
@@ -381,14 +382,14 @@ def _with_outer_values(node: onnx.NodeProto, consts) -> onnx.NodeProto:
     old_nodes = list(nb.node)
     del nb.node[:]
     for x in used:
-        nb.node.append(onnx.helper.make_node(
+        nb.node.append(ox.make_node(
             "Constant", [], [rename[x]], name=INJECTED + "const_" + x,
-            value=numpy_helper.from_array(np.asarray(consts[x]), rename[x])))
+            value=ox.from_array(np.asarray(consts[x]), rename[x])))
     nb.node.extend(old_nodes)
     return new
 
 
-def _loop_scan_outputs(n: onnx.NodeProto, sh: "Shapes", extra: dict, consts) -> list[str]:
+def _loop_scan_outputs(n: ox.NodeProto, sh: "Shapes", extra: dict, consts) -> list[str]:
     """Loop scan outputs stack one slice per iteration: their first dim is the trip count."""
     if not n.input or not n.input[0] or n.input[0] not in consts:
         return []
@@ -413,31 +414,31 @@ def _loop_scan_outputs(n: onnx.NodeProto, sh: "Shapes", extra: dict, consts) -> 
     return new
 
 
-def _make_vi(name: str, vt: ValueType) -> onnx.ValueInfoProto:
+def _make_vi(name: str, vt: ValueType) -> ox.ValueInfoProto:
     from op_handlers.base import DTYPES
 
     enum = next((k for k, (n, _b) in DTYPES.items() if n == vt.dtype), 0)
-    return onnx.helper.make_tensor_value_info(name, enum, None if vt.shape is None else list(vt.shape))
+    return ox.make_tensor_value_info(name, enum, None if vt.shape is None else list(vt.shape))
 
 
-def _small_with_data(t: onnx.TensorProto) -> bool:
+def _small_with_data(t: ox.TensorProto) -> bool:
     n = 1
     for d in t.dims:
         n *= d
     return n <= MAX_FOLD_ELEMENTS and _has_data(t)
 
 
-def _infer(model: onnx.ModelProto) -> onnx.ModelProto:
+def _infer(model: ox.ModelProto) -> ox.ModelProto:
     try:
-        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+        return ox.infer_shapes(model, strict_mode=False, data_prop=True)
     except Exception:
         try:
-            return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=False)
+            return ox.infer_shapes(model, strict_mode=False, data_prop=False)
         except Exception:
             return model
 
 
-def _collect(graph: onnx.GraphProto, path: str, sh: Shapes, recurse: bool = True) -> None:
+def _collect(graph: ox.GraphProto, path: str, sh: Shapes, recurse: bool = True) -> None:
     scope = sh.scopes.setdefault(path, {})
     for coll in (graph.input, graph.value_info, graph.output):
         for vi in coll:
@@ -454,7 +455,7 @@ def _collect(graph: onnx.GraphProto, path: str, sh: Shapes, recurse: bool = True
         i = j - offset
         if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
             for a in n.attribute:
-                if a.name == "value" and a.type == onnx.AttributeProto.TENSOR and n.output:
+                if a.name == "value" and a.type == ox.AttributeProto.TENSOR and n.output:
                     scope[n.output[0]] = tensor_type(a.t)
         if not recurse:
             continue
@@ -508,12 +509,13 @@ def resolve(
     _check_given_shapes(given, inputs)
     sh.inputs = inputs
     consts: dict[str, np.ndarray] = dict(given)
+    readers = _value_readers(lm.model.graph)
     for t in lm.model.graph.initializer:
-        v = tensor_value(t)
+        v = tensor_value(t) if t.name in readers else None
         if v is not None:
             consts[t.name] = v
     for name, t in main.constants.items():
-        v = tensor_value(t)
+        v = tensor_value(t) if name in readers else None
         if v is not None:
             consts[name] = v
     inferred = None
@@ -557,8 +559,25 @@ def resolve(
 
 MAX_SUBGRAPH_DEPTH = 8
 
+#: ops whose inputs' values the resolution reads besides the folded ones: conditions and trip counts
+_CONTROL_READERS = frozenset({"If", "Loop"})
 
-def _diagnose_stuck(flat, sh: Shapes, work: onnx.ModelProto) -> None:
+
+def _value_readers(graph: ox.GraphProto) -> set[str]:
+    """Names whose values the resolution may read: inputs of ops the folding evaluates or
+    of control flow, and anything a subgraph reads from outside.  The values of other
+    constants (a convolution's bias) are never converted to arrays; numpy is not even
+    imported for a model that has no shape arithmetic."""
+    out: set[str] = set()
+    for n in graph.node:
+        if n.op_type in FOLD_OPS or n.op_type in _CONTROL_READERS:
+            out.update(n.input)
+        for _, g in subgraphs(n):
+            out |= _used_outer_names(g)
+    return out
+
+
+def _diagnose_stuck(flat, sh: Shapes, work: ox.ModelProto) -> None:
     """An ai.onnx node whose inputs are all known but whose outputs stayed unknown usually
     means its inputs do not fit together (MatMul 2x3 by 4x5): ask onnx's strict
     inference why, and raise that as a ShapeError naming the node."""
@@ -574,8 +593,8 @@ def _diagnose_stuck(flat, sh: Shapes, work: onnx.ModelProto) -> None:
     if not stuck:
         return
     try:
-        onnx.shape_inference.infer_shapes(work, check_type=False, strict_mode=True, data_prop=True)
-    except onnx.shape_inference.InferenceError as exc:
+        ox.infer_shapes(work, strict_mode=True, data_prop=True)
+    except ox.InferenceError as exc:
         msg = " ".join(str(exc).split())
         m = re.search(r"\(op_type:(\w+), node name: ([^)]*)\): (.*)", msg)
         if m:
@@ -617,11 +636,11 @@ def _resolve_subgraphs(lm: LoadedModel, flat, sh: Shapes, consts, depth: int) ->
                     consts.setdefault(name, value)
 
 
-def _subgraph_model(lm: LoadedModel, node: onnx.NodeProto, g: onnx.GraphProto, sh: Shapes, consts) -> onnx.ModelProto:
+def _subgraph_model(lm: LoadedModel, node: ox.NodeProto, g: ox.GraphProto, sh: Shapes, consts) -> ox.ModelProto:
     """A subgraph as a model: outer values it reads become inputs (typed) or initializers (known)."""
     from .graph import _used_outer_names
 
-    m = onnx.ModelProto()
+    m = ox.ModelProto()
     m.ir_version = max(lm.model.ir_version, 4)
     m.opset_import.extend(lm.model.opset_import)
     m.functions.extend(lm.model.functions)
@@ -631,7 +650,7 @@ def _subgraph_model(lm: LoadedModel, node: onnx.NodeProto, g: onnx.GraphProto, s
     outer_types = _formal_input_types(node, g, sh)
     for x in sorted(_used_outer_names(g) - set(formal)):
         if x in consts:
-            sg.initializer.append(numpy_helper.from_array(np.asarray(consts[x]), x))
+            sg.initializer.append(ox.from_array(np.asarray(consts[x]), x))
             continue
         vt = sh.lookup("", x)
         sg.input.append(_make_vi(x, vt if vt is not None else ValueType("undefined", None)))
@@ -650,7 +669,7 @@ def _subgraph_model(lm: LoadedModel, node: onnx.NodeProto, g: onnx.GraphProto, s
     return m
 
 
-def _formal_input_types(node: onnx.NodeProto, g: onnx.GraphProto, sh: Shapes) -> list:
+def _formal_input_types(node: ox.NodeProto, g: ox.GraphProto, sh: Shapes) -> list:
     """Types of a body's formal inputs as the outer node feeds them (None: use the declared)."""
     n_formal = len(g.input)
     if node.op_type == "Loop" and n_formal >= 2:
@@ -700,8 +719,8 @@ def _vt_tuple(vt: ValueType | None):
     return (vt.dtype, vt.shape)
 
 
-def _collect_subgraphs(orig: onnx.GraphProto, inferred: onnx.GraphProto, sh: Shapes) -> None:
-    if not any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for n in orig.node for a in n.attribute):
+def _collect_subgraphs(orig: ox.GraphProto, inferred: ox.GraphProto, sh: Shapes) -> None:
+    if not any(a.type in (ox.AttributeProto.GRAPH, ox.AttributeProto.GRAPHS) for n in orig.node for a in n.attribute):
         return
     # nodes removed by folding are never control flow with subgraphs that matter;
     # inferred subgraphs are matched by node name/label of the original graph.
@@ -737,18 +756,18 @@ def _check_reshapes(flat, sh: Shapes, consts) -> None:
 
 def _has_schema(domain: str, op_type: str, version: int) -> bool:
     try:
-        onnx.defs.get_schema(op_type, version, domain)
+        ox.get_schema(op_type, version, domain)
         return True
     except Exception:
         return False
 
 
-def _plain_attrs(node: onnx.NodeProto) -> dict:
+def _plain_attrs(node: ox.NodeProto) -> dict:
     out = {}
     for a in node.attribute:
-        if a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+        if a.type in (ox.AttributeProto.GRAPH, ox.AttributeProto.GRAPHS):
             continue
-        v = onnx.helper.get_attribute_value(a)
+        v = ox.get_attribute_value(a)
         out[a.name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
     return out
 
@@ -778,7 +797,7 @@ def _apply_rules(flat, sh: Shapes, extra: dict[str, ValueType], declared: dict[s
         if all(not o or _known(vt) for o, vt in zip(n.output, outs)):
             continue
         domain = "" if n.domain == "ai.onnx" else n.domain
-        if domain == "" and not has_rule("", n.op_type) and _has_schema("", n.op_type, onnx.defs.onnx_opset_version()):
+        if domain == "" and not has_rule("", n.op_type) and _has_schema("", n.op_type, ox.opset_version()):
             continue  # onnx knows this op; an unknown output means missing inputs upstream
         ins = [sh.lookup("", x) if x else None for x in n.input]
         results = apply_rule(domain, n.op_type, _plain_attrs(n), ins)
