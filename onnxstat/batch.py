@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import OnnxstatError, UsageError
+from .io import is_batch, is_glob
 
 SCHEMA = "onnxstat.batch/1"
 FORMATS = ("table", "json", "csv", "markdown")
-_GLOB_CHARS = set("*?[")
 
 #: row fields, in the order of the CSV columns
 COLUMNS = (
@@ -38,18 +38,6 @@ COLUMNS = (
 
 
 # --------------------------------------------------------------------------- paths
-
-
-def is_glob(arg: str) -> bool:
-    return any(c in _GLOB_CHARS for c in str(arg))
-
-
-def is_batch(args: Sequence[str | os.PathLike]) -> bool:
-    """True when the arguments name more than one model: several, a directory or a glob."""
-    if len(args) != 1:
-        return True
-    a = str(args[0])
-    return is_glob(a) and not os.path.exists(a) or os.path.isdir(a)
 
 
 def _onnx_files_under(root: Path) -> list[Path]:

@@ -20,8 +20,26 @@ from .shapes import parse_assignments, parse_dim_value, parse_shape
 EXIT_INTERNAL = 3
 
 
+#: commands defined in modules of their own, imported when first asked for so that
+#: starting the CLI for ``profile`` does not load them
+LAZY_COMMANDS = {"bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices", "report": "cmd_report"}
+
+
 class Group(click.Group):
     """Click group whose commands report errors as one line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str):
+        if name not in self.commands and name in LAZY_COMMANDS:
+            from importlib import import_module
+
+            import_module(f"{__package__}.{LAZY_COMMANDS[name]}")  # registers itself on onnxstat.cli.cli
+            registered = import_module(f"{__package__}.cli").cli.commands.get(name)
+            if registered is not None and name not in self.commands:  # run as ``python -m onnxstat.cli``
+                self.add_command(registered)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -156,7 +174,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     Several files, folders (every *.onnx below them) or globs give one summary row
     per model; a model that fails gets its error in its row and the exit code is 1.
     """
-    from .batch import cli_run, is_batch
+    from .io import is_batch
 
     shapes, dim_values = parse_shape_options(input_shapes, dims)
     values = parse_input_values(input_values)
@@ -165,6 +183,8 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     if is_batch(models):
         if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values:
             raise UsageError("--sweep, --symbolic, --bench, --plot, --device and --input-value take one model, not several")
+        from .batch import cli_run
+
         code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
                        simplify=simplify, shape_source=shape_source)
         sys.exit(code)
@@ -178,9 +198,11 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
             raise UsageError("--sweep takes one model")
         return _profile_sweep(models[0], shapes, dim_values, sweeps, plot, do_bench, bench_options,
                               shape_source, simplify, fmt, output)
-    from .cmd_devices import device_from_options
+    dev = None
+    if device or peak_tflops is not None or bandwidth_gbs is not None or plot:
+        from .cmd_devices import device_from_options
 
-    dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
+        dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
     if symbolic and values:
         raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
@@ -282,10 +304,6 @@ def ops_cmd(fmt, output, domain):
     from .coverage import ops_table
 
     emit(ops_table(fmt, domain), output)
-
-
-# Commands living in their own modules register themselves on ``cli`` on import.
-from . import cmd_bench, cmd_compare, cmd_devices, cmd_report  # noqa: E402,F401
 
 
 def main() -> None:

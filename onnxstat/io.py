@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
+from typing import Sequence
 
 from .errors import UsageError
 
@@ -101,6 +101,8 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     mode = "wb" if isinstance(data, bytes) else "w"
     folder = str(p.parent) if str(p.parent) else "."
     try:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise UsageError(f"output {p}: cannot create a file in folder {folder}: {exc.strerror or exc}") from None
@@ -133,3 +135,20 @@ def _unlink(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
+
+
+# --------------------------------------------------------------------------- model arguments
+
+_GLOB_CHARS = set("*?[")
+
+
+def is_glob(arg: str) -> bool:
+    return any(c in _GLOB_CHARS for c in str(arg))
+
+
+def is_batch(args: Sequence[str | os.PathLike]) -> bool:
+    """True when the arguments name more than one model: several, a directory or a glob."""
+    if len(args) != 1:
+        return True
+    a = str(args[0])
+    return is_glob(a) and not os.path.exists(a) or os.path.isdir(a)

@@ -84,7 +84,7 @@ def test_temp_file_cannot_be_created(tmp_path, monkeypatch):
     def deny(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(oio.tempfile, "mkstemp", deny)
+    monkeypatch.setattr("tempfile.mkstemp", deny)
     assert_error(run("profile", MLP, "--format", "json", "-o", tmp_path / "r.json"), 2, f"cannot create a file in folder {tmp_path}: Permission denied")
 
 

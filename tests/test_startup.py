@@ -1,6 +1,7 @@
-"""onnxstat/_onnx.py: the protobuf classes and C++ extension loaded without the onnx package.
+"""What starting onnxstat loads.
 
-The profile path must give the same results whichever way onnx was loaded, a later
+onnxstat/_onnx.py loads onnx's protobuf classes and C++ extension without the onnx
+package; subcommands other than ``profile`` are imported when asked for.  The profile path must give the same results whichever way onnx was loaded, a later
 ``import onnx`` in the same process must work as usual and share the classes, and the
 small replacements for onnx.helper / numpy_helper must agree with the originals.
 """
@@ -103,6 +104,42 @@ print(render.to_json(r))
     a.pop("elapsed_s", None), b.pop("elapsed_s", None)
     assert a["totals"]["macs"] > 0
     assert a["totals"] == b["totals"] and a["nodes"] == b["nodes"]
+
+
+def test_plain_profile_loads_no_other_command(tmp_path):
+    model = tmp_path / "conv.onnx"
+    _conv_relu_model(model)
+    out = _python(f"""
+import sys
+from onnxstat.cli import main
+sys.argv = ["onnxstat", "profile", {str(model)!r}, "--format", "json", "-o", {str(tmp_path / "out.json")!r}]
+try:
+    main()
+except SystemExit as e:
+    assert not e.code, e.code
+print(sorted(m for m in sys.modules if m.startswith("onnxstat.cmd_") or m in (
+    "onnxstat.batch", "onnxstat.roofline", "onnxstat.bench", "onnxstat.report", "onnx", "numpy", "onnxruntime", "rich")))
+""")
+    assert out.strip() == "[]"
+    assert json.loads((tmp_path / "out.json").read_text())["totals"]["macs"] == 6912
+
+
+def test_every_lazy_command_registers_itself():
+    from importlib import import_module
+
+    from onnxstat.cli import LAZY_COMMANDS, cli
+
+    for name, module in LAZY_COMMANDS.items():
+        import_module(f"onnxstat.{module}")
+        assert name in cli.commands, (name, module)
+
+
+@pytest.mark.parametrize("entry", [["-m", "onnxstat"], ["-m", "onnxstat.cli"]])
+def test_module_entry_points_reach_lazy_commands(entry):
+    out = subprocess.run([sys.executable, *entry, "devices", "--format", "json"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "h100" in out.stdout.lower()
 
 
 # --------------------------------------------------------------------------- replacements

@@ -1,0 +1,5 @@
+"""``python -m onnxstat``: the command line."""
+
+from .cli import main
+
+main()
