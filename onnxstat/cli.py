@@ -307,7 +307,42 @@ def ops_cmd(fmt, output, domain):
 
 
 def main() -> None:
-    cli(prog_name="onnxstat")
+    """The ``onnxstat`` console script: run the CLI, then end the process at once.
+
+    A profile leaves many objects behind (the parsed graph, one record per node);
+    tearing the interpreter down frees each of them, about 13 ms on ResNet-50, an
+    eighth of the whole run.  Like mypy's ``hard_exit``, the process ends with
+    ``os._exit`` once the exit handlers have run and the standard streams are
+    flushed; with other threads still running it exits the ordinary way.
+    """
+    try:
+        cli(prog_name="onnxstat")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    hard_exit(code)
+
+
+def hard_exit(code: Any) -> None:
+    """``sys.exit(code)`` without the interpreter's teardown (see :func:`main`)."""
+    import atexit
+    import os
+    import threading
+
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (onnxstat ... | head) or stream
+            pass
+    os._exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

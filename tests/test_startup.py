@@ -111,10 +111,9 @@ def test_plain_profile_loads_no_other_command(tmp_path):
     _conv_relu_model(model)
     out = _python(f"""
 import sys
-from onnxstat.cli import main
-sys.argv = ["onnxstat", "profile", {str(model)!r}, "--format", "json", "-o", {str(tmp_path / "out.json")!r}]
+from onnxstat.cli import cli
 try:
-    main()
+    cli(["profile", {str(model)!r}, "--format", "json", "-o", {str(tmp_path / "out.json")!r}])
 except SystemExit as e:
     assert not e.code, e.code
 print(sorted(m for m in sys.modules if m.startswith("onnxstat.cmd_") or m in (
@@ -240,3 +239,31 @@ def test_infer_shapes_matches_onnx():
                             [helper.make_tensor_value_info("c", TensorProto.FLOAT, None)])
     with pytest.raises(ox.InferenceError):
         ox.infer_shapes(helper.make_model(bad, opset_imports=[helper.make_opsetid("", 17)]), strict_mode=True)
+
+
+# --------------------------------------------------------------------------- hard exit
+
+
+def _main(args: list[str], prelude: str = "") -> subprocess.CompletedProcess:
+    code = f"import sys\n{prelude}\nfrom onnxstat.cli import main\nsys.argv = ['onnxstat', *{args!r}]\nmain()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+
+def test_hard_exit_runs_exit_handlers_and_keeps_codes():
+    ok = _main(["--version"], "import atexit\natexit.register(lambda: print('handler ran'))")
+    assert ok.returncode == 0 and ok.stdout.split("\n")[:2] == ["onnxstat, version 0.1.0", "handler ran"]
+    bad = _main(["profile", "no-such-model.onnx"])
+    assert bad.returncode == 2 and bad.stderr.strip() == "onnxstat: error: no-such-model.onnx: no such file"
+    usage = _main(["profile", "sample_models/cnn.onnx", "--bogus"])
+    assert usage.returncode == 2
+
+
+def test_hard_exit_flushes_a_large_stdout(tmp_path):
+    """Everything written to a pipe arrives: the JSON on stdout equals the file written with -o."""
+    args = ["profile", "sample_models/transformer.onnx", "--dim", "batch=1", "--dim", "seq=8", "--format", "json"]
+    piped = _main(args)
+    assert piped.returncode == 0, piped.stderr
+    _main([*args, "-o", str(tmp_path / "out.json")])
+    a, b = json.loads(piped.stdout), json.loads((tmp_path / "out.json").read_text())
+    assert len(piped.stdout) > 20_000
+    assert a["totals"] == b["totals"] and a["nodes"] == b["nodes"]
