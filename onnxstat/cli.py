@@ -15,7 +15,6 @@ import click
 from . import __version__
 from .errors import OnnxstatError, UsageError
 from .io import check_output_path, write_atomic
-from .shapes import parse_assignments, parse_dim_value, parse_shape
 
 EXIT_INTERNAL = 3
 
@@ -99,12 +98,14 @@ def shape_options(fn: Callable) -> Callable:
 
 
 def parse_input_values(items) -> dict:
-    from .shapes import parse_input_value
+    from .shapes import parse_assignments, parse_input_value
 
     return parse_assignments(items, "--input-value", parse_input_value)
 
 
 def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
+    from .shapes import parse_assignments, parse_dim_value, parse_shape
+
     return (
         parse_assignments(input_shapes, "--input-shape", parse_shape),
         parse_assignments(dims, "--dim", parse_dim_value),

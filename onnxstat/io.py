@@ -10,6 +10,7 @@ be renamed over.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -101,9 +102,7 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
     mode = "wb" if isinstance(data, bytes) else "w"
     folder = str(p.parent) if str(p.parent) else "."
     try:
-        import tempfile
-
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = _mkstemp(folder, f".{p.name}.")
     except OSError as exc:
         raise UsageError(f"output {p}: cannot create a file in folder {folder}: {exc.strerror or exc}") from None
     try:
@@ -128,6 +127,19 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:
         _unlink(tmp)
         raise
     return p
+
+
+def _mkstemp(folder: str, prefix: str) -> tuple[int, str]:
+    """A new file only this process can have made (O_EXCL, mode 0600), as tempfile.mkstemp
+    does, without importing tempfile (and shutil, random, ...) on every run."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        name = os.path.join(folder, f"{prefix}{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name")
 
 
 def _unlink(tmp: str) -> None:

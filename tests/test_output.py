@@ -84,7 +84,7 @@ def test_temp_file_cannot_be_created(tmp_path, monkeypatch):
     def deny(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr("tempfile.mkstemp", deny)
+    monkeypatch.setattr(oio, "_mkstemp", deny)
     assert_error(run("profile", MLP, "--format", "json", "-o", tmp_path / "r.json"), 2, f"cannot create a file in folder {tmp_path}: Permission denied")
 
 
@@ -248,3 +248,17 @@ def test_no_temp_files_anywhere_after_success(tmp_path):
     assert out.read_text().startswith("#") or "|" in out.read_text()
     assert leftovers(tmp_path) == []
     assert [p.name for p in tmp_path.iterdir()] == ["r.md"]
+
+
+def test_mkstemp_is_exclusive_and_private(tmp_path, monkeypatch):
+    fd, name = oio._mkstemp(str(tmp_path), ".r.json.")
+    os.close(fd)
+    assert Path(name).parent == tmp_path and Path(name).name.startswith(".r.json.") and name.endswith(".tmp")
+    assert stat.S_IMODE(os.stat(name).st_mode) == 0o600
+    # the same random part twice: the second call must not reuse the existing file
+    draws = iter([b"\x00" * 6, b"\x00" * 6, b"\x01" * 6])
+    monkeypatch.setattr(oio.os, "urandom", lambda n: next(draws))
+    fd1, first = oio._mkstemp(str(tmp_path), "p.")
+    fd2, second = oio._mkstemp(str(tmp_path), "p.")
+    os.close(fd1), os.close(fd2)
+    assert first != second and second.endswith("010101010101.tmp")
