@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -14,7 +12,7 @@ from op_handlers.registry import norm_domain
 from .analysis import analyze
 from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 from .loader import LoadedModel, load
-from .result import ProfileResult, summarize, unique
+from .result import ProfileResult, gc_paused, summarize, unique
 from .shapes import parse_shape, resolve
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
@@ -82,7 +80,7 @@ def profile(
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
-    with _no_gc():  # the pass allocates many small objects and frees none: the collector only costs time
+    with gc_paused():  # the pass allocates many small objects and frees none: the collector only costs time
         lm = load(model)
         try:
             return _profile(lm, input_shapes, dims, simplify, shape_source, device, dict(input_values or {}))
@@ -90,17 +88,6 @@ def profile(
             if lm.path is not None and not str(exc).startswith(str(lm.path)):
                 raise ShapeError(f"{lm.path}: {exc}") from None
             raise
-
-
-@contextmanager
-def _no_gc():
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any,

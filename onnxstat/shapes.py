@@ -43,10 +43,15 @@ MAX_ROUNDS = 12
 Shape = tuple  # of int | str (unresolved symbol) ; None for unknown rank
 
 
-@dataclass
+@dataclass(frozen=True)
 class ValueType:
     dtype: str
     shape: tuple | None
+    #: every dim a concrete int (computed once: looked up for every tensor of every node)
+    known: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "known", self.shape is not None and all(isinstance(d, int) for d in self.shape))
 
 
 @dataclass
@@ -77,7 +82,7 @@ class Shapes:
             scope = self.scopes.get(path)
             if scope is not None and name in scope:
                 vt = scope[name]
-                if _known(vt):
+                if vt is not None and vt.known:
                     return vt
                 first = first or vt
             if not path:
@@ -475,7 +480,7 @@ def _better(new: ValueType, old: ValueType) -> bool:
 
 
 def _known(vt: ValueType | None) -> bool:
-    return vt is not None and vt.shape is not None and all(isinstance(d, int) for d in vt.shape)
+    return vt is not None and vt.known
 
 
 def resolve(
