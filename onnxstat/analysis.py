@@ -152,7 +152,7 @@ class Analyzer:
         return TensorInfo(name=name, dtype=dtype, shape=shape, is_const=is_const, is_weight=is_weight)
 
     def run(self) -> Analysis:
-        view = self.shapes.view if self.shapes.view is not None else build_view(self.lm.model.graph)
+        view = self.shapes.view if self.shapes.view is not None else self.lm.main_view()
         self.out.nodes = self._graph(view, "", {}, repeat=1)
         return self.out
 

@@ -241,7 +241,7 @@ def check_node(node: ox.NodeProto, label: str, opsets: dict[str, int], where: st
             )
 
 
-def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets: dict[str, int]) -> None:
+def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets: dict[str, int]) -> GraphView:
     where = f" in subgraph {path}" if path else ""
     seen: set[str] = set()
     for t in graph.initializer:
@@ -264,13 +264,14 @@ def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets:
         for attr_name, sub in subgraphs(node):
             sub_path = f"{path}/{label}/{attr_name}" if path else f"{label}/{attr_name}"
             _check_graph(sub, sub_path, visible, opsets)
+    return view
 
 
-def validate_model(model: ox.ModelProto) -> None:
+def validate_model(model: ox.ModelProto) -> GraphView:
     """Check a whole model's structure (main graph and subgraphs); raise ModelError naming
-    the node or tensor at fault."""
+    the node or tensor at fault.  Returns the main graph's view."""
     opsets: dict[str, int] = {}
     for o in model.opset_import:
         d = "" if o.domain == "ai.onnx" else o.domain
         opsets[d] = o.version
-    _check_graph(model.graph, "", frozenset(), opsets)
+    return _check_graph(model.graph, "", frozenset(), opsets)

@@ -33,7 +33,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from .errors import ModelError, UsageError
-from .graph import validate_model
+from .graph import GraphView, build_view, validate_model
 from .io import register_input
 
 #: pseudo location of a tensor whose bytes were left in the model file; random per
@@ -55,6 +55,14 @@ class LoadedModel:
     external_files: set[str] = field(default_factory=set)
     stripped: bool = False
     warnings: list[str] = field(default_factory=list)
+    #: the main graph's validated view, kept from loading (see :meth:`main_view`)
+    view: GraphView | None = field(default=None, repr=False, compare=False)
+
+    def main_view(self) -> GraphView:
+        """The main graph's view: the one validation built when the graph is still that one."""
+        if self.view is None or self.view.graph is not self.model.graph:
+            self.view = build_view(self.model.graph)
+        return self.view
 
     @property
     def weights_available(self) -> bool:
@@ -470,7 +478,7 @@ def _bad_text_field(msg, where: str) -> str | None:
     return None
 
 
-def _validate_model(model: ox.ModelProto, label: str) -> None:
+def _validate_model(model: ox.ModelProto, label: str) -> GraphView:
     bad = _bad_text_field(model, "model")
     if bad:
         raise ModelError(f"{label}: not a valid ONNX model: the text of {bad} is not valid UTF-8 (corrupt file?)")
@@ -482,7 +490,7 @@ def _validate_model(model: ox.ModelProto, label: str) -> None:
     if len(model.graph.node) == 0 and len(model.graph.output) == 0:
         raise ModelError(f"{label}: the graph is empty: no nodes and no outputs")
     try:
-        validate_model(model)
+        return validate_model(model)
     except ModelError as exc:
         raise ModelError(f"{label}: {exc}") from None
 
@@ -601,9 +609,9 @@ def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
 def load(source, *, strip: bool = True) -> LoadedModel:
     """Load a model from a path (str / Path) or take a :class:`onnx.ModelProto` as is."""
     if isinstance(source, ox.ModelProto):
-        _validate_model(source, "model")
+        view = _validate_model(source, "model")
         _check_tensor_data(source, "model")
-        lm = LoadedModel(model=source, warnings=_model_warnings(source))
+        lm = LoadedModel(model=source, warnings=_model_warnings(source), view=view)
         _check_external(lm, base=None)
         return lm
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -614,9 +622,9 @@ def load(source, *, strip: bool = True) -> LoadedModel:
         if what:
             raise ModelError(f"model bytes: not an ONNX model, looks like {what}")
         model = _parse(source, "model bytes")
-        _validate_model_or_identify(model, "model bytes", source)
+        view = _validate_model_or_identify(model, "model bytes", source)
         _check_tensor_data(model, "model bytes")
-        lm = LoadedModel(model=model, warnings=_model_warnings(model))
+        lm = LoadedModel(model=model, warnings=_model_warnings(model), view=view)
         _check_external(lm, base=None)
         return lm
     if not isinstance(source, (str, os.PathLike)):
@@ -632,17 +640,18 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     except (OSError, ValueError) as exc:  # ValueError: mmap of an unmappable file
         raise ModelError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     model = _parse(data, str(path))
-    _validate_model_or_identify(model, str(path), data)
+    view = _validate_model_or_identify(model, str(path), data)
     del data
     _check_tensor_data(model, str(path))
-    lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0, warnings=_model_warnings(model))
+    lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0, warnings=_model_warnings(model),
+                     view=view)
     _check_external(lm, base=path.parent)
     return lm
 
 
-def _validate_model_or_identify(model: ox.ModelProto, label: str, data) -> None:
+def _validate_model_or_identify(model: ox.ModelProto, label: str, data) -> GraphView:
     try:
-        _validate_model(model, label)
+        return _validate_model(model, label)
     except ModelError:
         what = _identify(data) if not model.HasField("graph") else None
         if what:

@@ -507,7 +507,7 @@ def resolve(
     if source not in ("onnx", "ort"):
         raise UsageError(f"unknown shape source {source!r}: use 'onnx' or 'ort'")
     sh = Shapes(source=source)
-    main = build_view(lm.model.graph)
+    main = lm.main_view()
     sh.view = main
     given = _given_values(lm, input_values or {}, input_shapes)
     inputs = _input_types(lm, input_shapes, dims, sh, symbolic)

@@ -985,7 +985,7 @@ def _fit_shapes(lm: LoadedModel, resolved: Sequence[Shapes], fitter: _DimFitter,
     out = Shapes(source=sh0.source)
     bad: dict[str, int] = {}
     done: dict[tuple[str, str], Any] = {}
-    view = build_view(lm.model.graph)
+    view = lm.main_view()
 
     def vec_of(path: str, name: str):
         vts = [sh.scopes.get(path, {}).get(name) for sh in resolved]
