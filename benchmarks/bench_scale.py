@@ -19,10 +19,18 @@ very child, from ``os.wait4`` in a small launcher process that forks it), and th
 ratios onnxstat / onnx-tool:
 
 * onnxstat: ``python -m onnxstat.cli profile MODEL --format json -o OUT`` (the
-  full per-node report; the ``onnxstat`` console script is the same entry point);
+  full per-node report; the ``onnxstat`` console script is the same entry point),
+  run from ``WORKDIR/venv-onnxstat``, a virtual environment this script creates
+  with ``python -m venv`` and ``pip install`` of this checkout (reinstalled when
+  the sources change);
 * onnx-tool: ``python -m onnx_tool -i MODEL -f OUT`` (its per-node table), run
   from ``WORKDIR/venv-onnxtool``, a virtual environment this script creates with
   ``python -m venv`` and ``pip install onnx-tool`` (not a project dependency).
+
+Both tools are thus installed the same way, as a user gets them: into a clean
+environment by pip, which compiles their bytecode.  ``--onnxstat-python current``
+runs this checkout with the interpreter running the script instead (then the
+site-packages of that interpreter, and whether its bytecode is cached, count too).
 
 An onnx-tool failure is recorded in the table with its last error line: that
 is a finding about onnx-tool, not a failure of the script.
@@ -270,8 +278,10 @@ def run_measured(cmd: list[str], log: Path, timeout: float, env: dict | None = N
     stats = log.with_suffix(".stats")
     stats.unlink(missing_ok=True)
     with open(log, "wb") as out:
+        # cwd: the work folder, so that ``python -m`` finds the installed package, not this checkout
         p = subprocess.Popen([sys.executable, "-I", "-S", "-c", LAUNCHER, str(stats), *cmd], stdout=out,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                             cwd=log.parent)
         try:
             p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -327,6 +337,40 @@ def onnx_tool_python(workdir: Path) -> tuple[str | None, str]:
     return str(py), probe.stdout.strip()
 
 
+def source_digest() -> str:
+    """sha256 over the files ``pip install`` takes from this checkout."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = [ROOT / "pyproject.toml", *sorted((ROOT / "onnxstat").rglob("*")), *sorted((ROOT / "op_handlers").rglob("*"))]
+    for f in files:
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(ROOT)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def onnxstat_python(workdir: Path) -> tuple[str | None, str]:
+    """Python of WORKDIR/venv-onnxstat with this checkout pip-installed (not editable), or (None, why)."""
+    env_dir = workdir / "venv-onnxstat"
+    py = env_dir / "bin" / "python"
+    stamp = env_dir / "onnxstat-source.sha256"
+    digest = source_digest()
+    if py.exists() and stamp.exists() and stamp.read_text().strip() == digest:
+        return str(py), f"{env_dir.name} (pip install of this checkout)"
+    if not py.exists():
+        print(f"creating {env_dir} and installing this checkout ...", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+        cmd = [str(py), "-m", "pip", "install", "-q", str(ROOT)]
+    else:
+        print(f"sources changed: reinstalling onnxstat into {env_dir} ...", file=sys.stderr)
+        cmd = [str(py), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(ROOT)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "pip install of this checkout failed: " + last_error_line(r.stderr + r.stdout, r.returncode)
+    stamp.write_text(digest + "\n")
+    return str(py), f"{env_dir.name} (pip install of this checkout)"
+
+
 def onnxstat_macs(out: Path):
     try:
         return json.loads(out.read_text())["totals"]["macs"]
@@ -356,6 +400,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chain-nodes", type=int, default=100_000, help="nodes of the synthetic chain")
     ap.add_argument("--no-onnx-tool", action="store_true", help="measure onnxstat only")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per subprocess")
+    ap.add_argument("--onnxstat-python", choices=("venv", "current"), default="venv",
+                    help="run onnxstat from WORKDIR/venv-onnxstat (default) or with this interpreter and checkout")
     args = ap.parse_args(argv)
 
     names = [n.strip() for n in args.models.split(",") if n.strip()]
@@ -369,9 +415,15 @@ def main(argv=None) -> int:
     ot_py, ot_info = (None, "not run (--no-onnx-tool)") if args.no_onnx_tool else onnx_tool_python(workdir)
     print(f"python {sys.version.split()[0]}, onnx {onnx.__version__}, {os.cpu_count()} cores; "
           f"onnx-tool: {ot_info}", file=sys.stderr)
-    # this checkout's onnxstat, installed or not
-    onnxstat_env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    onnxstat_cmd = [sys.executable, "-m", "onnxstat.cli"]
+    onnxstat_env = None
+    os_py, os_info = onnxstat_python(workdir) if args.onnxstat_python == "venv" else (None, "")
+    if os_py is None:
+        if args.onnxstat_python == "venv":
+            print(f"warning: {os_info}; running this checkout with {sys.executable}", file=sys.stderr)
+        os_py, os_info = sys.executable, f"{sys.executable} with this checkout on PYTHONPATH"
+        onnxstat_env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    print(f"onnxstat: {os_info}", file=sys.stderr)
+    onnxstat_cmd = [os_py, "-m", "onnxstat.cli"]
 
     rows = []
     failed = False
@@ -411,7 +463,7 @@ def main(argv=None) -> int:
 def _brief(r: Run) -> str:
     if not r.ok:
         return f"failed after {r.wall:.1f} s: {r.error}"
-    return f"{r.wall:.2f} s wall, {r.cpu:.2f} s CPU, {r.rss_mb:.0f} MB peak RSS"
+    return f"{secs(r.wall)} s wall, {secs(r.cpu)} s CPU, {r.rss_mb:.0f} MB peak RSS"
 
 
 def verdict(case: Case, rs: Run, ro: Run | None) -> str:
@@ -431,6 +483,11 @@ def verdict(case: Case, rs: Run, ro: Run | None) -> str:
     return "; ".join(parts) or "-"
 
 
+def secs(x: float) -> str:
+    """Seconds with millisecond resolution below 10 s."""
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
 def print_table(rows, with_ot: bool) -> None:
     head = ["model", "file MB", "onnxstat wall s", "CPU s", "peak RSS MB"]
     if with_ot:
@@ -439,10 +496,10 @@ def print_table(rows, with_ot: bool) -> None:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for case, size_mb, rs, ro, macs_s, macs_o in rows:
         cells = [f"{case.name}: {case.what}", f"{size_mb:.1f}"]
-        cells += [f"{rs.wall:.2f}", f"{rs.cpu:.2f}", f"{rs.rss_mb:.0f}"] if rs.ok else ["failed", "-", "-"]
+        cells += [secs(rs.wall), secs(rs.cpu), f"{rs.rss_mb:.0f}"] if rs.ok else ["failed", "-", "-"]
         if with_ot:
             if ro is not None and ro.ok:
-                cells += [f"{ro.wall:.2f}", f"{ro.cpu:.2f}", f"{ro.rss_mb:.0f}"]
+                cells += [secs(ro.wall), secs(ro.cpu), f"{ro.rss_mb:.0f}"]
                 cells += [f"{rs.wall / ro.wall:.2f}", f"{rs.cpu / ro.cpu:.2f}", f"{rs.rss_mb / ro.rss_mb:.2f}"] if rs.ok else ["-"] * 3
             else:
                 err = ro.error if ro is not None else "not run"
