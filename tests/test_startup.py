@@ -267,3 +267,24 @@ def test_hard_exit_flushes_a_large_stdout(tmp_path):
     a, b = json.loads(piped.stdout), json.loads((tmp_path / "out.json").read_text())
     assert len(piped.stdout) > 20_000
     assert a["totals"] == b["totals"] and a["nodes"] == b["nodes"]
+
+
+@pytest.mark.parametrize("extra", [
+    ["--simplify"],                      # onnx-simplifier imports the whole onnx package afterwards
+    ["--shape-source", "ort"],           # so does the onnxruntime shape observer
+    ["--symbolic"],                      # sympy, and numpy
+], ids=lambda e: e[-1].lstrip("-"))
+def test_paths_that_import_onnx_later_work_from_a_fresh_process(extra, tmp_path):
+    """In a fresh process the light load comes first; these paths then import onnx
+    (or numpy, sympy) and must give the same totals as in-process runs."""
+    from helpers import run_cli
+
+    out = tmp_path / "fresh.json"
+    args = ["profile", "sample_models/transformer.onnx", "--dim", "batch=2", "--dim", "seq=16", *extra,
+            "--format", "json", "-o", str(out)]
+    fresh = _main(args)
+    assert fresh.returncode == 0, fresh.stderr
+    inproc = run_cli(*args[:-1], tmp_path / "inproc.json")
+    assert inproc.exit_code == 0, inproc.output
+    a, b = json.loads(out.read_text()), json.loads((tmp_path / "inproc.json").read_text())
+    assert a["totals"] == b["totals"] and a["totals"]["macs"]
