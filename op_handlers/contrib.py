@@ -13,6 +13,7 @@ from typing import Any
 
 from .base import Cost, NodeContext, nbytes, prod
 from .conv import conv_macs
+from .elementwise import fused_activation
 from .registry import register
 
 MS = "com.microsoft"
@@ -36,8 +37,6 @@ PER_ELEMENT_FLOPS: dict[str, int] = {
     "leaky_relu": 2,
     # Softmax along an axis: max-reduce 1, sub 1, exp 1, sum-reduce 1, divide 1
     "softmax": 5,
-    # activation fused into Conv/Gemm (as com.microsoft FusedConv in conv.py)
-    "activation": 1,
     # LayerNormalization pieces: mean 1 (add); variance 3 (sub, mul, add);
     # normalise 2 (sub mean, mul by rsqrt); scale 1; shift 1  -> 8 with bias, 7 without
     "ln_mean": 1,
@@ -101,7 +100,7 @@ def fused_matmul(ctx: NodeContext) -> Cost:
     return ctx.cost(macs, 2 * macs + alpha, weights=(0, 1))
 
 
-@register("FusedGemm", domain=MS, formula="MACs = M·N·K; FLOPs = 2·MACs + numel(Y)·([alpha≠1] + [C, beta≠0]·(1 + [beta≠1]) + [activation])")
+@register("FusedGemm", domain=MS, formula="MACs = M·N·K; FLOPs = 2·MACs + numel(Y)·([alpha≠1] + [C, beta≠0]·(1 + [beta≠1]) + activation)")
 def fused_gemm(ctx: NodeContext) -> Cost:
     # inputs: A, B, C?  Y = act(alpha·A'·B' + beta·C); the epilogue is counted as
     # ai.onnx Gemm counts it (alpha scaling, + C unless beta = 0, beta scaling).
@@ -115,9 +114,8 @@ def fused_gemm(ctx: NodeContext) -> Cost:
     beta = ctx.attr("beta", 1.0)
     if ctx.has_input(2) and beta != 0.0:
         extra = extra + n * (2 if beta != 1.0 else 1)
-    if ctx.attr("activation"):
-        extra = extra + PE["activation"] * n
-    return ctx.cost(macs, 2 * macs + extra, weights=(0, 1, 2))
+    act, notes = fused_activation(ctx, n)
+    return ctx.cost(macs, 2 * macs + extra + act, weights=(0, 1, 2), notes=notes)
 
 
 # --------------------------------------------------------------------------- Gelu family
@@ -225,16 +223,15 @@ def bias_softmax(ctx: NodeContext) -> Cost:
 # --------------------------------------------------------------------------- com.microsoft.nchwc
 
 
-@register("Conv", domain=NCHWC, formula="MACs = numel(Y)·(C/group)·kH·kW; FLOPs = 2·MACs + numel(Y)·([B] + [Sum] + [activation])")
+@register("Conv", domain=NCHWC, formula="MACs = numel(Y)·(C/group)·kH·kW; FLOPs = 2·MACs + numel(Y)·([B] + [Sum] + activation)")
 def nchwc_conv(ctx: NodeContext) -> Cost:
     # inputs: X, W, B?, Sum?  (Sum is added before the activation).  Shapes are the
     # blocked layout's (channels padded to the block size), so padding counts.
     macs = conv_macs(ctx)
     n = ctx.out_numel()
     extra = (n if ctx.has_input(2) else 0) + (n if ctx.has_input(3) else 0)
-    if ctx.attr("activation"):
-        extra = extra + PE["activation"] * n
-    return ctx.cost(macs, 2 * macs + extra, weights=(1, 2))
+    act, notes = fused_activation(ctx, n)
+    return ctx.cost(macs, 2 * macs + extra + act, weights=(1, 2), notes=notes)
 
 
 @register("MaxPool", "AveragePool", domain=NCHWC, formula="FLOPs = numel(Y)·prod(kernel_shape)")

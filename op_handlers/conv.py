@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .base import Cost, NodeContext, prod
+from .elementwise import fused_activation
 from .registry import register
 
 
@@ -66,12 +67,12 @@ def qlinear_conv(ctx: NodeContext) -> Cost:
     return replace(cost, weights=tuple(quant_weights(ctx, 3, 4, 5)) + cost.weights)
 
 
-@register("FusedConv", domain="com.microsoft", formula="Conv + activation: Conv FLOPs + numel(Y) [+ numel(Z) for the fused Sum]")
+@register("FusedConv", domain="com.microsoft", formula="Conv + activation: Conv FLOPs + numel(Y)·activation [+ numel(Z) for the fused Sum]")
 def fused_conv(ctx: NodeContext) -> Cost:
     # inputs: X, W, B?, Z? (residual added before activation)
     macs = conv_macs(ctx)
     n = ctx.out_numel()
     bias = n if ctx.has_input(2) else 0
     z = n if ctx.has_input(3) else 0
-    act = n if ctx.attr("activation") else 0
-    return ctx.cost(macs, 2 * macs + bias + z + act, weights=(1, 2))
+    act, notes = fused_activation(ctx, n)
+    return ctx.cost(macs, 2 * macs + bias + z + act, weights=(1, 2), notes=notes)

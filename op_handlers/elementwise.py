@@ -53,6 +53,38 @@ PER_ELEMENT: dict[str, int] = {
     "Shrink": 2,  # compare, add/sub bias
 }
 
+#: Activations named by a string attribute (an RNN's ``activations``, the ``activation``
+#: of a fused Conv/Gemm kernel), by lower-case name: FLOPs per element.  Names that are
+#: ops cost what the op costs in :data:`PER_ELEMENT`; three are not ops.
+NAMED_ACTIVATIONS: dict[str, int] = {
+    **{op.lower(): PER_ELEMENT[op] for op in (
+        "Relu", "LeakyRelu", "ThresholdedRelu", "Elu", "Celu", "Selu", "Sigmoid", "HardSigmoid",
+        "HardSwish", "Tanh", "Softplus", "Softsign", "Mish", "Clip")},
+    "affine": 2,  # alpha·x + beta: mul, add
+    "scaledtanh": 3,  # alpha·tanh(beta·x): mul, tanh, mul
+    "parametricsoftplus": 5,  # alpha·softplus(beta·x): mul, exp, add, log, mul
+}
+#: cost assumed for an activation name not in :data:`NAMED_ACTIVATIONS`
+UNKNOWN_ACTIVATION_FLOPS = 1
+
+
+def activation_flops(name: str) -> int | None:
+    """FLOPs per element of the activation called ``name`` (any case), None if unknown."""
+    return NAMED_ACTIVATIONS.get(str(name).lower())
+
+
+def fused_activation(ctx: NodeContext, n: int) -> tuple[int, tuple[str, ...]]:
+    """FLOPs of the ``activation`` attribute of a fused kernel over ``n`` outputs, and a
+    note when the name is unknown (then :data:`UNKNOWN_ACTIVATION_FLOPS` per element)."""
+    name = ctx.attr("activation")
+    if not name:
+        return 0, ()
+    per = activation_flops(name)
+    if per is None:
+        return UNKNOWN_ACTIVATION_FLOPS * n, (f"activation {name!r} not in the table: {UNKNOWN_ACTIVATION_FLOPS} FLOP per element",)
+    return per * n, ()
+
+
 #: variadic reductions over inputs: (inputs − 1) per element (+1 for Mean's division)
 VARIADIC = {"Sum": 0, "Max": 0, "Min": 0, "Mean": 1}
 

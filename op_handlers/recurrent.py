@@ -21,27 +21,15 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from .base import Cost, NodeContext, ShapeUnknown, WeightUse
+from .elementwise import NAMED_ACTIVATIONS, UNKNOWN_ACTIVATION_FLOPS
 from .registry import register
 
 # --------------------------------------------------------------------------- per-element costs
 
 #: FLOPs per element of each ONNX RNN activation function (the names of the
-#: ``activations`` attribute, matched case-insensitively).
-ACTIVATION_FLOPS: dict[str, int] = {
-    "sigmoid": 4,  # neg, exp, add, div
-    "tanh": 1,  # a primitive function (as elementwise.TANH)
-    "relu": 1,  # max
-    "affine": 2,  # alpha·x + beta: mul, add
-    "leakyrelu": 2,  # mul, select
-    "thresholdedrelu": 1,  # compare-select
-    "scaledtanh": 3,  # alpha·tanh(beta·x): mul, tanh, mul
-    "hardsigmoid": 4,  # mul, add, max, min
-    "elu": 4,  # exp, sub, mul, select
-    "softsign": 3,  # abs, add, div
-    "softplus": 3,  # exp, add, log
-}
-#: Cost assumed for an activation name not in :data:`ACTIVATION_FLOPS`.
-UNKNOWN_ACTIVATION_FLOPS = 1
+#: ``activations`` attribute, matched case-insensitively; the table is shared with the
+#: fused Conv/Gemm kernels: elementwise.NAMED_ACTIVATIONS).
+ACTIVATION_FLOPS: dict[str, int] = NAMED_ACTIVATIONS
 #: ``clip`` attribute: clamp of every activation input (min, max).
 CLIP_FLOPS = 2
 #: Bias: ``Wb + Rb`` are both added to every gate pre-activation.

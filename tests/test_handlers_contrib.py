@@ -93,6 +93,69 @@ def test_fused_gemm_alpha_beta_trans_a():
     check(c, 16384, 33536, 2080, 8320, 10368, 1024)
 
 
+@pytest.mark.parametrize("activation,per_element", [
+    ("Sigmoid", 4),       # neg, exp, add, div
+    ("LeakyRelu", 2),     # compare, mul
+    ("HardSigmoid", 4),   # mul alpha, add beta, max, min
+    ("Clip", 2),          # max, min
+    ("Tanh", 1),          # a primitive function
+    ("ScaledTanh", 3),    # mul, tanh, mul (not an op)
+])
+def test_fused_gemm_activation_by_name(activation, per_element):
+    # as test_fused_gemm_relu: Y 8x32 = 256 el; FLOPs = 32768 + 256 (+C) + 256·per_element
+    c = run(
+        "FusedGemm",
+        [T("A", "float32", (8, 64)), T("B", "float32", (32, 64), True), T("C", "float32", (32,), True)],
+        [T("Y", "float32", (8, 32))],
+        {"transB": 1, "activation": activation},
+    )
+    check(c, 16384, 32768 + 256 + 256 * per_element, 2080, 8320, 10368, 1024)
+    assert c.notes == ()
+
+
+def test_fused_gemm_unknown_activation_counts_one_and_says_so():
+    # FLOPs = 32768 + 256 (+C) + 256·1 (unknown activation: 1 per element) = 33280
+    c = run(
+        "FusedGemm",
+        [T("A", "float32", (8, 64)), T("B", "float32", (32, 64), True), T("C", "float32", (32,), True)],
+        [T("Y", "float32", (8, 32))],
+        {"transB": 1, "activation": "Wobble"},
+    )
+    check(c, 16384, 33280, 2080, 8320, 10368, 1024)
+    assert c.notes == ("activation 'Wobble' not in the table: 1 FLOP per element",)
+
+
+def test_named_activations_cost_what_their_ops_cost():
+    from op_handlers.elementwise import NAMED_ACTIVATIONS, PER_ELEMENT
+
+    for op, per in PER_ELEMENT.items():
+        if op.lower() in NAMED_ACTIVATIONS:
+            assert NAMED_ACTIVATIONS[op.lower()] == per, op
+
+
+def test_fused_conv_bias_z_relu():
+    # X f32 1x3x8x8 = 192 el (768 B); W 4x3x3x3 const = 108 el (432 B); B [4] (16 B);
+    # Z 1x4x8x8 = 256 el (1024 B); pads 1: Y 1x4x8x8 = 256 el (1024 B)
+    # MACs = 256·3·3·3 = 6912; FLOPs = 13824 + 256 (B) + 256 (Z) + 256·1 (Relu) = 14592
+    # params 108+4 = 112; weight bytes 448; read 768+432+16+1024 = 2240; written 1024
+    c = run("FusedConv",
+            [T("X", "float32", (1, 3, 8, 8)), T("W", "float32", (4, 3, 3, 3), True),
+             T("B", "float32", (4,), True), T("Z", "float32", (1, 4, 8, 8))],
+            [T("Y", "float32", (1, 4, 8, 8))],
+            {"pads": [1, 1, 1, 1], "activation": "Relu"})
+    check(c, 6912, 14592, 112, 448, 2240, 1024)
+
+
+def test_fused_conv_hard_sigmoid():
+    # as above without B and Z; HardSigmoid 4 per element (mul, add, max, min)
+    # FLOPs = 13824 + 256·4 = 14848; params 108; weight bytes 432; read 768+432 = 1200
+    c = run("FusedConv",
+            [T("X", "float32", (1, 3, 8, 8)), T("W", "float32", (4, 3, 3, 3), True)],
+            [T("Y", "float32", (1, 4, 8, 8))],
+            {"pads": [1, 1, 1, 1], "activation": "HardSigmoid"})
+    check(c, 6912, 14848, 108, 432, 1200, 1024)
+
+
 # --------------------------------------------------------------------------- Gelu family
 
 
@@ -237,6 +300,16 @@ def test_nchwc_conv_bias_sum_activation():
             [T("Y", "float32", (1, 32, 14, 14))],
             {"pads": [1, 1, 1, 1], "activation": "Relu"}, domain=NCHWC)
     check(c, 903168, 1825152, 4640, 18560, 56192, 25088)
+
+
+def test_nchwc_conv_sigmoid_activation():
+    # as above without B and Sum, activation Sigmoid (4 per element: neg, exp, add, div)
+    # FLOPs = 1806336 + 6272·4 = 1831424; params 4608; weight bytes 18432; read 12544+18432 = 30976
+    c = run("Conv",
+            [T("X", "float32", (1, 16, 14, 14)), T("W", "float32", (32, 16, 3, 3), True)],
+            [T("Y", "float32", (1, 32, 14, 14))],
+            {"pads": [1, 1, 1, 1], "activation": "Sigmoid"}, domain=NCHWC)
+    check(c, 903168, 1831424, 4608, 18432, 30976, 25088)
 
 
 def test_nchwc_conv_depthwise():
