@@ -27,6 +27,10 @@ from .shapes import Shapes, ValueType
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
 CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
+#: (domain, op) whose graph attributes run once per execution of the node, on whole
+#: tensors: their nodes are counted below the node's own cost.  Other ops' subgraphs
+#: are named in a note as not counted.
+ONCE_SUBGRAPHS = {("ai.onnx.preview", "FlexAttention")}
 
 
 #: the additive cost counts every node, op-type row and total carries
@@ -221,7 +225,20 @@ class Analyzer:
             return [rec]
         _check_non_negative(cost, full, node.op_type, ctx)
         self._apply(rec, cost, weights, repeat)
-        return [rec]
+        subs = list(subgraphs(node))
+        if not subs:
+            return [rec]
+        if (ctx.domain, node.op_type) not in ONCE_SUBGRAPHS:
+            rec.notes.extend(f"subgraph {attr} not counted" for attr, _g in subs)
+            return [rec]
+        # modifier subgraphs run once per execution of the node, on whole tensors
+        self._cf_views()[path] = view
+        outer = frozenset(self._scope_names(view, path))
+        results = [rec]
+        for attr, g in subs:
+            formal = tuple(i.name for i in g.input)
+            results.extend(self._run_sub(g, f"{full}/{attr}", outer, weights, repeat, formal, parent=path))
+        return results
 
     def _apply(self, rec: NodeCost, cost: Cost, weights: dict[str, str], repeat: Any) -> None:
         rec.macs = cost.macs * repeat

@@ -680,7 +680,22 @@ def _formal_input_types(node: ox.NodeProto, g: ox.GraphProto, sh: Shapes) -> lis
     if node.op_type == "Loop" and n_formal >= 2:
         carried = [sh.lookup("", x) if x else None for x in node.input[2:]]
         return [ValueType("int64", ()), ValueType("bool", ())] + carried[: n_formal - 2]
+    if node.op_type == "FlexAttention" and n_formal == 1 and len(node.input) >= 2:
+        return [flex_scores_type(node, sh.lookup("", node.input[0]), sh.lookup("", node.input[1]))]
     return [None] * n_formal
+
+
+def flex_scores_type(node: ox.NodeProto, q: ValueType | None, k: ValueType | None) -> ValueType | None:
+    """Type of the (B, Hq, L, S) scores/probabilities a FlexAttention modifier receives:
+    Q's batch, heads and length, K's length; ``softmax_precision`` or float32 (float64
+    for float64 inputs)."""
+    if q is None or k is None or q.shape is None or k.shape is None or len(q.shape) != 4 or len(k.shape) != 4:
+        return None
+    dtype = "float64" if q.dtype == "float64" else "float32"
+    for a in node.attribute:
+        if a.name == "softmax_precision" and a.type == ox.AttributeProto.INT:
+            dtype = dtype_name(a.i)
+    return ValueType(dtype, (q.shape[0], q.shape[1], q.shape[2], k.shape[2]))
 
 
 def _given_values(lm: LoadedModel, values: Mapping[str, np.ndarray], input_shapes: dict) -> dict[str, np.ndarray]:

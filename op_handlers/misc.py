@@ -592,7 +592,7 @@ PREVIEW = "ai.onnx.preview"
 @register(
     "FlexAttention",
     domain=PREVIEW,
-    formula="as Attention: MACs = B·Hq·L·S·(Dqk+Dv); FLOPs = 2·MACs + B·Hq·L·S·(scale 1 + softmax 5); modifier subgraphs not included",
+    formula="as Attention: MACs = B·Hq·L·S·(Dqk+Dv); FLOPs = 2·MACs + B·Hq·L·S·(scale 1 + softmax 5); score_mod / prob_mod nodes counted on (B, Hq, L, S) below the node",
 )
 def flex_attention(ctx: NodeContext) -> Cost:
     """Q (B, Hq, L, Dqk), K (B, Hkv, S, Dqk), V (B, Hkv, S, Dv) -> Y (B, Hq, L, Dv)."""

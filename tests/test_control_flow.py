@@ -446,3 +446,56 @@ def test_branch_reads_a_body_tensor_through_a_slashed_if_name():
     res = onnxstat.profile(m)
     assert res.totals.macs == 84
     assert not [w for w in res.warnings if "not counted" in w]
+
+
+# --------------------------------------------------------------------------- FlexAttention modifiers
+
+
+def _flex_model(B=2, H=4, L=8, S=16, D=32, softmax_precision=None):
+    """FlexAttention with score_mod = 30·tanh(0.5·s) (Mul, Tanh, Mul) and prob_mod = Relu."""
+    scores = ["b", "h", "l", "s"]
+    sm = helper.make_graph(
+        [helper.make_node("Mul", ["s", "half"], ["m"]), helper.make_node("Tanh", ["m"], ["t"]),
+         helper.make_node("Mul", ["t", "cap"], ["so"])],
+        "score_mod", [vi("s", F, scores)], [vi("so", F, scores)], [init("half", 0.5), init("cap", 30.0)])
+    pm = helper.make_graph([helper.make_node("Relu", ["p"], ["po"])], "prob_mod", [vi("p", F, scores)], [vi("po", F, scores)])
+    attrs = {"score_mod": sm, "prob_mod": pm}
+    if softmax_precision is not None:
+        attrs["softmax_precision"] = softmax_precision
+    node = helper.make_node("FlexAttention", ["Q", "K", "V"], ["Y"], domain="ai.onnx.preview", **attrs)
+    g = helper.make_graph([node], "main", [vi("Q", F, [B, H, L, D]), vi("K", F, [B, H, S, D]), vi("V", F, [B, H, S, D])],
+                          [vi("Y", F, [B, H, L, D])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 23), helper.make_opsetid("ai.onnx.preview", 1)])
+    onnx.checker.check_model(m)
+    return m
+
+
+def test_flex_attention_modifier_subgraphs_are_counted():
+    # B=2, Hq=4, L=8, S=16, D=32: scores B·Hq·L·S = 1024
+    # core: MACs = 1024·(32 + 32) = 65536; FLOPs = 2·65536 + 1024·(scale 1 + softmax 5) = 137216
+    # score_mod on (2, 4, 8, 16): Mul 1024 + Tanh 1024 + Mul 1024 = 3072 FLOPs; prob_mod Relu 1024
+    # total FLOPs = 137216 + 3072 + 1024 = 141312; the 0-d literals are bytes, not parameters
+    res = onnxstat.profile(_flex_model())
+    by_path = {n.path: n for n in res.nodes}
+    assert by_path["FlexAttention_0"].flops == 137216 and by_path["FlexAttention_0"].macs == 65536
+    for p, flops in [("FlexAttention_0/score_mod/Mul_0", 1024), ("FlexAttention_0/score_mod/Tanh_1", 1024),
+                     ("FlexAttention_0/score_mod/Mul_2", 1024), ("FlexAttention_0/prob_mod/Relu_0", 1024)]:
+        assert by_path[p].flops == flops and by_path[p].inputs[0][2] == (2, 4, 8, 16), p
+    assert res.totals.macs == 65536 and res.totals.flops == 141312 and res.totals.params == 0
+    assert res.warnings == [] and res.totals.unsupported_nodes == 0
+
+
+def test_flex_attention_scores_take_softmax_precision():
+    # softmax_precision = DOUBLE: the modifiers see float64 scores (1024 · 8 B read by the Relu)
+    res = onnxstat.profile(_flex_model(softmax_precision=TensorProto.DOUBLE))
+    relu = next(n for n in res.nodes if n.path == "FlexAttention_0/prob_mod/Relu_0")
+    assert relu.inputs[0][1] == "float64" and relu.bytes_read == 1024 * 8
+
+
+def test_subgraphs_of_other_ops_are_named_as_not_counted(monkeypatch):
+    from onnxstat import analysis
+
+    monkeypatch.setattr(analysis, "ONCE_SUBGRAPHS", set())
+    res = onnxstat.profile(_flex_model())
+    assert [n.path for n in res.nodes] == ["FlexAttention_0"]
+    assert res.nodes[0].notes == ["subgraph prob_mod not counted", "subgraph score_mod not counted"]
