@@ -143,7 +143,7 @@ def test_sort_by_macs_puts_the_largest_node_first(driver, cnn_report, tmp_path):
 
 
 def test_filter_by_op_type_and_name(driver, cnn_report):
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     path, prof = cnn_report
     _open(driver, path)
@@ -156,8 +156,13 @@ def test_filter_by_op_type_and_name(driver, cnn_report):
     Select(driver.find_element("id", "op-filter")).select_by_value("")
     box = driver.find_element("id", "node-filter")
     box.send_keys("block.")
+    want = [n["path"] for n in prof["nodes"] if "block." in n["path"]]
+    # the filter applies in a timer after each keystroke: wait for the count to say so
+    # before reading rows (reading while a keystroke re-renders them finds stale ones)
+    WebDriverWait(driver, 10).until(
+        lambda d: d.find_element("id", "node-count").text == f"{len(want)} of {len(prof['nodes'])} nodes")
     rows = _rows(driver)
-    assert [_cell(r, "path").text for r in rows] == [n["path"] for n in prof["nodes"] if "block." in n["path"]]
+    assert [_cell(r, "path").text for r in rows] == want
 
     # a click on a row shows its inputs and outputs
     _click(driver, rows[0])
