@@ -9,7 +9,8 @@ caller's) reuses them: the classes are the same objects either way.
 
 When onnx is already imported, or anything about the direct load looks unfamiliar,
 the module falls back to a plain ``import onnx``; nothing here depends on which way
-was taken.
+was taken.  ``ONNXSTAT_FULL_ONNX_IMPORT=1`` in the environment always takes the plain
+import (a switch for diagnosing an onnx release whose layout differs).
 
 Small replacements for the few ``onnx.helper`` / ``onnx.numpy_helper`` functions the
 profile path calls are below; anything with numpy imports numpy on first use only.
