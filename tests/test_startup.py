@@ -288,3 +288,26 @@ def test_paths_that_import_onnx_later_work_from_a_fresh_process(extra, tmp_path)
     assert inproc.exit_code == 0, inproc.output
     a, b = json.loads(out.read_text()), json.loads((tmp_path / "inproc.json").read_text())
     assert a["totals"] == b["totals"] and a["totals"]["macs"]
+
+
+def test_unfamiliar_onnx_layout_falls_back_to_the_plain_import(tmp_path):
+    """When the direct load fails (here: the package cannot be located the direct way),
+    the plain ``import onnx`` is used and profiling works the same."""
+    model = tmp_path / "conv.onnx"
+    _conv_relu_model(model)
+    out = _python(f"""
+import importlib.util, sys
+real = importlib.util.find_spec
+def refuse(name, *a, **k):
+    if name == "onnx":
+        raise ImportError("unfamiliar layout")
+    return real(name, *a, **k)
+importlib.util.find_spec = refuse
+from onnxstat import _onnx as ox
+importlib.util.find_spec = real
+import onnx
+assert ox.pb is onnx.onnx_ml_pb2 and ox.C is onnx.onnx_cpp2py_export
+from onnxstat.profiler import profile
+print(profile({str(model)!r}).totals.macs)
+""")
+    assert out.strip() == "6912"
