@@ -67,18 +67,21 @@ def test_fused_matmul_trans_batch_a():
     check(c, 73728, 147456, 0, 0, 30720, 9216)
 
 
-def test_fused_gemm_relu():
-    # A f32 8x64 (2048 B); transB=1: B 32x64 const (2048 el, 8192 B); C [32] const (128 B)
-    # Y 8x32 = 256 el (1024 B)
-    # MACs = 8·32·64 = 16384; FLOPs = 32768 + 256 (+C) + 256 (Relu) = 33280
-    # params 2048+32 = 2080; weight bytes 8192+128 = 8320; read 2048+8192+128 = 10368; written 1024
-    c = run(
+def _fused_gemm(activation):
+    """A f32 8x64 (2048 B); transB=1: B 32x64 const (2048 el, 8192 B); C [32] const (128 B);
+    Y 8x32 = 256 el (1024 B).  MACs = 8·32·64 = 16384; params 2048+32 = 2080; weight bytes
+    8192+128 = 8320; read 2048+8192+128 = 10368; written 1024."""
+    return run(
         "FusedGemm",
         [T("A", "float32", (8, 64)), T("B", "float32", (32, 64), True), T("C", "float32", (32,), True)],
         [T("Y", "float32", (8, 32))],
-        {"transB": 1, "activation": "Relu"},
+        {"transB": 1, "activation": activation},
     )
-    check(c, 16384, 33280, 2080, 8320, 10368, 1024)
+
+
+def test_fused_gemm_relu():
+    # FLOPs = 2·16384 + 256 (+C) + 256 (Relu) = 33280
+    check(_fused_gemm("Relu"), 16384, 33280, 2080, 8320, 10368, 1024)
 
 
 def test_fused_gemm_alpha_beta_trans_a():
@@ -102,25 +105,15 @@ def test_fused_gemm_alpha_beta_trans_a():
     ("ScaledTanh", 3),    # mul, tanh, mul (not an op)
 ])
 def test_fused_gemm_activation_by_name(activation, per_element):
-    # as test_fused_gemm_relu: Y 8x32 = 256 el; FLOPs = 32768 + 256 (+C) + 256·per_element
-    c = run(
-        "FusedGemm",
-        [T("A", "float32", (8, 64)), T("B", "float32", (32, 64), True), T("C", "float32", (32,), True)],
-        [T("Y", "float32", (8, 32))],
-        {"transB": 1, "activation": activation},
-    )
+    # FLOPs = 2·16384 + 256 (+C) + 256·per_element
+    c = _fused_gemm(activation)
     check(c, 16384, 32768 + 256 + 256 * per_element, 2080, 8320, 10368, 1024)
     assert c.notes == ()
 
 
 def test_fused_gemm_unknown_activation_counts_one_and_says_so():
-    # FLOPs = 32768 + 256 (+C) + 256·1 (unknown activation: 1 per element) = 33280
-    c = run(
-        "FusedGemm",
-        [T("A", "float32", (8, 64)), T("B", "float32", (32, 64), True), T("C", "float32", (32,), True)],
-        [T("Y", "float32", (8, 32))],
-        {"transB": 1, "activation": "Wobble"},
-    )
+    # FLOPs = 2·16384 + 256 (+C) + 256·1 (unknown activation: 1 per element) = 33280
+    c = _fused_gemm("Wobble")
     check(c, 16384, 33280, 2080, 8320, 10368, 1024)
     assert c.notes == ("activation 'Wobble' not in the table: 1 FLOP per element",)
 
