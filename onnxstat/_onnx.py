@@ -32,7 +32,7 @@ def _load_direct() -> tuple[Any, Any]:
     spec = importlib.util.find_spec("onnx")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("onnx is not installed")
-    folder = list(spec.submodule_search_locations)[0]
+    folder = next(iter(spec.submodule_search_locations))
     ext = [f for f in os.listdir(folder)
            if f.startswith("onnx_cpp2py_export.") and f.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))]
     if len(ext) != 1:

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import _onnx as ox
-
 from op_handlers import REGISTRY, Cost, NodeContext, ShapeUnknown, TensorInfo
 from op_handlers.registry import norm_domain
 
+from . import _onnx as ox
 from .errors import ShapeError
 from .graph import GraphView, build_view, subgraphs
 from .loader import LoadedModel

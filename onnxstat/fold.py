@@ -8,7 +8,6 @@ inference) and by the analysis (If conditions and Loop trip counts).
 from __future__ import annotations
 
 from . import _onnx as ox
-
 from .loader import external_info
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded

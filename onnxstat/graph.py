@@ -11,7 +11,6 @@ from functools import lru_cache
 from typing import Iterator
 
 from . import _onnx as ox
-
 from .errors import ModelError
 
 GRAPH_ATTRS = (ox.AttributeProto.GRAPH, ox.AttributeProto.GRAPHS)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _onnx as ox
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from . import _onnx as ox
 from .errors import ModelError, UsageError
 from .graph import GraphView, build_view, validate_model
 from .io import register_input

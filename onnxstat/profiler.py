@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import _onnx as ox
-
 from op_handlers.registry import norm_domain
 
+from . import _onnx as ox
 from .analysis import analyze
 from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 from .loader import LoadedModel, load

@@ -18,12 +18,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import _onnx as ox
-
 from op_handlers.base import dtype_name
 
+from . import _onnx as ox
 from .errors import ShapeError, UsageError
-from .graph import _used_outer_names, build_view, node_label, subgraphs
 from .fold import (
     _ABSENT,
     FOLD_OPS,
@@ -34,6 +32,7 @@ from .fold import (
     reshape_target,
     tensor_value,
 )
+from .graph import _used_outer_names, node_label, subgraphs
 from .loader import LoadedModel
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded

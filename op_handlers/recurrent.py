@@ -17,7 +17,6 @@ for every batch row (the op's cost when no row is shorter, an upper bound otherw
 from __future__ import annotations
 
 from dataclasses import replace
-
 from typing import Any, Sequence
 
 from .base import Cost, NodeContext, ShapeUnknown, WeightUse
