@@ -499,10 +499,10 @@ def render(res: BatchResult, fmt: str, width: int = 160) -> str:
     if fmt == "markdown":
         return to_markdown(res)
     if fmt == "table":
-        from rich.console import Console
+        from .render import make_console
 
         buf = io.StringIO()
-        print_table(res, Console(file=buf, width=width, color_system=None))
+        print_table(res, make_console(file=buf, width=width, color_system=None))
         return buf.getvalue()
     raise UsageError(f"unknown batch format {fmt!r}: use one of {', '.join(FORMATS)}")
 

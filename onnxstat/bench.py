@@ -1206,10 +1206,10 @@ def render(res: BenchResult, fmt: str, top: int | None = None) -> str:
     if fmt == "table":
         from io import StringIO
 
-        from rich.console import Console
+        from .render import make_console
 
         buf = StringIO()
-        print_table(res, top, Console(file=buf, width=160, color_system=None))
+        print_table(res, top, make_console(file=buf, width=160, color_system=None))
         return buf.getvalue()
     raise UsageError(f"unknown format {fmt!r}: use table, json, markdown or csv")
 

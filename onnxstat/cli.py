@@ -260,10 +260,10 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
     else:
         from io import StringIO
 
-        from rich.console import Console
+        from .render import make_console
 
         buf = StringIO()
-        console = Console(file=buf, width=160, color_system=None)
+        console = make_console(file=buf, width=160, color_system=None)
         render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
         if sym is not None:
             from .symbolic import print_symbolic

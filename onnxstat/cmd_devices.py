@@ -83,11 +83,11 @@ def render_devices(devs, fmt: str) -> str:
         return json.dumps({"schema": "onnxstat.devices/1", "devices": [d.to_dict() for d in devs]}, indent=2) + "\n"
     from io import StringIO
 
-    from rich.console import Console
+    from .render import make_console
     from rich.table import Table
 
     buf = StringIO()
-    console = Console(file=buf, width=200, color_system=None)
+    console = make_console(file=buf, width=200, color_system=None)
     t = Table(title="Device presets (dense peaks; '-' = absent)", title_justify="left")
     for i, h in enumerate(HEADERS):
         t.add_column(h, justify="left" if i in (0, 1, 7) else "right", overflow="fold")

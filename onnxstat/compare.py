@@ -520,12 +520,14 @@ def to_csv(cmp: Comparison) -> str:
 
 def print_table(cmp: Comparison, console=None) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from .render import terminal_console
 
     console = console or terminal_console()
     labels = [m.label for m in cmp.models]
-    console.print(f"[bold]Baseline:[/] {cmp.baseline.label}    [bold]Structure:[/] {cmp.structure_note}", highlight=False)
+    console.print(Text.assemble(("Baseline:", "bold"), f" {cmp.baseline.label}    ", ("Structure:", "bold"),
+                                f" {cmp.structure_note}"), highlight=False)
     for m in cmp.models:
         console.print(f"  {m.label}: {_fmt_inputs(m.result)}", highlight=False)
     t = Table(title="Totals (xN = ratio to the baseline)", title_justify="left")
@@ -543,7 +545,7 @@ def print_table(cmp: Comparison, console=None) -> None:
         ops.add_row(name, *[op_cell_text(c, name) for c in cells])
     console.print(ops)
     for wmsg in cmp.warnings:
-        console.print(f"[yellow]warning:[/] {wmsg}", highlight=False)
+        console.print(Text.assemble(("warning:", "yellow"), f" {wmsg}"), highlight=False)
 
 
 def render_text(cmp: Comparison, fmt: str, width: int = 160) -> str:
@@ -554,10 +556,10 @@ def render_text(cmp: Comparison, fmt: str, width: int = 160) -> str:
     if fmt == "csv":
         return to_csv(cmp)
     if fmt == "table":
-        from rich.console import Console
+        from .render import make_console
 
         buf = io.StringIO()
-        print_table(cmp, Console(file=buf, width=width, color_system=None))
+        print_table(cmp, make_console(file=buf, width=width, color_system=None))
         return buf.getvalue()
     raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
 

@@ -33,7 +33,7 @@ def ops_table(fmt: str = "table", domain: str | None = None) -> str:
         return "\n".join(out) + "\n"
     from io import StringIO
 
-    from rich.console import Console
+    from .render import make_console
     from rich.table import Table
 
     t = Table(title=f"{len(rows)} handlers")
@@ -42,5 +42,5 @@ def ops_table(fmt: str = "table", domain: str | None = None) -> str:
     for r in rows:
         t.add_row(r["domain"], r["op_type"], str(r["since_version"]), r["kind"], r["formula"])
     buf = StringIO()
-    Console(file=buf, width=140, color_system=None).print(t)
+    make_console(file=buf, width=140, color_system=None).print(t)
     return buf.getvalue()

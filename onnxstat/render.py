@@ -219,16 +219,24 @@ TABLE_MAX_NODES = 1000
 TABLE_DEFAULT_TOP = 50
 
 
-def terminal_console():
-    """A rich console for stdout; 140 columns when stdout is not a terminal (pipes, files)."""
+def make_console(**kwargs):
+    """A rich console that prints text as given: no console markup and no ``:emoji:``
+    codes, so a node named ``blocks[bold].relu`` or a formula with ``[alpha≠1]`` keeps its
+    brackets.  Styles are passed explicitly (``style=``, ``Text.assemble``)."""
     from rich.console import Console
 
-    console = Console()
-    return console if console.is_terminal else Console(width=140)
+    return Console(markup=False, emoji=False, **kwargs)
+
+
+def terminal_console():
+    """A rich console for stdout; 140 columns when stdout is not a terminal (pipes, files)."""
+    console = make_console()
+    return console if console.is_terminal else make_console(width=140)
 
 
 def print_table(res: ProfileResult, top: int | None = None, console=None, show_nodes: bool = True) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     console = console or terminal_console()
     head = Table(show_header=False, box=None, pad_edge=False)
@@ -249,8 +257,8 @@ def print_table(res: ProfileResult, top: int | None = None, console=None, show_n
     if show_nodes:
         if top is None and len(res.nodes) > TABLE_MAX_NODES:
             top = TABLE_DEFAULT_TOP
-            console.print(f"[dim]{len(res.nodes)} nodes: the table shows the {top} with the most MACs "
-                          "(--top N for another number, --format csv or json for every node)[/]")
+            console.print(f"{len(res.nodes)} nodes: the table shows the {top} with the most MACs "
+                          "(--top N for another number, --format csv or json for every node)", style="dim")
         headers, rows = node_table(res, top)
         title = f"Top {top} nodes by MACs" if top else "Nodes (graph order)"
         nt = Table(title=title, title_justify="left")
@@ -262,7 +270,7 @@ def print_table(res: ProfileResult, top: int | None = None, console=None, show_n
         console.print(nt)
 
     if res.unsupported:
-        console.print("[bold red]Unsupported ops[/] (MACs/FLOPs not counted): " + ", ".join(
-            f"{d + '::' if d else ''}{o} x{c}" for d, o, c in res.unsupported))
+        console.print(Text.assemble(("Unsupported ops", "bold red"), " (MACs/FLOPs not counted): " + ", ".join(
+            f"{d + '::' if d else ''}{o} x{c}" for d, o, c in res.unsupported)))
     for w in res.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(Text.assemble(("warning:", "yellow"), f" {w}"), highlight=False)

@@ -369,10 +369,10 @@ def render_sweep(res: SweepResult, fmt: str) -> str:
     if fmt == "markdown":
         return sweep_markdown(res)
     if fmt == "table":
-        from rich.console import Console
+        from .render import make_console
 
         buf = io.StringIO()
-        print_sweep(res, Console(file=buf, width=160, color_system=None))
+        print_sweep(res, make_console(file=buf, width=160, color_system=None))
         return buf.getvalue()
     raise UsageError(f"unknown sweep format {fmt!r}: use table, json, csv or markdown")
 

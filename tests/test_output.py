@@ -262,3 +262,32 @@ def test_mkstemp_is_exclusive_and_private(tmp_path, monkeypatch):
     fd2, second = oio._mkstemp(str(tmp_path), "p.")
     os.close(fd1), os.close(fd2)
     assert first != second and second.endswith("010101010101.tmp")
+
+
+# --------------------------------------------------------------------------- text as given
+
+
+def test_terminal_tables_print_names_and_formulas_as_given(tmp_path):
+    """Rich console markup and :emoji: codes are off: brackets and colons in node names,
+    op types and formulas reach the terminal unchanged."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    name = "blocks[bold].relu:smile:"
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name=name),
+         helper.make_node("Wobble[red]", ["y"], ["z"], name="odd[/]", domain="my.ops")],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("my.ops", 1)])
+    path = tmp_path / "markup.onnx"
+    onnx.save(m, str(path))
+    r = run_cli("profile", path)
+    assert r.exit_code == 0, r.output
+    assert name in r.stdout
+    assert "odd[/]" in r.stdout and "my.ops::Wobble[red] x1" in r.stdout  # the unsupported-ops line
+
+    ops = run_cli("ops", "--domain", "com.microsoft")
+    assert ops.exit_code == 0
+    text = " ".join(ops.stdout.split())
+    assert "[alpha≠1]" in text and "[beta≠1]" in text
