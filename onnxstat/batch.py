@@ -248,7 +248,10 @@ class _Progress:
 
     def done(self, row: BatchRow) -> None:
         if self.bar is not None:
-            self.bar.update(self.task, advance=1, description=f"{'ok' if row.ok else 'FAILED'} {Path(row.path).name}")
+            from rich.markup import escape
+
+            name = escape(Path(row.path).name)  # the column renders markup: a "[red]" in a file name is text
+            self.bar.update(self.task, advance=1, description=f"{'ok' if row.ok else 'FAILED'} {name}")
 
 
 def _norm_jobs(jobs: Any, n_models: int) -> int:
