@@ -226,7 +226,8 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         if dev is not None:  # roofline latency beside the measured one, as an efficiency
             from .roofline import attach_roofline
 
-            res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3)
+            res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3,
+                                           providers_used=b.providers_used)
     sym = None
     if symbolic:
         from .symbolic import symbolic_profile

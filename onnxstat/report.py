@@ -916,7 +916,8 @@ def _apply_roofline(rl_mod, res, dev, bench: Mapping | None) -> tuple[dict, Any]
     mean_ms = _num(((bench or {}).get("latency_ms") or {}).get("mean"))
     measured = mean_ms / 1e3 if mean_ms else None
     if hasattr(rl_mod, "attach_roofline"):
-        out = rl_mod.attach_roofline(res, dev, measured_latency_s=measured)
+        out = rl_mod.attach_roofline(res, dev, measured_latency_s=measured,
+                                     providers_used=(bench or {}).get("providers_used"))
     else:
         out = rl_mod.apply_roofline(res, dev)
         if measured and hasattr(out, "set_measured"):

@@ -27,7 +27,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import UsageError
 from .result import ProfileResult
@@ -496,19 +496,52 @@ def apply_roofline(res: ProfileResult, device: Device) -> RooflineResult:
     return RooflineResult(device=device, nodes=rows, latency_s=latency, by_op_type=by_op, warnings=warnings)
 
 
-def attach_roofline(res: ProfileResult, device: Device | str, measured_latency_s: float | None = None) -> RooflineResult:
+#: onnxruntime providers whose kernels run on a GPU (any other: this machine's CPU)
+GPU_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider",
+                 "MIGraphXExecutionProvider", "DmlExecutionProvider")
+
+
+def measurement_mismatch(dev: Device, providers_used: Sequence[str] | None) -> str | None:
+    """A warning when a roofline efficiency would compare unlike things: the roofline of
+    a device preset against a latency measured on other hardware (this machine's CPU
+    against an H100 preset, say).  None when they match or cannot be told apart
+    (a GPU measurement against a GPU preset; a custom device is taken as meant)."""
+    if not providers_used or dev.kind == "custom":
+        return None
+    first = providers_used[0]
+    short = first.replace("ExecutionProvider", "") or first
+    if first in GPU_PROVIDERS:
+        if dev.kind == "gpu":
+            return None
+        where = f"a GPU ({short})"
+    else:
+        if dev.measured:
+            return None
+        where = "this machine's CPU" if short == "CPU" else f"this machine's CPU ({short})"
+    return (f"roofline efficiency compares the {dev.name} roofline with a latency measured on {where}; "
+            "use --device host (this machine's measured peaks) for a like-for-like efficiency"
+            if where.startswith("this machine") else
+            f"roofline efficiency compares the {dev.name} roofline with a latency measured on {where}")
+
+
+def attach_roofline(res: ProfileResult, device: Device | str, measured_latency_s: float | None = None,
+                    providers_used: Sequence[str] | None = None) -> RooflineResult:
     """Run :func:`apply_roofline` and put its fragments on ``res`` for the JSON and renderers.
 
     Sets ``res.extras["roofline"]`` (the whole block), ``res.node_extras`` (list
     aligned with ``res.nodes``), ``res.totals_extras`` (``roofline_latency_s``,
     ``device``, and with a measurement ``measured_latency_s``/``efficiency_pct``)
     and ``res.op_type_extras`` (keyed by (domain, op_type)); appends the warnings.
-    ``device`` may be a preset name.
+    ``device`` may be a preset name.  ``providers_used`` (the measurement's onnxruntime
+    providers) adds a warning when the measurement ran on other hardware than ``device``.
     """
     dev = get_device(device) if isinstance(device, str) else device
     rl = apply_roofline(res, dev)
     if measured_latency_s is not None:
         rl.set_measured(measured_latency_s)
+        mismatch = measurement_mismatch(dev, providers_used)
+        if mismatch:
+            rl.warnings.append(mismatch)
     res.extras["roofline"] = rl.to_dict()
     res.node_extras = rl.node_extras
     totals_extras = dict(getattr(res, "totals_extras", None) or {})

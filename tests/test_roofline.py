@@ -360,3 +360,44 @@ def test_device_options_validate_the_plot_path(tmp_path):
         device_from_options("t4", None, None, str(tmp_path / "r.pdf"))
     with pytest.raises(UsageError, match="does not exist"):
         device_from_options("t4", None, None, str(tmp_path / "no" / "r.png"))
+
+
+# --------------------------------------------------------------------------- measurement vs preset
+
+
+@pytest.mark.parametrize("device,providers,warns", [
+    ("h100", ["CPUExecutionProvider"], "compares the H100 SXM roofline with a latency measured on this machine's CPU; "
+                                       "use --device host"),
+    ("h100", ["CUDAExecutionProvider", "CPUExecutionProvider"], None),   # GPU against a GPU preset: cannot tell
+    ("h100", None, None),                                                 # no measurement details
+])
+def test_measurement_mismatch_presets(device, providers, warns):
+    from onnxstat.roofline import get_device, measurement_mismatch
+
+    got = measurement_mismatch(get_device(device), providers)
+    assert (got is None) if warns is None else (warns in got)
+
+
+def test_measurement_mismatch_cpu_and_custom_devices():
+    from onnxstat.roofline import custom_device, measurement_mismatch, presets
+
+    cpu_preset = next(d for d in presets() if d.kind == "cpu")
+    assert "this machine's CPU" in measurement_mismatch(cpu_preset, ["CPUExecutionProvider"])
+    assert f"roofline efficiency compares the {cpu_preset.name} roofline with a latency measured on a GPU (CUDA)" == \
+        measurement_mismatch(cpu_preset, ["CUDAExecutionProvider"])
+    assert measurement_mismatch(custom_device(1.0, 50.0), ["CPUExecutionProvider"]) is None
+    from onnxstat.roofline import Device
+
+    host = Device(name="this machine", peaks={"fp32": 1e11}, bandwidth=1e10, source="measured", kind="host", measured=True)
+    assert measurement_mismatch(host, ["CPUExecutionProvider"]) is None
+
+
+def test_profile_bench_with_a_gpu_preset_warns_in_every_format(tmp_path):
+    out = tmp_path / "p.json"
+    r = CliRunner().invoke(cli, ["profile", str(ROOT / "sample_models" / "cnn.onnx"), "--dim", "batch=1", "--bench",
+                                 "--runs", "2", "--warmup", "1", "--device", "h100", "--format", "json", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(out.read_text())
+    msg = "roofline efficiency compares the H100 SXM roofline with a latency measured on this machine's CPU"
+    assert any(w.startswith(msg) for w in d["warnings"])
+    assert d["totals"]["efficiency_pct"] > 0
