@@ -210,12 +210,17 @@ class LazyNumpy:
         self._globals["np"] = numpy
         return getattr(numpy, name)
 
+
 _NP_DTYPES = {
     TensorProto.FLOAT: "float32", TensorProto.DOUBLE: "float64", TensorProto.FLOAT16: "float16",
     TensorProto.INT8: "int8", TensorProto.INT16: "int16", TensorProto.INT32: "int32", TensorProto.INT64: "int64",
     TensorProto.UINT8: "uint8", TensorProto.UINT16: "uint16", TensorProto.UINT32: "uint32",
     TensorProto.UINT64: "uint64", TensorProto.BOOL: "bool",
 }
+_TENSOR_DTYPES = {v: k for k, v in _NP_DTYPES.items()}
+#: the typed field holding a tensor's values when it has no raw_data (int32_data for the rest)
+_TYPED_FIELD = {"float32": "float_data", "float64": "double_data", "int64": "int64_data",
+                "uint64": "uint64_data", "uint32": "uint64_data"}
 
 
 def to_array(t):
@@ -227,9 +232,8 @@ def to_array(t):
         dims = tuple(t.dims)
         if t.HasField("raw_data"):
             return np.frombuffer(t.raw_data, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype).reshape(dims)
-        field = {"float32": "float_data", "float64": "double_data", "int64": "int64_data",
-                 "uint64": "uint64_data", "uint32": "uint64_data"}.get(dtype, "int32_data")
         if dtype != "float16":
+            field = _TYPED_FIELD.get(dtype, "int32_data")
             return np.asarray(list(getattr(t, field)), dtype=dtype).reshape(dims)
     from onnx import numpy_helper
 
@@ -241,7 +245,7 @@ def from_array(arr, name: str):
     import numpy as np
 
     arr = np.asarray(arr)
-    code = {v: k for k, v in _NP_DTYPES.items()}.get(arr.dtype.name) if arr.dtype.isnative else None
+    code = _TENSOR_DTYPES.get(arr.dtype.name) if arr.dtype.isnative else None
     if code is None:
         from onnx import numpy_helper
 

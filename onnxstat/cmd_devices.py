@@ -38,8 +38,6 @@ def device_from_options(device, peak_tflops, bandwidth_gbs, roofline_plot=None):
     Checks ``--roofline-plot`` (needs a device; .png or .svg; writable folder)
     before any work is done.
     """
-    if device is None and peak_tflops is None and bandwidth_gbs is None and not roofline_plot:
-        return None
     from .roofline import resolve_device
 
     dev = resolve_device(device, peak_tflops, bandwidth_gbs)

@@ -84,11 +84,7 @@ def intensity(flops: Any, traffic: Any) -> float | None:
 
 
 def shape_json(shape) -> list | None:
-    if shape is None:
-        return None
-    if all(type(d) is int for d in shape):
-        return list(shape)
-    return [jsonable(d) for d in shape]
+    return None if shape is None else [jsonable(d) for d in shape]
 
 
 @dataclass

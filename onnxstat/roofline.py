@@ -513,15 +513,12 @@ def measurement_mismatch(dev: Device, providers_used: Sequence[str] | None) -> s
     if first in GPU_PROVIDERS:
         if dev.kind == "gpu":
             return None
-        where = f"a GPU ({short})"
-    else:
-        if dev.measured:
-            return None
-        where = "this machine's CPU" if short == "CPU" else f"this machine's CPU ({short})"
+        return f"roofline efficiency compares the {dev.name} roofline with a latency measured on a GPU ({short})"
+    if dev.measured:
+        return None
+    where = "this machine's CPU" if short == "CPU" else f"this machine's CPU ({short})"
     return (f"roofline efficiency compares the {dev.name} roofline with a latency measured on {where}; "
-            "use --device host (this machine's measured peaks) for a like-for-like efficiency"
-            if where.startswith("this machine") else
-            f"roofline efficiency compares the {dev.name} roofline with a latency measured on {where}")
+            "use --device host (this machine's measured peaks) for a like-for-like efficiency")
 
 
 def attach_roofline(res: ProfileResult, device: Device | str, measured_latency_s: float | None = None,

@@ -81,7 +81,7 @@ class Shapes:
             scope = self.scopes.get(path)
             if scope is not None and name in scope:
                 vt = scope[name]
-                if vt is not None and vt.known:
+                if _known(vt):
                     return vt
                 first = first or vt
             if not path:
@@ -367,8 +367,6 @@ def _inline_branch(node: ox.NodeProto, consts) -> tuple[str, ox.GraphProto] | No
 
 def _with_outer_values(node: ox.NodeProto, consts) -> ox.NodeProto:
     """A copy of a Loop/Scan whose body has the outer constant values it reads as Constants."""
-    from .graph import _used_outer_names
-
     body = next((g for a, g in subgraphs(node) if a == "body"), None)
     if body is None:
         return node
@@ -642,8 +640,6 @@ def _resolve_subgraphs(lm: LoadedModel, flat, sh: Shapes, consts, depth: int) ->
 
 def _subgraph_model(lm: LoadedModel, node: ox.NodeProto, g: ox.GraphProto, sh: Shapes, consts) -> ox.ModelProto:
     """A subgraph as a model: outer values it reads become inputs (typed) or initializers (known)."""
-    from .graph import _used_outer_names
-
     m = ox.ModelProto()
     m.ir_version = max(lm.model.ir_version, 4)
     m.opset_import.extend(lm.model.opset_import)

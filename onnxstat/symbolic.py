@@ -52,7 +52,6 @@ import sympy
 
 from .analysis import Analyzer, NodeCost
 from .errors import OnnxstatError, UsageError
-from .graph import build_view
 from .loader import LoadedModel, load
 from .result import METRIC_LABELS, unique
 from .shapes import Shapes, ValueType, resolve, type_of
