@@ -173,7 +173,7 @@ def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "s
 # --------------------------------------------------------------------------- 3. Swin shifted window
 
 
-def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3) -> onnx.ModelProto:
+def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3, blocks: int = 1) -> onnx.ModelProto:
     """torchvision's ``shifted_window_attention`` as torch.onnx exports it, input
     "x" [B, H, W, C] with H and W symbolic ("h", "w").
 
@@ -187,9 +187,17 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     window reverse, roll back, crop [:, :H, :W].
     """
     g = G("swin_shifted_window")
+    x = "x"
+    for i in range(blocks):
+        x = _swin_block(g, x, C, heads, ws, shift, output="y" if i == blocks - 1 else None)
+    return g.model([vi("x", F, ["batch", "h", "w", C])], [vi("y", F, None)], domains=())
+
+
+def _swin_block(g: G, x: str, C: int, heads: int, ws: int, shift: int, output=None) -> str:
+    """One shifted-window attention block on x [B, H, W, C]; returns [B, H, W, C]."""
     hd = C // heads
     c = g.const
-    x = "x"
+    blk = g._uid("blk")
     B, H, W = g.dim(x, 0), g.dim(x, 1), g.dim(x, 2)
     wsc = c(ws)
 
@@ -215,7 +223,8 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     x = g.op("Transpose", [x], perm=[0, 1, 3, 2, 4, 5])
     x = g.op("Reshape", [x, g.cat([g.unsq(g.op("Mul", [B, nwin])), c([ws * ws, C])])])
     N0, N1 = g.dim(x, 0), g.dim(x, 1)
-    qkv = g.op("Add", [g.op("MatMul", [x, g.weight("qkv.weight", (C, 3 * C))]), g.weight("qkv.bias", (3 * C,))])
+    qkv = g.op("Add", [g.op("MatMul", [x, g.weight(f"{blk}.qkv.weight", (C, 3 * C))]),
+                       g.weight(f"{blk}.qkv.bias", (3 * C,))])
     qkv = g.op("Reshape", [qkv, g.cat([g.unsq(N0), g.unsq(N1), c([3, heads, hd])])])
     qkv = g.op("Transpose", [qkv], perm=[2, 0, 3, 1, 4])
     q = g.op("Gather", [qkv, c(0)], axis=0)
@@ -227,7 +236,7 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     coords = np.stack(np.meshgrid(np.arange(ws), np.arange(ws), indexing="ij")).reshape(2, -1)
     rel = (coords[:, :, None] - coords[:, None, :]).transpose(1, 2, 0) + (ws - 1)
     index = (rel[:, :, 0] * (2 * ws - 1) + rel[:, :, 1]).reshape(-1)
-    bias = g.op("Gather", [g.weight("relative_position_bias_table", ((2 * ws - 1) ** 2, heads)),
+    bias = g.op("Gather", [g.weight(f"{blk}.relative_position_bias_table", ((2 * ws - 1) ** 2, heads)),
                            c(index)], axis=0)
     bias = g.op("Reshape", [bias, c([ws * ws, ws * ws, -1])])
     bias = g.op("Unsqueeze", [g.op("Transpose", [bias], perm=[2, 0, 1]), c([0])])
@@ -263,7 +272,7 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     attn = g.op("Softmax", [attn], axis=-1)
     o = g.op("Transpose", [g.op("MatMul", [attn, v])], perm=[0, 2, 1, 3])
     o = g.op("Reshape", [o, g.cat([g.unsq(N0), g.unsq(N1), c([C])])])
-    o = g.op("Add", [g.op("MatMul", [o, g.weight("proj.weight", (C, C))]), g.weight("proj.bias", (C,))])
+    o = g.op("Add", [g.op("MatMul", [o, g.weight(f"{blk}.proj.weight", (C, C))]), g.weight(f"{blk}.proj.bias", (C,))])
     o = g.op("Reshape", [o, g.cat([g.unsq(B), g.unsq(nH), g.unsq(nW_), c([ws, ws, C])])])
     o = g.op("Transpose", [o], perm=[0, 1, 3, 2, 4, 5])
     o = g.op("Reshape", [o, g.cat([g.unsq(B), g.unsq(pH), g.unsq(pW), c([C])])])
@@ -274,8 +283,9 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
         return g.op("Concat", [a, b], axis=axis)
 
     o = roll_back(roll_back(o, shift, 1), shift, 2)
-    g.op("Slice", [o, c([0, 0]), g.cat([g.unsq(H), g.unsq(W)]), c([1, 2])], outputs=["y"])
-    return g.model([vi("x", F, ["batch", "h", "w", C])], [vi("y", F, None)], domains=())
+    o = g.op("Slice", [o, c([0, 0]), g.cat([g.unsq(H), g.unsq(W)]), c([1, 2])],
+             outputs=[output] if output else None)
+    return o
 
 
 # --------------------------------------------------------------------------- 4. counter Loops
@@ -412,4 +422,25 @@ def vit_pos_resize(grid: int = 37, dim: int = 384, patch: int = 14) -> onnx.Mode
     r = g.op("Transpose", [r], perm=[0, 2, 3, 1])
     r = g.op("Reshape", [r, c([1, -1, dim])])
     g.op("MatMul", [r, g.weight("head", (dim, 10))], outputs=["y"])
+    return g.model([vi("pixel_values", F, [1, 3, "H", "W"])], [vi("y", F, None)], domains=())
+
+
+def vit_token_grid(dim: int = 384, patch: int = 14) -> onnx.ModelProto:
+    """The grid size taken from the tokens at run time: "pixel_values" [1, 3, H, W] ->
+    Conv patch embedding (patch x patch, stride patch) -> Reshape [1, dim, -1] ->
+    Transpose -> Concat cls token -> tokens [1, 1 + n, dim]; N = Shape(tokens)[1] - 1,
+    M = int(sqrt(float(N))) (Cast, Sqrt, Cast), Slice tokens[:, 1:] and Reshape to
+    "grid" [1, M, M, dim]; then a LayerNormalization-free head: MatMul with [dim, 10].
+    """
+    g = G("vit_token_grid")
+    c = g.const
+    x = g.op("Conv", ["pixel_values", g.weight("patch.weight", (dim, 3, patch, patch)),
+                      g.weight("patch.bias", (dim,))], kernel_shape=[patch, patch], strides=[patch, patch])
+    x = g.op("Transpose", [g.op("Reshape", [x, c([1, dim, -1])])], perm=[0, 2, 1])
+    t = g.op("Concat", [g.weight("cls_token", (1, 1, dim)), x], axis=1)
+    n = g.op("Sub", [g.dim(t, 1), c(1)])
+    m = g.op("Cast", [g.op("Sqrt", [g.op("Cast", [n], to=F)])], to=I64)
+    p = g.op("Slice", [t, c([1]), c([INT64_MAX]), c([1])])
+    grid_t = g.op("Reshape", [p, g.cat([c([1]), g.unsq(m), g.unsq(m), c([dim])])], outputs=["grid"])
+    g.op("MatMul", [grid_t, g.weight("head", (dim, 10))], outputs=["y"])
     return g.model([vi("pixel_values", F, [1, 3, "H", "W"])], [vi("y", F, None)], domains=())
