@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import json
 import os
 import tempfile
 from collections import Counter
@@ -222,6 +223,13 @@ def test_counter_loop_trip_count_and_body_macs(kw):
     assert enc.outputs[0][2] == (1, 256, 256)
     assert enc.repeat == TRIP and enc.macs == TRIP * 6_291_456
     assert body["body_MatMul_h"].macs == TRIP * 24_576
+    # the weights' bytes are read every iteration: enc 256·96·4 = 98,304 B + W 96·256·4 =
+    # 98,304 B per iteration -> 501·196,608 = 98,500,608; written 256·256·4 = 262,144 B
+    # per iteration -> 131,334,144
+    assert enc.bytes_read == TRIP * 196_608 == 98_500_608
+    assert enc.bytes_written == TRIP * 262_144 == 131_334_144
+    # s [1,256] 1,024 B + W2 256·96·4 = 98,304 B -> 501·99,328 = 49,763,328
+    assert body["body_MatMul_h"].bytes_read == TRIP * 99_328
     # params: W [96,256] (loop-carried) once + W2 [256,96] (outer) once = 2·24,576 = 49,152
     assert res.totals.params == 49_152
     loop = _node_outputs(res, "Loop")[0]
@@ -265,12 +273,46 @@ def test_decoder_step_with_empty_and_full_past(seq, past, macs):
     assert outs["present_key"] == (1, 4, past + seq, 16)
     assert outs["present_value"] == (1, 4, past + seq, 16)
     assert outs["y"] == (1, seq, 64)
+    # each present Concat reads the past (past·4·16·4 B, 0 when empty) and the new
+    # [1,4,seq,16] (seq·256 B): past 0, seq 8 -> 2,048 B; past 127, seq 1 -> 32,768 B
+    for n in _node_outputs(res, "Concat"):
+        if n.outputs[0][0].startswith("present_"):
+            assert n.bytes_read == 256 * (past + seq)
 
 
 def test_decoder_step_with_dims_zero_past():
     res = onnxstat.profile(sm.decoder_step(), dims={"seq": 8, "past": 0})
     _complete(res)
     assert res.totals.macs == 139_264
+
+
+def test_decoder_step_zero_dims_on_the_command_line(tmp_path):
+    from helpers import run_cli
+
+    path = tmp_path / "decoder.onnx"
+    onnx.save(sm.decoder_step(), str(path))
+    for args in (["--input-shape", "x=1x8x64", "--input-shape", "past_key=1x4x0x16",
+                  "--input-shape", "past_value=1x4x0x16"], ["--dim", "seq=8", "--dim", "past=0"]):
+        r = run_cli("profile", path, *args, "--format", "json")
+        assert r.exit_code == 0, (r.stderr, r.stdout)
+        totals = json.loads(r.stdout)["totals"]
+        assert totals["macs"] == 139_264 and totals["complete"] is True
+
+
+def test_unresolved_compute_node_makes_totals_incomplete():
+    # an unknown custom op hides the shape a MatMul needs: its MACs are unknown, so the
+    # totals say so; its weight [64,64] still counts: params 4,096
+    g = sm.G("incomplete")
+    y = g.op("Mystery", ["x"], domain="custom.ops")
+    g.op("MatMul", [y, g.weight("w", (64, 64))], outputs=["y"])
+    m = g.model([sm.vi("x", sm.F, [1, 64])], [sm.vi("y", sm.F, None)], domains=("custom.ops",))
+    res = onnxstat.profile(m)
+    assert res.totals.complete is False
+    assert res.totals.unresolved_nodes == 1
+    assert [n.unresolved for n in res.nodes if n.op_type == "MatMul"] == [True]
+    assert res.totals.params == 4_096
+    d = res.to_dict()
+    assert d["totals"]["complete"] is False and d["totals"]["unresolved_nodes"] == 1
 
 
 def test_decoder_step_empty_past_runs_in_onnxruntime():
