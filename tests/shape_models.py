@@ -99,11 +99,14 @@ def contrib_chain(depth: int = 200, width: int = 64) -> onnx.ModelProto:
 
 
 def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "seq",
-         vocab: int = 100, max_pos: int = 512, inter: int | None = None) -> onnx.ModelProto:
+         vocab: int = 100, max_pos: int = 512, inter: int | None = None,
+         two_unsqueezes: bool = False) -> onnx.ModelProto:
     """A BERT encoder in the form torch.onnx exports HF BertModel (opset 17).
 
     Embeddings: Gather(word, input_ids) + Gather(position, Range(seq)) + Gather(type,
     token_type_ids), LayerNormalization.  Mask: Unsqueeze, Cast, (1 - m) * -10000.
+    ``two_unsqueezes``: the mask is unsqueezed by two nodes (axis 1, then 2), the form
+    older exports write and onnxruntime's Attention fusion matches.
     Per layer: Q/K/V MatMul + Add, heads split by Reshape [0,0,h,d] + Transpose, Q·Kᵀ,
     Div √d, Add mask, Softmax, ·V, Transpose + Reshape [0,0,H], output MatMul + Add,
     residual Add + LayerNormalization, FFN MatMul + Add, Gelu as x·0.5·(1+erf(x/√2)),
@@ -133,7 +136,10 @@ def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "s
     e = g.op("Add", [e, pe])
     h = ln(e, "embeddings.LayerNorm")
     # extended attention mask
-    m = g.op("Unsqueeze", ["attention_mask", g.const([1, 2])])
+    if two_unsqueezes:
+        m = g.op("Unsqueeze", [g.op("Unsqueeze", ["attention_mask", g.const([1])]), g.const([2])])
+    else:
+        m = g.op("Unsqueeze", ["attention_mask", g.const([1, 2])])
     m = g.op("Cast", [m], to=F)
     m = g.op("Sub", [g.const(1.0, np.float32), m])
     mask = g.op("Mul", [m, g.const(-10000.0, np.float32)])
@@ -167,7 +173,9 @@ def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "s
     g.nodes.append(helper.make_node("Identity", [h], ["last_hidden_state"], name="output"))
     ins = [vi("input_ids", I64, [1, seq]), vi("attention_mask", I64, [1, seq]),
            vi("token_type_ids", I64, [1, seq])]
-    return g.model(ins, [vi("last_hidden_state", F, [1, seq, hidden])], domains=())
+    m = g.model(ins, [vi("last_hidden_state", F, [1, seq, hidden])], domains=())
+    m.producer_name = "pytorch"  # the form torch.onnx writes; the optimizer checks it
+    return m
 
 
 # --------------------------------------------------------------------------- 3. Swin shifted window

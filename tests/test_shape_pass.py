@@ -96,12 +96,12 @@ def bert_params(layers: int) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def bert_models(layers: int):
+def bert_models(layers: int, two_unsqueezes: bool = False):
     """(unfused, fused) BERT with ``layers`` layers; fused by onnxruntime.transformers."""
     pytest.importorskip("onnxruntime.transformers.optimizer")
     from onnxruntime.transformers.optimizer import optimize_model
 
-    m = sm.bert(layers, seq=SEQ)
+    m = sm.bert(layers, seq=SEQ, two_unsqueezes=two_unsqueezes)
     with tempfile.TemporaryDirectory(prefix="onnxstat-bert-") as d:
         path = os.path.join(d, "bert.onnx")
         onnx.save(m, path)
@@ -111,18 +111,23 @@ def bert_models(layers: int):
     return m, fused
 
 
-@pytest.mark.parametrize("layers", [12, 4])
-def test_bert_fused_by_ort_optimizer_exact(layers):
-    unfused, fused = bert_models(layers)
+@pytest.mark.parametrize("layers,attention", [(12, False), (4, False), (12, True)],
+                         ids=["12-layers", "4-layers", "12-layers-attention"])
+def test_bert_fused_by_ort_optimizer_exact(layers, attention):
+    unfused, fused = bert_models(layers, attention)
     ops = Counter((n.domain, n.op_type) for n in fused.graph.node)
     # what the optimizer produces for this graph: residual Add + LayerNorm -> SkipLayerNormalization
     # (2 per layer), Add bias + erf Gelu -> BiasGelu (1 per layer); the embedding
-    # LayerNormalization stays; attention stays unfused (8 MatMuls per layer)
+    # LayerNormalization stays (the optimizer leaves EmbedLayerNormalization out here).
+    # With the one-node mask Unsqueeze the attention stays unfused (8 MatMuls per layer);
+    # with two Unsqueezes it becomes com.microsoft Attention (packed QKV [64,192]) and
+    # 3 MatMuls per layer remain (output projection, FFN in, FFN out)
     assert ops[("com.microsoft", "SkipLayerNormalization")] == 2 * layers
     assert ops[("com.microsoft", "BiasGelu")] == layers
     assert ops[("", "LayerNormalization")] == 1
-    assert ops[("", "MatMul")] == 8 * layers
     assert ops[("", "Erf")] == 0
+    assert ops[("com.microsoft", "Attention")] == (layers if attention else 0)
+    assert ops[("", "MatMul")] == (3 if attention else 8) * layers
     res = onnxstat.profile(fused, input_shapes=BERT_SHAPES)
     _complete(res)
     assert res.totals.macs == bert_macs(layers)
@@ -134,6 +139,11 @@ def test_bert_fused_by_ort_optimizer_exact(layers):
     assert len(last) == 1 and last[0].macs == 2_097_152
     assert last[0].outputs[0][2] == (1, SEQ, 64)
     for n in _node_outputs(res, "SkipLayerNormalization"):
+        assert n.outputs[0][2] == (1, SEQ, 64)
+    for n in _node_outputs(res, "Attention"):
+        # QKV 3·128·64·64 + Q·Kᵀ and P·V 2·4·128·128·16 = 1,572,864 + 2,097,152 = 3,670,016;
+        # params packed QKV 64·192 + 192 = 12,480
+        assert n.macs == 3_670_016 and n.params == 12_480
         assert n.outputs[0][2] == (1, SEQ, 64)
 
 
@@ -425,6 +435,7 @@ def _differential_cases():
         ("bert12_unfused", lambda: bert_models(12)[0], {"seq": SEQ}),
         ("bert12_fused", lambda: bert_models(12)[1], {"seq": SEQ}),
         ("bert4_fused", lambda: bert_models(4)[1], {"seq": SEQ}),
+        ("bert12_attention_fused", lambda: bert_models(12, True)[1], {"seq": SEQ}),
         ("swin_30", sm.swin_shifted_window, {"batch": 1, "h": 30, "w": 30}),
         ("swin_56_b2", sm.swin_shifted_window, {"batch": 2, "h": 56, "w": 56}),
         ("swin_3_blocks_30", lambda: sm.swin_shifted_window(blocks=3), {"batch": 1, "h": 30, "w": 23}),
