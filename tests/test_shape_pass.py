@@ -382,7 +382,7 @@ def _feeds(model, shapes):
 
 
 def _ort_shapes(model, shapes):
-    """Every main-graph node output's shape as onnxruntime observes it (one CPU run).
+    """Every main-graph node output's (dtype, shape) as onnxruntime observes it (one CPU run).
 
     The zoo models' weights live in a missing external file: the model is written to a
     temporary directory next to a sparse all-zero file of the right size (values do
@@ -415,7 +415,8 @@ def _ort_shapes(model, shapes):
         sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         values = sess.run(names, _feeds(model, shapes))
-    return {n: tuple(np.asarray(v).shape) for n, v in zip(names, values) if isinstance(v, np.ndarray)}
+    return {n: (np.asarray(v).dtype.name, tuple(np.asarray(v).shape))
+            for n, v in zip(names, values) if isinstance(v, np.ndarray)}
 
 
 def _input_shapes(model, dims):
@@ -478,8 +479,8 @@ def test_static_shapes_equal_onnxruntime(name, build, dims):
                 missing.append(out)
                 continue
             checked += 1
-            if tuple(vt.shape) != observed[out] and (name, out) not in ALLOWED_MISMATCH:
-                wrong.append((out, tuple(vt.shape), observed[out]))
+            if (vt.dtype, tuple(vt.shape)) != observed[out] and (name, out) not in ALLOWED_MISMATCH:
+                wrong.append((out, (vt.dtype, tuple(vt.shape)), observed[out]))
     assert not wrong, f"{name}: static != onnxruntime: {wrong[:10]}"
     # every tensor onnxruntime produced is resolved statically as well
     assert not missing, f"{name}: {len(missing)} tensors unresolved: {missing[:10]}"
