@@ -144,8 +144,9 @@ def warn(messages) -> None:
 @output_options(("table", "json", "csv", "markdown"))
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first; the summary shows node counts and totals before and after.")
-@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
-              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
+@click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
+              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes; "
+                   "'auto' does so only when the static pass leaves shapes unknown.")
 @click.option("--no-nodes", is_flag=True, help="Terminal format: leave out the per-node table.")
 @click.option("--device", "device", default=None, metavar="NAME",
               help="Roofline on a device preset ('onnxstat devices'; e.g. h100, t4, orin) or 'host' to measure this machine.")

@@ -15,7 +15,7 @@ from .io import check_output_path
 @click.option("--bench", is_flag=True, help="Also measure latency (p50/p90), FPS and speedup with onnxruntime on the CPU.")
 @click.option("--runs", type=click.IntRange(min=1), default=None, help="Timed runs per model with --bench.")
 @click.option("--warmup", type=click.IntRange(min=0), default=None, help="Untimed warm-up runs per model with --bench.")
-@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
+@click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
               help="'ort' also runs each model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 def compare_cmd(models, input_shapes, dims, fmt, output, bench, runs, warmup, shape_source):
     """Compare MODELS side by side (the first is the baseline): size, params, weight bytes,

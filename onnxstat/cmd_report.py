@@ -23,7 +23,7 @@ from .io import check_output_path
 @click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=True, readable=False), metavar="MODEL",
               help="Add a side-by-side comparison with MODEL (repeatable; same shapes and dims).")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first.")
-@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
+@click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, peak_tflops, bandwidth_gbs,
                compare, simplify, shape_source):

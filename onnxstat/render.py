@@ -106,9 +106,25 @@ def _md_table(headers: list[str], rows: list[list[Any]], align: str | None = Non
     return "\n".join(out)
 
 
+def completeness(t) -> str | None:
+    """One line saying the totals leave something out, or None when they are complete."""
+    parts = []
+    if t.unresolved_nodes:
+        parts.append(f"{t.unresolved_nodes} node(s) with unknown shapes or trip counts")
+    if t.unsupported_nodes:
+        parts.append(f"{t.unsupported_nodes} unsupported node(s)")
+    if not parts:
+        return None
+    return "INCOMPLETE: " + " and ".join(parts) + " not counted in MACs/FLOPs (see warnings)"
+
+
 def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
     t = res.totals
-    rows = [
+    rows = []
+    note = completeness(t)
+    if note:
+        rows.append(("Totals", note))
+    rows += [
         ("Params", f"{units.si(t.params)} ({units.count(t.params)})"),
         ("MACs", f"{units.si(t.macs)} ({units.count(t.macs)})"),
         ("FLOPs", f"{units.si(t.flops)} ({units.count(t.flops)})"),

@@ -982,7 +982,7 @@ def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simpl
         memory = None
     profiles = [res.to_dict()]
     for m in others:
-        other = _profile(m, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+        other = _profile(m, input_shapes, dims, simplify=simplify, shape_source=shape_source, strict_dims=False)
         if memory is not None and other.totals.peak_activation_bytes is None:
             _apply_memory(memory, other)
         profiles.append(other.to_dict())
