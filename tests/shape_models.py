@@ -310,7 +310,7 @@ def counter_loop(limit: int = 500, *, early_stop: bool = True, m: str = "max",
     h' = h + MatMul(s, W2 (outer initializer [256, 96])) [1,96]; i' = i + 1;
     cond = Less(i', N) [And ReduceMax(h') < 1e30 when ``early_stop``, data-dependent].
     Scan output: s per iteration, [trip, 1, 256] (only without ``early_stop``).
-    ``m``: "max" (M = INT64_MAX) or "absent"; ``n_carried``: N is a carried
+    ``m``: "max" (M = INT64_MAX), "absent" or an int bound; ``n_carried``: N is a carried
     pass-through (else the body reads it from the outer scope).
     """
     g = G("counter_loop")
@@ -346,7 +346,7 @@ def counter_loop(limit: int = 500, *, early_stop: bool = True, m: str = "max",
         b.nodes.append(helper.make_node("Identity", [s], ["s_scan"]))
         bout.append(vi("s_scan", F, [1, 256]))
     body = helper.make_graph(b.nodes, "body", bin_, bout)
-    M = c(INT64_MAX) if m == "max" else ""
+    M = c(INT64_MAX) if m == "max" else "" if m == "absent" else c(int(m))
     ins = [M, cond0, i0] + ([N] if n_carried else []) + [W, h0]
     outs = ["i_final"] + (["N_final"] if n_carried else []) + ["W_final", "h_final"]
     if not early_stop:

@@ -253,6 +253,19 @@ def test_counter_loop_trip_count_and_body_macs(kw):
         assert dict((o[0], o[2]) for o in loop.outputs)["s_all"] == (TRIP, 1, 256)
 
 
+@pytest.mark.parametrize("m,trip", [(100, 100), (501, 501), (502, 501), (0, 0)])
+def test_counter_loop_with_a_bound(m, trip):
+    # M bounds the counter: min(M, 501) runs, exactly (no data-dependent term);
+    # MACs trip·6,316,032: M = 100 -> 631,603,200
+    res = onnxstat.profile(sm.counter_loop(500, early_stop=False, m=m))
+    _complete(res)
+    assert res.totals.macs == trip * PER_ITER
+    loop = _node_outputs(res, "Loop")[0]
+    assert dict((o[0], o[2]) for o in loop.outputs)["s_all"] == (trip, 1, 256)
+    # params do not depend on the trip count: 49,152 even when the body never runs
+    assert res.totals.params == 49_152
+
+
 # --------------------------------------------------------------------------- 5. decoder step
 
 
@@ -442,6 +455,8 @@ def _differential_cases():
         ("swin_3_blocks_30", lambda: sm.swin_shifted_window(blocks=3), {"batch": 1, "h": 30, "w": 23}),
         ("loop_paddle", lambda: sm.counter_loop(500), {}),
         ("loop_counter", lambda: sm.counter_loop(500, early_stop=False, m="absent", n_carried=False), {}),
+        ("loop_bound_100", lambda: sm.counter_loop(500, early_stop=False, m=100), {}),
+        ("loop_bound_0", lambda: sm.counter_loop(500, early_stop=False, m=0), {}),
         ("decoder_past0", sm.decoder_step, {"seq": 8, "past": 0}),
         ("decoder_past127", sm.decoder_step, {"seq": 1, "past": 127}),
         ("vit_pos_resize", sm.vit_pos_resize, {"H": 224, "W": 224}),
