@@ -218,7 +218,7 @@ def _swin_block(g: G, x: str, C: int, heads: int, ws: int, shift: int, output=No
     x = g.op("Pad", [x, pads])
     pH, pW = g.dim(x, 1), g.dim(x, 2)
 
-    def roll(t, s, axis):  # torch.roll(t, s, axis) for s < 0: cat(t[-s:], t[:-s])
+    def roll(t, s, axis):  # torch.roll(t, s, axis) = cat(t[-s:], t[:-s]) along axis
         big = c([INT64_MAX])
         a = g.op("Slice", [t, c([-s]), big, c([axis])])
         b = g.op("Slice", [t, c([0]), c([-s]), c([axis])])
@@ -285,12 +285,7 @@ def _swin_block(g: G, x: str, C: int, heads: int, ws: int, shift: int, output=No
     o = g.op("Transpose", [o], perm=[0, 1, 3, 2, 4, 5])
     o = g.op("Reshape", [o, g.cat([g.unsq(B), g.unsq(pH), g.unsq(pW), c([C])])])
 
-    def roll_back(t, s, axis):  # torch.roll(t, +s, axis): cat(t[-s:], t[:-s])
-        a = g.op("Slice", [t, c([-s]), c([INT64_MAX]), c([axis])])
-        b = g.op("Slice", [t, c([0]), c([-s]), c([axis])])
-        return g.op("Concat", [a, b], axis=axis)
-
-    o = roll_back(roll_back(o, shift, 1), shift, 2)
+    o = roll(roll(o, shift, 1), shift, 2)
     o = g.op("Slice", [o, c([0, 0]), g.cat([g.unsq(H), g.unsq(W)]), c([1, 2])],
              outputs=[output] if output else None)
     return o
