@@ -75,11 +75,28 @@ def _if(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
             continue
         vt = types[0]
         for other in types[1:]:
-            vt = _merge(vt, other)
+            vt = _merge_branches(vt, other)
         if vt is not None:
             scope.set(o, r.settle(o, vt, scope))
         if len(values) == 1 and values[0] is not None:
             scope.values[o] = values[0]
+
+
+def _merge_branches(a, b):
+    """Output types of two branches, either of which may run: their common part; two
+    known shapes of one element count but different ranks (a flag as [] or [1]) cost
+    the same downstream, and the higher rank is kept."""
+    from .shapes import _merge
+
+    if a is not None and b is not None and a.known and b.known and len(a.shape) != len(b.shape) and a.dtype == b.dtype:
+        na = nb = 1
+        for d in a.shape:
+            na *= d
+        for d in b.shape:
+            nb *= d
+        if na == nb:
+            return a if len(a.shape) > len(b.shape) else b
+    return _merge(a, b)
 
 
 # --------------------------------------------------------------------------- Loop
@@ -105,16 +122,26 @@ def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
     raws = [None, None] + [scope.raw_type(x) if x else None for x in node.input[2:]]
     bs = r.subgraph(body, path, scope, formal, values, raws)
     final = [bs.type(body.output[1 + k].name) if 1 + k < len(body.output) else None for k in range(n_carried)]
-    varying = [k for k in range(n_carried) if init[k] is not None and final[k] is not None
-               and init[k].shape != final[k].shape and _merge(init[k], final[k]) != init[k]]
+    varying = _varying(init, final, n_carried)
     if varying:
-        # shapes that change from one iteration to the next: resolve again with those dims unknown
-        formal = [ValueType("int64", ()), ValueType("bool", ())] + [
-            _merge(init[k], final[k]) if k in varying else init[k] for k in range(n_carried)]
-        bs = r.subgraph(body, path, scope, formal, values, raws)
+        # the body's carried values change shape after the first iteration (exporters start a
+        # buffer as a scalar placeholder): resolve it again as the later iterations see it
+        second = [ValueType("int64", ()), ValueType("bool", ())] + [
+            final[k] if k in varying else init[k] for k in range(n_carried)]
+        bs2 = r.subgraph(body, path, scope, second, values, raws)
+        final2 = [bs2.type(body.output[1 + k].name) if 1 + k < len(body.output) else None for k in range(n_carried)]
         names = ", ".join(repr(node.input[2 + k]) for k in varying)
-        r.sh.warnings.append(f"node {full!r} (Loop): loop-carried {names} change shape from one iteration to "
-                             "the next; the body nodes that depend on them are not counted")
+        if not _varying(second[2:], final2, n_carried):
+            bs, init, final, varying = bs2, second[2:], final2, []
+            r.sh.warnings.append(f"node {full!r} (Loop): loop-carried {names} take their shapes in the first "
+                                 "iteration; every iteration is counted with the shapes of the later ones")
+        else:
+            # shapes that keep changing: resolve again with those dims unknown
+            formal = [ValueType("int64", ()), ValueType("bool", ())] + [
+                _merge(init[k], final[k]) if k in varying else init[k] for k in range(n_carried)]
+            bs = r.subgraph(body, path, scope, formal, values, raws)
+            r.sh.warnings.append(f"node {full!r} (Loop): loop-carried {names} change shape from one iteration "
+                                 "to the next; the body nodes that depend on them are not counted")
     trip, exact, how = trip_count(r, node, body, scope, bs)
     r.sh.control[full] = {"trip": trip, "exact": exact, "how": how}
     for k in range(n_carried):
@@ -135,6 +162,14 @@ def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
         if vt is None or vt.shape is None:
             continue
         scope.set(o, r.settle(o, ValueType(vt.dtype, (trip if trip is not None else None, *vt.shape)), scope))
+
+
+def _varying(init: list, final: list, n_carried: int) -> list[int]:
+    """Carried values whose shape after an iteration differs from before it."""
+    from .shapes import _merge
+
+    return [k for k in range(n_carried) if k < len(init) and init[k] is not None and final[k] is not None
+            and init[k].shape != final[k].shape and _merge(init[k], final[k]) != init[k]]
 
 
 def _passthrough(body: ox.GraphProto, n_carried: int) -> set[int]:
