@@ -24,7 +24,7 @@ from .io import check_output_path
               help="Keep the variant files in DIR (otherwise they live in a temporary folder).")
 @click.option("--calibration-dir", type=click.Path(), default=None, metavar="DIR",
               help="Calibration samples for int8-qdq / int8-qoperator (.npz per sample or .npy per input); "
-                   "without it, generated data (labelled so).")
+                   "without it, 8 generated samples (labelled so).")
 @click.option("--fp16-io", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="I/O type of the fp16 variant (float32 keeps the model's I/O through Cast nodes).")
 @click.option("--fidelity", is_flag=True,
@@ -37,9 +37,9 @@ from .io import check_output_path
 @click.option("--inputs-dir", type=click.Path(), default=None, metavar="DIR",
               help="Real samples for --fidelity: one .npz per sample, or one .npy per input.")
 @click.option("--samples", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Samples for --fidelity [default: 4 generated, or every file of --inputs-dir] and for generated "
-                   "calibration [default: 8].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated --fidelity inputs.")
+              help="Samples for --fidelity [default: 4 generated, or every sample of --inputs-dir].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the generated --fidelity inputs (generated calibration data use SEED+1000).")
 def compare_cmd(models, input_shapes, dims, fmt, output, bench, runs, warmup, shape_source, variants, save_variants,
                 calibration_dir, fp16_io, fidelity, localize, snr_threshold, inputs_dir, samples, seed):
     """Compare MODELS side by side (the first is the baseline): size, params, weight bytes,

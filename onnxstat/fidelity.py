@@ -346,21 +346,38 @@ def _check_shapes(base_label: str, base_out: list[dict], label: str, out: list[d
 
 
 def output_fidelity(sources: Sequence[Any], labels: Sequence[str], samples: Samples) -> list[dict | None]:
-    """Per model (the first is the baseline: None) ``{"samples", "outputs": [...]}``."""
-    sessions = [_session(s, lab) for s, lab in zip(sources, labels)]
-    sigs = [_signature(s) for s in sessions]
-    for lab, sig in zip(labels[1:], sigs[1:]):
-        check_signature(labels[0], sigs[0], lab, sig)
-    out_names = [o.name for o in sessions[0].get_outputs()]
-    base = _run(sessions[0], samples, labels[0], out_names)
+    """Per model (the first is the baseline: None) ``{"samples", "outputs": [...]}``.
+
+    A model whose inputs or outputs differ from the baseline's is a UsageError; one
+    onnxruntime cannot load or run gets ``{"samples", "outputs": [], "error": reason}``.
+    """
+    base_sess = _session(sources[0], labels[0])
+    base_sig = _signature(base_sess)
+    sessions: list[Any] = [base_sess]
+    for src, lab in zip(sources[1:], labels[1:]):
+        try:
+            sess = _session(src, lab)
+        except ModelError as exc:
+            sessions.append(str(exc))
+            continue
+        check_signature(labels[0], base_sig, lab, _signature(sess))
+        sessions.append(sess)
+    out_names = [o.name for o in base_sess.get_outputs()]
+    base = _run(base_sess, samples, labels[0], out_names)
     result: list[dict | None] = [None]
     for sess, lab in zip(sessions[1:], labels[1:]):
-        outs = _run(sess, samples, lab, out_names)
+        entry: dict[str, Any] = {"samples": len(samples.feeds), "outputs": []}
+        try:
+            if isinstance(sess, str):
+                raise ModelError(sess)
+            outs = _run(sess, samples, lab, out_names)
+        except ModelError as exc:
+            entry["error"] = str(exc)
+            result.append(entry)
+            continue
         _check_shapes(labels[0], base, lab, outs)
-        result.append({
-            "samples": len(samples.feeds),
-            "outputs": [output_metrics(n, [b[n] for b in base], [o[n] for o in outs]) for n in out_names],
-        })
+        entry["outputs"] = [output_metrics(n, [b[n] for b in base], [o[n] for o in outs]) for n in out_names]
+        result.append(entry)
     return result
 
 
@@ -371,8 +388,9 @@ def _producers(graph) -> dict[str, tuple[int, Any]]:
     return {o: (i, n) for i, n in enumerate(graph.node) for o in n.output if o}
 
 
-def match_tensors(base, other) -> list[tuple[str, str, str]]:
-    """(baseline tensor, tensor in ``other`` to compare it with, baseline node) in the baseline's graph order.
+def match_tensors(base, other) -> list[tuple[str, str, str, str | None]]:
+    """(baseline tensor, tensor in ``other`` to compare it with, baseline node, the node of ``other``
+    that computes the value) in the baseline's graph order.
 
     Candidates are the outputs of the baseline's main-graph nodes.  In ``other``,
     a tensor ``T`` quantised by QuantizeLinear -> DequantizeLinear maps to the
@@ -405,7 +423,8 @@ def match_tensors(base, other) -> list[tuple[str, str, str]]:
             if target is None and t in other_produced:
                 target = t
             if target is not None:
-                out.append((t, target, node_label(n, i)))
+                k, p = other_produced.get(t, (None, None))
+                out.append((t, target, node_label(n, i), None if p is None else node_label(p, k)))
     return out
 
 
@@ -413,20 +432,23 @@ def localize(base_source, source, samples: Samples, label: str, threshold: float
              base_label: str = "baseline") -> dict:
     """Per-layer SNR and cosine of ``source`` against ``base_source`` (see the module docstring).
 
-    Returns ``{"threshold_db", "layers": [{"tensor", "node", "compared_with", "snr_db",
-    "cosine", "below"}], "first_below"}``; only float tensors of equal shape are kept.
+    Returns ``{"threshold_db", "layers": [{"tensor", "node", "compared_with", "node_in_model",
+    "snr_db", "cosine", "below"}], "first_below"}``: ``node`` computes ``tensor`` in the
+    baseline, ``node_in_model`` computes it in the compared model (a fused node may differ),
+    ``compared_with`` is the tensor read there (a DequantizeLinear output for a Q/DQ pair).
+    Only float tensors of equal shape are kept.
     """
     base, other = _proto(base_source), _proto(source)
     pairs = match_tensors(base, other)
     if not pairs:
         return {"threshold_db": threshold, "layers": [], "first_below": None,
                 "note": "no intermediate tensor of the baseline is found in this model"}
-    s_base = _session(base, base_label, [t for t, _o, _n in pairs])
-    s_other = _session(other, label, sorted({o for _t, o, _n in pairs}))
-    b_runs = _run(s_base, samples, base_label, [t for t, _o, _n in pairs])
-    o_runs = _run(s_other, samples, label, sorted({o for _t, o, _n in pairs}))
+    wanted = [t for t, _o, _n, _m in pairs]
+    targets = sorted({o for _t, o, _n, _m in pairs})
+    b_runs = _run(_session(base, base_label, wanted), samples, base_label, wanted)
+    o_runs = _run(_session(other, label, targets), samples, label, targets)
     layers = []
-    for t, o, node in pairs:
+    for t, o, node, other_node in pairs:
         refs = [r[t] for r in b_runs]
         ys = [r[o] for r in o_runs]
         if any(a.dtype.kind != "f" or b.dtype.kind != "f" or a.shape != b.shape for a, b in zip(refs, ys)):
@@ -435,7 +457,7 @@ def localize(base_source, source, samples: Samples, label: str, threshold: float
         y = np.concatenate([a.astype(np.float64).ravel() for a in ys])
         snr = snr_db(r, y)
         layers.append({
-            "tensor": t, "node": node, "compared_with": o,
+            "tensor": t, "node": node, "compared_with": o, "node_in_model": other_node,
             "snr_db": None if snr is None or math.isinf(snr) else snr,
             "cosine": cosine(r, y),
             "below": snr is not None and snr < threshold,
@@ -548,10 +570,11 @@ def layer_tables(models: Sequence[Any]) -> list[tuple[str, list[str], list[list[
         rows = []
         for x in layers:
             flag = "FIRST BELOW" if x["tensor"] == first else ("below" if x.get("below") else "")
-            rows.append([x["node"], x["tensor"], fmt_snr(x.get("snr_db")), f"{x['cosine']:.6f}", flag])
+            rows.append([x["node"], x.get("node_in_model") or "-", x["tensor"], fmt_snr(x.get("snr_db")),
+                         f"{x['cosine']:.6f}", flag])
         if loc.get("error"):
-            rows.append(["-", "-", "-", "-", loc["error"]])
-        out.append((title, ["Node", "Tensor", "SNR", "Cosine", ""], rows))
+            rows.append(["-", "-", "-", "-", "-", loc["error"]])
+        out.append((title, ["Node", "Computed in model by", "Tensor", "SNR", "Cosine", ""], rows))
     return out
 
 

@@ -157,8 +157,14 @@ def _int8(name: str, src: str, dst: str, tmp: str, calibration_feeds) -> None:
 
 def _int4(src: str, dst: str) -> None:
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError as exc:
+        raise _NotMade(f"this onnxruntime has no MatMulNBits quantizer ({_one_line(exc)})") from None
+    try:
+        import onnx_ir  # noqa: F401  (MatMulNBitsQuantizer imports it while it runs)
+    except ImportError:
+        raise _NotMade("MatMulNBitsQuantizer needs the onnx-ir package (pip install onnx-ir)") from None
     q = MatMulNBitsQuantizer(onnx.load(src), bits=4, block_size=INT4_BLOCK_SIZE, is_symmetric=True)
     q.process()
     if not any(n.op_type == "MatMulNBits" for n in q.model.model.graph.node):
@@ -251,8 +257,9 @@ def compare_models(
     """:func:`onnxstat.compare.compare` plus variants made from the first model and output fidelity.
 
     ``variants`` are made from ``models[0]`` (see the module docstring) and compared
-    after the models given.  ``fidelity`` runs every model on the same samples
-    (``inputs_dir`` or generated with ``seed``; ``samples`` of them); ``localize``
+    after the models given; static ones are calibrated on every sample of
+    ``calibration_dir``, or on 8 generated ones.  ``fidelity`` runs every model on the
+    same samples (``inputs_dir`` or generated with ``seed``; ``samples`` of them); ``localize``
     (implies ``fidelity``) adds per-layer SNR with ``snr_threshold`` in dB.  Every
     argument is checked before anything is made or written.
     """
@@ -269,16 +276,17 @@ def compare_models(
         raise UsageError("compare needs a model")
     if not names and len(models) < 2:
         raise UsageError("compare needs at least two models (the first is the baseline), or --variants")
-    if (inputs_dir is not None or snr_threshold is not None) and not fidelity:
-        raise UsageError("--inputs-dir and --snr-threshold apply to --fidelity / --localize; add --fidelity")
-    if samples is not None and not fidelity and not (STATIC & set(names)):
-        raise UsageError("--samples applies to --fidelity and to the calibration of int8-qdq / int8-qoperator")
+    if (inputs_dir is not None or snr_threshold is not None or samples is not None) and not fidelity:
+        raise UsageError("--inputs-dir, --samples and --snr-threshold apply to --fidelity / --localize; add --fidelity")
     if calibration_dir is not None and not (STATIC & set(names)):
         raise UsageError("--calibration-dir applies to --variants int8-qdq / int8-qoperator")
     if save_variants is not None and not names:
         raise UsageError("--save-variants needs --variants")
     if samples is not None and samples < 1:
         raise UsageError(f"--samples must be at least 1, got {samples}")
+    if fidelity and "fp16" in names and not fp16_keep_io:
+        raise UsageError("--fidelity compares outputs of the same dtype: the fp16 variant needs float32 I/O "
+                         "(leave out --fp16-io float16)")
     threshold = fid.DEFAULT_SNR_THRESHOLD if snr_threshold is None else float(snr_threshold)
     save_dir = _check_save_dir(save_variants) if save_variants is not None else None
     base = models[0]
@@ -296,7 +304,7 @@ def compare_models(
         _arrays, input_shapes, dims = bind_user_inputs(declared, real.feeds[0], input_shapes, dims)
     calib = None
     if calibration_dir is not None:
-        calib = fid.load_samples(calibration_dir, declared, samples, "--calibration-dir")
+        calib = fid.load_samples(calibration_dir, declared, None, "--calibration-dir")
     resolved = None
     if (fidelity and real is None) or (STATIC & set(names) and calib is None):
         sh = resolve(lm, input_shapes, dims)
@@ -306,8 +314,7 @@ def compare_models(
     calibration_info = None
     if STATIC & set(names):
         if calib is None:
-            calib = fid.generated_samples(resolved, samples or DEFAULT_CALIBRATION_SAMPLES,
-                                          seed + CALIBRATION_SEED_OFFSET)
+            calib = fid.generated_samples(resolved, DEFAULT_CALIBRATION_SAMPLES, seed + CALIBRATION_SEED_OFFSET)
             calibration_info = {"source": "generated", "samples": len(calib.feeds), "seed": calib.seed,
                                 "note": "standard-normal data from the input signature, not real samples"}
         else:
