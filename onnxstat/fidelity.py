@@ -424,6 +424,9 @@ def match_tensors(base, other) -> list[tuple[str, str, str, str | None]]:
                 target = t
             if target is not None:
                 k, p = other_produced.get(t, (None, None))
+                # a graph output written by DequantizeLinear(QuantizeLinear(x)): the node computing x
+                while p is not None and p.op_type in ("DequantizeLinear", "QuantizeLinear") and p.input[0] in other_produced:
+                    k, p = other_produced[p.input[0]]
                 out.append((t, target, node_label(n, i), None if p is None else node_label(p, k)))
     return out
 
@@ -570,11 +573,15 @@ def layer_tables(models: Sequence[Any]) -> list[tuple[str, list[str], list[list[
         rows = []
         for x in layers:
             flag = "FIRST BELOW" if x["tensor"] == first else ("below" if x.get("below") else "")
-            rows.append([x["node"], x.get("node_in_model") or "-", x["tensor"], fmt_snr(x.get("snr_db")),
-                         f"{x['cosine']:.6f}", flag])
+            other = x.get("node_in_model")
+            rows.append([x["node"], "" if other in (None, x["node"]) else other, x["tensor"],
+                         fmt_snr(x.get("snr_db")), f"{x['cosine']:.6f}", flag])
         if loc.get("error"):
-            rows.append(["-", "-", "-", "-", "-", loc["error"]])
-        out.append((title, ["Node", "Computed in model by", "Tensor", "SNR", "Cosine", ""], rows))
+            rows.append(["-", "", "-", "-", "-", loc["error"]])
+        heads = ["Node", "In this model", "Tensor", "SNR", "Cosine", ""]
+        if not any(r[1] for r in rows):  # every layer computed by the node of the same name
+            heads, rows = heads[:1] + heads[2:], [r[:1] + r[2:] for r in rows]
+        out.append((title, heads, rows))
     return out
 
 

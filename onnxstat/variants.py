@@ -447,6 +447,7 @@ def decision_table(models: Sequence[Mapping], speedups: Sequence[float | None] |
             units.nbytes(t.get("weight_bytes")) + rel(t.get("weight_bytes"), bt.get("weight_bytes")),
             macs, lat, snr, cos, top1,
         ])
+    heads = ["Model", "File size", "Weight bytes", "MACs by precision", "Latency p50", "SNR", "Cosine", "Top-1 agreement"]
+    keep = [k for k in range(len(heads)) if k < 4 or any(r[k] not in ("-", "baseline", "1") for r in rows)]
     return [("Candidates (xN = ratio to the baseline; SNR and cosine of the worst output)",
-             ["Model", "File size", "Weight bytes", "MACs by precision", "Latency p50", "SNR", "Cosine", "Top-1 agreement"],
-             rows)]
+             [heads[k] for k in keep], [[r[k] for k in keep] for r in rows])]
