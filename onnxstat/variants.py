@@ -428,7 +428,7 @@ def decision_table(models: Sequence[Mapping], speedups: Sequence[float | None] |
         macs = ", ".join(f"{k} {units.si(v)}" for k, v in sorted((t.get("macs_by_precision") or {}).items()) if v) or "-"
         lat = "-" if p50 is None else units.ms(p50)
         if p50 is not None and speedups is not None and i and speedups[i] is not None:
-            lat += f" (x{speedups[i]:.2f} speed)"
+            lat += f" (x{speedups[i]:.2f} speedup)"
         if i == 0:
             snr, cos, top1 = "baseline", "1", "-"
         elif fid is None:
