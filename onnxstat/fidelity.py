@@ -22,7 +22,8 @@ order.  A tensor is matched by name; in a QDQ model a baseline tensor ``T`` that
 is quantised (QuantizeLinear(T) -> DequantizeLinear) is compared with the
 DequantizeLinear's output, the value the next layer really reads.  Exposing
 intermediate tensors keeps onnxruntime from fusing Q/DQ pairs into integer kernels,
-so these runs emulate quantisation in float, as ``qdq_loss_debug`` does.
+so these runs emulate quantisation in float, as ``qdq_loss_debug`` does; every
+exposed tensor of every sample is held in memory, so localise with few samples.
 """
 
 from __future__ import annotations
@@ -232,6 +233,10 @@ def top1_agreement(refs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> floa
 
 def output_metrics(name: str, refs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> dict:
     """The numbers of one output over all samples (see the module docstring)."""
+    if any(np.asarray(a).dtype.kind not in "biuf" for a in list(refs) + list(ys)):  # strings, objects, complex
+        same = all(np.array_equal(a, b) for a, b in zip(refs, ys))
+        return {"name": name, "max_abs_err": None, "mean_abs_err": None, "cosine": None, "snr_db": None,
+                "top1_agreement": None, "exact": same, "note": "not a real-valued tensor: compared for equality"}
     r = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in refs])
     y = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in ys])
     err = np.abs(y - r)

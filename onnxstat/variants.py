@@ -140,12 +140,16 @@ def _fp16(src: str, dst: str, keep_io: bool) -> None:
     onnx.save(om.model, dst)
 
 
-def _int8(name: str, src: str, dst: str, tmp: str, calibration_feeds) -> None:
+def _int8(name: str, src: str, dst: str, tmp: str, calibration_feeds, rec: dict) -> None:
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     pre = os.path.join(tmp, "preprocessed.onnx")
-    quant_pre_process(src, pre)
+    try:
+        quant_pre_process(src, pre)
+    except Exception as exc:  # symbolic shape inference refuses some graphs: quantise the model as it is
+        pre = src
+        rec["preprocess"] = f"skipped: quant_pre_process failed ({_one_line(exc)})"
     if name == "int8-dynamic":
         quantize_dynamic(pre, dst, weight_type=QuantType.QInt8, per_channel=False)
         return
@@ -194,7 +198,7 @@ def make_variants(source: str, names: Sequence[str], folder: str, *, calibration
                 elif name == "int4-weight":
                     _int4(source, dst)
                 else:
-                    _int8(name, source, dst, work, calibration_feeds)
+                    _int8(name, source, dst, work, calibration_feeds, rec)
             out.append(Variant(name, rec, path=dst))
         except _NotMade as exc:
             out.append(Variant(name, rec, error=str(exc)))
@@ -325,7 +329,8 @@ def compare_models(
                              calibration=calibration_info, fp16_keep_io=fp16_keep_io) if names else []
         ok = [v for v in made if v.path]
         sources = models + [v.path for v in ok]
-        labels = _labels(models) + [v.name for v in ok]
+        labels = _labels(models)
+        labels += [v.name if v.name not in labels else f"{v.name} (variant)" for v in ok]
         if len(sources) < 2:
             reasons = "; ".join(f"{v.name}: {v.error}" for v in made)
             raise UsageError(f"no variant could be made ({reasons})")
@@ -385,7 +390,7 @@ def _options_text(rec: Mapping) -> str:
                else f"{cal.get('folder')}, {cal.get('samples')} samples")
         opts += f"; calibration: {src}"
     if rec.get("preprocess"):
-        opts += "; after quant_pre_process"
+        opts += ("; " + rec["preprocess"]) if rec["preprocess"].startswith("skipped") else "; after quant_pre_process"
     return opts
 
 
@@ -438,7 +443,8 @@ def decision_table(models: Sequence[Mapping], speedups: Sequence[float | None] |
         else:
             w = worst_output(fid)
             snr = fmt_snr(w["snr_db"]) if w else "-"
-            cos = f"{min(o['cosine'] for o in fid['outputs']):.6f}" if fid.get("outputs") else "-"
+            coss = [o["cosine"] for o in fid.get("outputs") or [] if o.get("cosine") is not None]
+            cos = f"{min(coss):.6f}" if coss else "-"
             tops = [o["top1_agreement"] for o in fid.get("outputs") or [] if o.get("top1_agreement") is not None]
             top1 = fmt_share(min(tops)) if tops else "-"
         rows.append([

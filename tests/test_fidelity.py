@@ -424,3 +424,41 @@ def test_options_need_their_mode():
         compare_models([S("cnn.onnx")], fidelity=True)
     with pytest.raises(UsageError, match="fp16-io"):
         compare_models([S("cnn.onnx")], variants="fp16", fidelity=True, fp16_keep_io=False)
+
+
+def test_string_output_is_compared_for_equality():
+    a = np.array(["cat", "dog"], dtype=object)
+    m = output_metrics("label", [a], [np.array(["cat", "cow"], dtype=object)])
+    assert m["exact"] is False and m["snr_db"] is None and m["cosine"] is None
+    assert output_metrics("label", [a], [a.copy()])["exact"] is True
+
+
+def test_variant_label_does_not_collide_with_a_model_named_like_it(tmp_path):
+    import shutil
+
+    shutil.copy(S("cnn_fp16.onnx"), tmp_path / "fp16.onnx")
+    cmp = compare_models([S("cnn.onnx"), str(tmp_path / "fp16.onnx")], dims={"batch": 1}, variants="fp16")
+    assert [m.label for m in cmp.models] == ["cnn", "fp16", "fp16 (variant)"]
+    assert cmp.models[2].variant["variant"] == "fp16" and cmp.models[1].variant is None
+
+
+def test_a_variant_its_tool_refuses_is_a_row_and_the_others_go_on(monkeypatch):
+    import onnxruntime.quantization as q
+    import onnxruntime.quantization.shape_inference as si
+
+    def refuse(*a, **k):
+        raise RuntimeError("op Foo is not supported\nsecond line")
+
+    def no_pre(*a, **k):
+        raise ValueError("symbolic shape inference failed")
+
+    monkeypatch.setattr(q, "quantize_dynamic", refuse)
+    monkeypatch.setattr(si, "quant_pre_process", no_pre)
+    cmp = compare_models([S("cnn.onnx")], dims={"batch": 1}, variants="int8-dynamic,int8-qdq,fp16")
+    assert [m.label for m in cmp.models] == ["cnn", "int8-qdq", "fp16"]
+    dyn = next(v for v in cmp.variants if v["variant"] == "int8-dynamic")
+    assert dyn["error"] == "quantize_dynamic failed: RuntimeError: op Foo is not supported second line"
+    # quant_pre_process failed: int8-qdq was made from the model as it is (BatchNormalization not folded)
+    qdq = cmp.models[1]
+    assert qdq.variant["preprocess"].startswith("skipped: quant_pre_process failed (ValueError: symbolic")
+    assert qdq.totals.macs == CNN_MACS
