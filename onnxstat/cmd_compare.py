@@ -30,8 +30,8 @@ from .io import check_output_path
 @click.option("--fidelity", is_flag=True,
               help="Run every model on the same inputs and report per-output error, cosine, SNR and top-1 agreement.")
 @click.option("--localize", is_flag=True,
-              help="With --fidelity: per-layer SNR and cosine of tensors both graphs share; flags the first layers "
-                   "below --snr-threshold.")
+              help="--fidelity plus per-layer SNR and cosine of the tensors both graphs share; flags the first "
+                   "layers below --snr-threshold.")
 @click.option("--snr-threshold", type=float, default=None, metavar="DB",
               help="--localize flags layers below this SNR [default: 20 dB].")
 @click.option("--inputs-dir", type=click.Path(), default=None, metavar="DIR",

@@ -280,8 +280,10 @@ def compare_models(
         raise UsageError("compare needs a model")
     if not names and len(models) < 2:
         raise UsageError("compare needs at least two models (the first is the baseline), or --variants")
-    if (inputs_dir is not None or snr_threshold is not None or samples is not None) and not fidelity:
-        raise UsageError("--inputs-dir, --samples and --snr-threshold apply to --fidelity / --localize; add --fidelity")
+    if (inputs_dir is not None or samples is not None) and not fidelity:
+        raise UsageError("--inputs-dir and --samples apply to --fidelity / --localize; add --fidelity")
+    if snr_threshold is not None and not localize:
+        raise UsageError("--snr-threshold applies to --localize; add --localize")
     if calibration_dir is not None and not (STATIC & set(names)):
         raise UsageError("--calibration-dir applies to --variants int8-qdq / int8-qoperator")
     if save_variants is not None and not names:

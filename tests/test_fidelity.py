@@ -462,3 +462,14 @@ def test_a_variant_its_tool_refuses_is_a_row_and_the_others_go_on(monkeypatch):
     qdq = cmp.models[1]
     assert qdq.variant["preprocess"].startswith("skipped: quant_pre_process failed (ValueError: symbolic")
     assert qdq.totals.macs == CNN_MACS
+
+
+def test_report_cli_variants_and_fidelity(tmp_path):
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(cli, ["report", S("cnn.onnx"), "--dim", "batch=1", "--fidelity", "-o", str(out)])
+    assert r.exit_code == 2 and "need --compare MODEL or --variants" in r.stderr and not out.exists()
+    r = CliRunner().invoke(cli, ["report", S("cnn.onnx"), "--dim", "batch=1", "--variants", "fp16", "--localize",
+                                 "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text()
+    assert 'id="compare-candidates"' in page and "Variants (recipes)" in page and "Layers of fp16" in page
