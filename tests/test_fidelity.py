@@ -473,3 +473,28 @@ def test_report_cli_variants_and_fidelity(tmp_path):
     assert r.exit_code == 0, r.output
     page = out.read_text()
     assert 'id="compare-candidates"' in page and "Variants (recipes)" in page and "Layers of fp16" in page
+
+
+def test_output_dtype_and_shape_mismatches_are_one_line(tmp_path):
+    from onnx import helper
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    # float16 inputs and outputs: the dtypes differ from the baseline's
+    half = tmp_path / "half.onnx"
+    onnx.save(convert_float_to_float16(onnx.load(S("mlp.onnx")), keep_io_types=False), half)
+    with pytest.raises(UsageError) as e:
+        compare_models([S("mlp.onnx"), str(half)], fidelity=True, samples=1)
+    assert str(e.value) == "--fidelity: input dtypes differ: x is float16 in half but float32 in mlp"
+    # same names and dtypes, logits reshaped from [1, 10] to [10, 1]
+    m = onnx.load(S("cnn.onnx"))
+    for n in m.graph.node:
+        n.output[:] = ["logits_pre" if o == "logits" else o for o in n.output]
+    m.graph.initializer.append(numpy_helper.from_array(np.array([10, 1], np.int64), "to_10x1"))
+    m.graph.node.append(helper.make_node("Reshape", ["logits_pre", "to_10x1"], ["logits"], name="to_column"))
+    del m.graph.output[0].type.tensor_type.shape.dim[:]
+    column = tmp_path / "column.onnx"
+    onnx.save(m, column)
+    r = run(S("cnn.onnx"), str(column), "--dim", "batch=1", "--fidelity", "--samples", "1")
+    assert r.exit_code == 2
+    assert r.stderr.strip() == ("onnxstat: error: --fidelity: output logits has shape 10x1 in column "
+                                "but 1x10 in cnn (sample 1)")
