@@ -40,7 +40,7 @@ def _complete(res):
     assert res.totals.complete
 
 
-def _node_outputs(res, op_type):
+def _nodes_of(res, op_type):
     return [n for n in res.nodes if n.op_type == op_type]
 
 
@@ -50,11 +50,11 @@ def _node_outputs(res, op_type):
 def test_contrib_chain_200_deep_exact():
     res = onnxstat.profile(sm.contrib_chain(200, 64))
     _complete(res)
-    mm = _node_outputs(res, "MatMul")
+    mm = _nodes_of(res, "MatMul")
     assert len(mm) == 200
     # each MatMul [1,64]x[64,64]: numel(Y)·K = 64·64 = 4,096 MACs, all 200 of them
     assert [n.macs for n in mm] == [4096] * 200
-    assert all(n.outputs[0][2] == (1, 64) for n in _node_outputs(res, "BiasGelu"))
+    assert all(n.outputs[0][2] == (1, 64) for n in _nodes_of(res, "BiasGelu"))
     # MACs: 200·64·64 = 819,200
     assert res.totals.macs == 819_200
     # FLOPs per layer: MatMul 2·4,096 = 8,192; BiasGelu (1 add + 5 Gelu erf)·64 = 384
@@ -133,14 +133,14 @@ def test_bert_fused_by_ort_optimizer_exact(layers, attention):
     assert res.totals.macs == bert_macs(layers)
     assert res.totals.params == bert_params(layers)
     # every MatMul is counted, the last layer's FFN out included: 128·256·64 = 2,097,152
-    mm = _node_outputs(res, "MatMul")
+    mm = _nodes_of(res, "MatMul")
     assert all(n.macs > 0 for n in mm)
     last = [n for n in mm if n.inputs[1][0] == f"encoder.layer.{layers - 1}.output.dense.weight"]
     assert len(last) == 1 and last[0].macs == 2_097_152
     assert last[0].outputs[0][2] == (1, SEQ, 64)
-    for n in _node_outputs(res, "SkipLayerNormalization"):
+    for n in _nodes_of(res, "SkipLayerNormalization"):
         assert n.outputs[0][2] == (1, SEQ, 64)
-    for n in _node_outputs(res, "Attention"):
+    for n in _nodes_of(res, "Attention"):
         # QKV 3·128·64·64 + Q·Kᵀ and P·V 2·4·128·128·16 = 1,572,864 + 2,097,152 = 3,670,016;
         # params packed QKV 64·192 + 192 = 12,480
         assert n.macs == 3_670_016 and n.params == 12_480
@@ -180,7 +180,7 @@ def test_swin_shifted_window_attention_exact(batch, size):
             assert shape is not None and all(isinstance(d, int) for d in shape), (n.path, name, shape)
     assert not [w for w in res.warnings if "set to 1" in w or "unknown" in w.lower()], res.warnings
     # the window partition and the mask have their real sizes
-    sm_nodes = _node_outputs(res, "Softmax")
+    sm_nodes = _nodes_of(res, "Softmax")
     assert sm_nodes[0].outputs[0][2] == (batch * (padded // 7) ** 2, 3, 49, 49)
     assert res.nodes[-1].outputs[0][2] == (batch, size, size, 96)
 
@@ -191,10 +191,7 @@ def test_swin_twelve_shifted_window_blocks_exact():
     res = onnxstat.profile(sm.swin_shifted_window(blocks=12), input_shapes={"x": (1, 56, 56, 96)})
     _complete(res)
     assert res.totals.macs == 12 * 3_136 * 46_272 == 1_741_307_904
-    # params per block: qkv 96·288 + 288 = 27,936; proj 96·96 + 96 = 9,312; bias table
-    # 13·13·3 = 507 -> 37,755; the 9 region numbers 0..8 of the mask are 0-d literals
-    # (Expand inputs) and the int64 bias index is an index: neither is a parameter
-    assert len(_node_outputs(res, "MatMul")) == 12 * 4
+    assert len(_nodes_of(res, "MatMul")) == 12 * 4
     assert res.nodes[-1].outputs[0][2] == (1, 56, 56, 96)
 
 
@@ -202,7 +199,9 @@ def test_swin_twelve_shifted_window_blocks_exact():
                    "is counted as a parameter; docs/conventions.md says 0-d literals are not")
 def test_swin_params_exclude_literals():
     res = onnxstat.profile(sm.swin_shifted_window(), input_shapes={"x": (1, 30, 30, 96)})
-    # qkv 96·288 + 288 = 27,936; proj 96·96 + 96 = 9,312; bias table 13·13·3 = 507 -> 37,755
+    # qkv 96·288 + 288 = 27,936; proj 96·96 + 96 = 9,312; bias table 13·13·3 = 507 -> 37,755;
+    # the mask's 9 region numbers 0..8 are 0-d literals (Expand inputs) and the int64 bias
+    # index is an index: neither is a parameter (onnxstat today: 37,764, the 9 literals)
     assert res.totals.params == 27_936 + 9_312 + 507 == 37_755
 
 
@@ -242,7 +241,7 @@ def test_counter_loop_trip_count_and_body_macs(kw):
     assert body["body_MatMul_h"].bytes_read == TRIP * 99_328
     # params: W [96,256] (loop-carried) once + W2 [256,96] (outer) once = 2·24,576 = 49,152
     assert res.totals.params == 49_152
-    loop = _node_outputs(res, "Loop")[0]
+    loop = _nodes_of(res, "Loop")[0]
     note = " ".join(loop.notes)
     assert "501" in note
     if kw["early_stop"]:
@@ -260,7 +259,7 @@ def test_counter_loop_with_a_bound(m, trip):
     res = onnxstat.profile(sm.counter_loop(500, early_stop=False, m=m))
     _complete(res)
     assert res.totals.macs == trip * PER_ITER
-    loop = _node_outputs(res, "Loop")[0]
+    loop = _nodes_of(res, "Loop")[0]
     assert dict((o[0], o[2]) for o in loop.outputs)["s_all"] == (trip, 1, 256)
     # params do not depend on the trip count: 49,152 even when the body never runs
     assert res.totals.params == 49_152
@@ -298,7 +297,7 @@ def test_decoder_step_with_empty_and_full_past(seq, past, macs):
     assert outs["y"] == (1, seq, 64)
     # each present Concat reads the past (past·4·16·4 B, 0 when empty) and the new
     # [1,4,seq,16] (seq·256 B): past 0, seq 8 -> 2,048 B; past 127, seq 1 -> 32,768 B
-    for n in _node_outputs(res, "Concat"):
+    for n in _nodes_of(res, "Concat"):
         if n.outputs[0][0].startswith("present_"):
             assert n.bytes_read == 256 * (past + seq)
 
@@ -476,6 +475,13 @@ def _differential_cases():
 #: (model, tensor) pairs whose static shape cannot equal onnxruntime's, with the reason.
 #: Empty: every tensor onnxstat resolves in these models must match.
 ALLOWED_MISMATCH: dict[tuple[str, str], str] = {}
+
+#: models the tests build that are not in the differential test, and why
+NOT_COMPARED = {
+    "incomplete (test_unresolved_compute_node_makes_totals_incomplete)":
+        "its custom.ops::Mystery node has no kernel: onnxruntime cannot run it",
+    "swin 12 blocks": "the same block as swin_3_blocks_30, repeated; 3 blocks are compared",
+}
 
 
 @pytest.mark.parametrize("name,build,dims", _differential_cases(), ids=[c[0] for c in _differential_cases()])
