@@ -1162,6 +1162,8 @@ def summary_rows(res: BenchResult) -> list[tuple[str, str]]:
     threads = f"intra {opts['intra_op_threads'] or 'default'}, inter {opts['inter_op_threads'] or 'default'}"
     rows = [
         ("Model", res.model or "(in memory)"),
+        *([("Host", f"{res.host.get('cpu')}, {res.host.get('usable_cores')} core(s), "
+                    f"onnxruntime {res.host.get('onnxruntime_version')}")] if res.host else []),
         ("Providers", ", ".join(res.providers_used) + f" (requested {', '.join(short_name(p) for p in res.provider_requested)})"),
         ("Session", f"opt level {opts['graph_optimization_level']}, {opts['execution_mode']}, threads {threads}"),
         ("Inputs", ins),
@@ -1173,8 +1175,12 @@ def summary_rows(res: BenchResult) -> list[tuple[str, str]]:
     ]
     for k in ("min", "p50", "p90", "p95", "p99", "max"):
         rows.append((f"Latency {k}", units.ms(lat[k])))
-    rows.append(("FPS", _f(res.fps, ",.1f") + f" (batch {res.batch})"))
+    rows.append(("FPS", _f(res.fps, ",.1f") + f" (batch {res.batch}" + (", aggregate)" if res.concurrency else ")")))
     rows.append(("Throughput", _f(res.throughput, ",.1f") + " samples/s over the timed loop"))
+    if res.concurrency:
+        c = res.concurrency
+        rows.append(("Concurrency", f"{c['threads']} threads on one session, {c['requests']} requests: "
+                     f"{_f(c['throughput'], ',.1f')} samples/s aggregate; latencies are per request"))
     if res.end_to_end_ms:
         e = res.end_to_end_ms
         rows.append(("End-to-end (host copies)", f"mean {units.ms(e['mean'])}, p50 {units.ms(e['p50'])}, p99 {units.ms(e['p99'])}"))
@@ -1198,18 +1204,27 @@ def _show_node_column(rows: Sequence[dict]) -> bool:
 
 
 def _node_headers(rows: Sequence[dict]) -> list[str]:
-    return [h for h in NODE_HEADERS if h != "Node" or _show_node_column(rows)]
+    heads = [h for h in NODE_HEADERS if h != "Node" or _show_node_column(rows)]
+    return heads + (["Roof %"] if any("roofline_efficiency" in r for r in rows) else [])
 
 
 def _node_cells(r: dict, with_node: bool = True) -> list[str]:
     from . import units
 
     return [
-        r["name"], r["op_type"], r["status"], *([r["node"] or "-"] if with_node else []),
+        r["name"], r["op_type"], r["status"], *([_node_text(r)] if with_node else []),
         f"{r['mean_ms']:.4f}", _f(None if r["share"] is None else 100 * r["share"], ".1f") + ("%" if r["share"] is not None else ""),
         "-" if r["flops"] is None else units.si(r["flops"]), "-" if r["bytes"] is None else units.nbytes(r["bytes"]),
         _f(r["gflops_per_s"], ".2f"), _f(r["gb_per_s"], ".2f"),
+        *([_f(None if r["roofline_efficiency"] is None else 100 * r["roofline_efficiency"], ".1f")]
+          if "roofline_efficiency" in r else []),
     ]
+
+
+def _node_text(r: dict) -> str:
+    """The node a kernel is joined to; ``+N`` more when it executes several."""
+    more = len(r.get("source_nodes") or ()) - 1
+    return (r["node"] or "-") + (f" +{more}" if more > 0 else "")
 
 
 def _op_cells(g: dict) -> list[str]:
