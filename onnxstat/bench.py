@@ -58,7 +58,7 @@ import onnx
 from .bench_options import host_info, thread_warnings, time_concurrent
 from .errors import ModelError, UsageError
 from .io import check_output_path
-from .kernel_match import kernel_roofline, unmatched_kernels
+from .kernel_match import group_traffic, kernel_roofline, tensor_consumers, unmatched_kernels
 from .inputs import (
     DEFAULT_INT_RANGE,
     ORTVALUE_ONLY,
@@ -609,6 +609,7 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
     """
     names = ort_node_names(model)
     op_of_path = {p: op for cands in names.values() for p, op in cands}
+    consumers = None
     by_path = {n.path: n for n in static_nodes}
     rows: list[dict] = []
     matched_paths: set[str] = set()
@@ -651,7 +652,14 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
         }
         if src:
             row["source_nodes"] = src
-            row["flops"], row["bytes"] = _sum_costs([by_path.get(p) for p in src])
+            group = [by_path.get(p) for p in src]
+            row["flops"], row["bytes"] = _sum_costs(group)
+            if len(src) > 1 and row["bytes"] is not None:  # a fused kernel moves what crosses its boundary
+                if consumers is None:
+                    consumers = tensor_consumers(static_nodes)
+                inside = group_traffic(group, consumers, [o.name for o in model.graph.output])
+                if inside is not None:
+                    row["bytes"] = min(row["bytes"], inside)
             matched_paths.update(src)
         if kt.op_type in CONTROL_FLOW:
             row["includes_subgraphs"] = True

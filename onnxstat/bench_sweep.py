@@ -454,7 +454,7 @@ def render_bench_sweep_plot(res: BenchSweepResult, fmt: str = "png", x: str | No
 
     fig = Figure(figsize=(11, 4.4), dpi=100)
     FigureCanvasAgg(fig)
-    panels = (("fps", "Throughput (samples/s)", lambda r: r["fps"]),
+    panels = (("fps", "FPS (samples/s)", lambda r: r["fps"]),
               ("p50", "Latency p50 (ms)", lambda r: r["latency_ms"]["p50"]))
     for k, (key, label, get) in enumerate(panels):
         ax = fig.add_subplot(1, 2, k + 1)
@@ -485,8 +485,13 @@ def render_bench_sweep_plot(res: BenchSweepResult, fmt: str = "png", x: str | No
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize="small")
-        ax.set_title(label.split(" (")[0] + f" vs {x}", fontsize=10)
+        ax.set_title(("FPS = batch x 1000 / mean latency" if key == "fps" else "p50 latency") + f" vs {x}",
+                     fontsize=10)
     name = Path(res.model).name if res.model else "model"
+    fixed = {**(res.settings.get("dims") or {}), **{k: "x".join(map(str, v)) for k, v in
+                                                    (res.settings.get("input_shapes") or {}).items()}}
+    if fixed:
+        name += " (" + ", ".join(f"{k}={v}" for k, v in fixed.items()) + ")"
     h = res.host
     fig.suptitle(f"{name}: bench sweep on {h.get('cpu')} ({h.get('usable_cores')} cores), "
                  f"onnxruntime {h.get('onnxruntime_version')}", fontsize=10)

@@ -25,9 +25,11 @@ optimised graph back to the original nodes it executes, by tensors:
   kernel doing its work; left without nodes, they are "unmatched".
 
 :func:`kernel_roofline` then gives every kernel its measured time, the FLOPs and
-bytes of its source nodes (for a fused kernel the bytes are the unfused nodes'
-traffic, an upper bound of what the fused kernel moves), achieved FLOP/s and
-bytes/s and, with a device, its efficiency against the roof at its intensity.
+bytes of its source nodes (for a fused kernel the bytes are those of
+the tensors crossing the group's boundary, read or written once each: the
+intermediates of a fused kernel stay in registers or cache; never more than the
+unfused nodes' traffic), achieved FLOP/s and bytes/s and, with a device, its
+efficiency against the roof at its intensity.
 """
 
 from __future__ import annotations
@@ -164,6 +166,45 @@ def _main_kernel(kernels: Sequence[onnx.NodeProto], sources: Sequence[onnx.NodeP
     return kernels[0]
 
 
+def tensor_consumers(static_nodes: Iterable[Any]) -> dict[str, set[str]]:
+    """Tensor name -> paths of the static nodes that read it."""
+    out: dict[str, set[str]] = {}
+    for n in static_nodes:
+        for name, _dt, _shape in n.inputs:
+            if name:
+                out.setdefault(name, set()).add(n.path)
+    return out
+
+
+def group_traffic(group: Sequence[Any], consumers: Mapping[str, set[str]], graph_outputs: Iterable[str]) -> int | None:
+    """Bytes one kernel executing the static nodes ``group`` moves: every tensor it takes from
+    outside read once, every tensor it gives to a node outside (or a graph output) written
+    once; the intermediates stay inside the kernel.  None when a size is not known."""
+    from .memory import tensor_bytes
+
+    outs = set(graph_outputs)
+    produced = {name for n in group for name, _d, _s in n.outputs if name}
+    paths = {n.path for n in group}
+    seen: set[str] = set()
+    total = 0
+    for n in group:
+        for name, dtype, shape in n.inputs:
+            if not name or name in produced or name in seen:
+                continue
+            seen.add(name)
+            b = tensor_bytes(dtype, shape)
+            if b is None:
+                return None
+            total += b
+        for name, dtype, shape in n.outputs:
+            if name and (name in outs or any(c not in paths for c in consumers.get(name, ()))):
+                b = tensor_bytes(dtype, shape)
+                if b is None:
+                    return None
+                total += b
+    return total
+
+
 def load_optimized(path: str) -> onnx.ModelProto | None:
     """The model onnxruntime wrote, or None when it wrote none (or cannot be read)."""
     import os
@@ -249,4 +290,4 @@ def unmatched_kernels(rows: Iterable[dict]) -> list[dict]:
             for r in rows if r.get("status") == "fused/unmatched"]
 
 
-__all__ = ["fused_sources", "kernel_roofline", "load_optimized", "unmatched_kernels", "LAYOUT_OPS"]
+__all__ = ["fused_sources", "group_traffic", "tensor_consumers", "kernel_roofline", "load_optimized", "unmatched_kernels", "LAYOUT_OPS"]

@@ -233,8 +233,12 @@ def test_bias_gelu_kernel_in_the_cpu_profile_gets_its_source_flops():
     assert bg["source_nodes"] == ["mlp.fc1.Add", "gelu.div", "gelu.erf", "gelu.add", "gelu.mul", "gelu.half"]
     # 1x4x256 elements, one FLOP each for the bias add, /sqrt2, erf, +1, *x, *0.5: 6 * 1024 = 6144
     assert bg["flops"] == 6 * 1 * 4 * 256 == 6144
+    # bytes crossing the fused kernel: reads mlp.fc1.MatMul_out (1x4x256 float32 = 4096 B), the bias (256 x 4 =
+    # 1024 B) and the scalars sqrt(2), 1 and 0.5 (4 B each); writes gelu.half_out (4096 B): 9228 B.  The
+    # intermediates (Add, Div, Erf, Add, Mul outputs) stay inside, so less than the unfused nodes' traffic
+    assert bg["bytes"] == 4096 + 1024 + 3 * 4 + 4096 == 9228
     static = {n.path: n for n in onnxstat.profile(TRANSFORMER, None, {"batch": 1, "seq": 4}).nodes}
-    assert bg["bytes"] == sum(static[p].memory_traffic_bytes for p in bg["source_nodes"])
+    assert bg["bytes"] < sum(static[p].memory_traffic_bytes for p in bg["source_nodes"])
     fm = by["attn.qk_matmul/MatMulScaleFusion/"]
     assert fm["op_type"] == "FusedMatMul" and fm["source_nodes"] == ["attn.qk_matmul", "attn.scale"]
     assert fm["node"] == "attn.qk_matmul"
@@ -288,3 +292,63 @@ def test_kernel_roofline_arithmetic():
     assert unmatched_kernels(rows) == [{"name": "ro", "op_type": "ReorderOutput", "time_s": 0.005 / 1e3}]
     rows[0]["mean_ms"] = 0.0005  # 2e12 FLOP/s: above a 1e12 roof
     assert "run above" in kernel_roofline(rows, static, dev)[0]
+
+
+# --------------------------------------------------------------------------- measured roofline plot
+
+
+def _kernel(name, op, flops, nbytes, ms, eff=None):
+    return {"name": name, "op_type": op, "flops": flops, "bytes": nbytes, "mean_ms": ms,
+            "measured_time_s": ms / 1e3, "roofline_efficiency": eff}
+
+
+def test_roofline_plot_draws_measured_kernels_with_readable_axes_and_apart_labels():
+    from onnxstat.plot import render_roofline
+    from onnxstat.roofline import get_device
+
+    res = onnxstat.profile(CNN, {"input": (1, 3, 64, 64)})
+    # ten kernels at nearly the same spot: their labels must not overlap
+    kernels = [_kernel(f"k{i}", "Conv", 1_000_000 + i, 100_000, 0.01 + i * 1e-4) for i in range(10)]
+    kernels.append(_kernel("slow_transpose", "Transpose", 0, 4096, 1.0))  # no FLOPs: not on a FLOP/s axis
+    svg = render_roofline(res, get_device("h100"), "svg", top=6, measured=kernels,
+                          providers_used=["CPUExecutionProvider"]).decode()
+    assert "measured kernel" in svg and "model bound" in svg
+    assert "GFLOP/s" in svg and "TFLOP/s" in svg and "mathdefault" not in svg  # 10 GFLOP/s, not 1e10
+    assert "not on H100" in svg  # kernels measured on this machine's CPU, drawn under an H100 roof
+    assert "slow_transpose" not in svg
+    labelled = [f"k{i}" for i in range(10) if f">k{i}<" in svg]
+    assert 1 <= len(labelled) <= 6  # at most the top 6, and only those that fit without overlapping
+    assert "k9" in labelled  # the slowest kernel gets its label first
+
+
+def test_place_labels_never_overlap():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from onnxstat.plot import _place_labels
+
+    fig = Figure(figsize=(4, 3))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    n = _place_labels(ax, fig, [(5, 5, f"label number {i}") for i in range(12)])
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == n and 2 <= n < 12
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_cli_profile_per_node_measured_roofline(tmp_path):
+    png, out = tmp_path / "rl.png", tmp_path / "p.json"
+    r = run_cli("profile", TRANSFORMER, "--dim", "batch=1", "--dim", "seq=4", "--device", "host", "--bench",
+                "--per-node", "--runs", "3", "--warmup", "1", "--plot", str(png), "--format", "json", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    b = json.loads(out.read_text())["bench"]
+    mm = next(n for n in b["nodes"] if n["name"] == "mlp.fc1.MatMul")
+    assert mm["roofline_efficiency"] is not None and mm["attainable_flops_per_s"] > 0
+    assert mm["achieved_flops_per_s"] == pytest.approx(mm["flops"] / mm["measured_time_s"])
+    assert b["unmatched_kernels"] == [] and b["host"]["cpu"]
+    r = run_cli("profile", TRANSFORMER, "--per-node")
+    assert r.exit_code == 2 and "--per-node goes with --bench" in r.stderr
