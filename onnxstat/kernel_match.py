@@ -236,6 +236,10 @@ def kernel_roofline(rows: Iterable[dict], static_by_path: Mapping[str, Any], dev
     With ``device``: ``roofline_precision``, ``attainable_flops_per_s`` (the roof at
     the kernel's intensity: min(peak, intensity x bandwidth)) and
     ``roofline_efficiency`` = achieved / attainable (a fraction; 1.0 = on the roof).
+    The bandwidth of the roof (``roofline_bandwidth_bytes_per_s``) is the device's
+    memory bandwidth, or for a measured host the bandwidth of the smallest measured
+    cache level that holds the kernel's bytes (:meth:`Device.bandwidth_at`): a kernel
+    whose data stays in cache is held to the cache's roof, not to DRAM's.
     A kernel whose sources do no arithmetic (data movement) is measured against the
     bandwidth: achieved bytes/s / bandwidth.
     """
@@ -260,12 +264,14 @@ def kernel_roofline(rows: Iterable[dict], static_by_path: Mapping[str, Any], dev
                 if p in static_by_path]
         main = max(srcs, key=lambda n: _num(n.flops) or 0.0, default=None)
         prec = precision_of(main.compute_dtype)[0] if main is not None else None
+        bw = device.bandwidth_at(nbytes)  # a cache level's bandwidth when the kernel's bytes fit there
+        r["roofline_bandwidth_bytes_per_s"] = bw
         if prec is None or not flops:
             if nbytes > 0:
-                r["roofline_efficiency"] = (nbytes / t) / device.bandwidth
+                r["roofline_efficiency"] = (nbytes / t) / bw
         else:
             peak, used = device.peak_for(prec)
-            attainable = min(peak, r["intensity"] * device.bandwidth) if r["intensity"] else peak
+            attainable = min(peak, r["intensity"] * bw) if r["intensity"] else peak
             r["roofline_precision"] = used
             r["attainable_flops_per_s"] = attainable
             r["roofline_efficiency"] = (flops / t) / attainable
@@ -278,8 +284,8 @@ def kernel_roofline(rows: Iterable[dict], static_by_path: Mapping[str, Any], dev
         more = f" and {len(above) - 5} more" if len(above) > 5 else ""
         warnings.append(
             f"{len(above)} kernel(s) run above the {device.name} roof: {shown}{more}. No measurement can beat a "
-            "correct roof: their data stays in cache (the roof's bandwidth is DRAM's) or the peak understates "
-            "this machine; read their efficiency as relative only"
+            "correct roof: the device's peaks or bandwidths understate this machine (a preset for other "
+            "hardware, or a measurement taken while the machine was busy); read their efficiency as relative only"
         )
     return warnings
 

@@ -133,10 +133,19 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         xline = [lo, ridge, hi]
         yline = [lo * bw, peak, peak]
         label = f"{p} roof: {units.si(peak, 'FLOP/s')}" + ("" if used == p else f" (= {used}, no {p} peak)")
+        if meas and device.bandwidth_levels:
+            label += f", memory {units.nbytes(bw)}/s"
         ax.plot(xline, yline, ROOF_STYLE.get(p, "-"), color="black", linewidth=1.4, label=label)
         ax.axvline(ridge, color="grey", linestyle=ROOF_STYLE.get(p, "-"), linewidth=0.6, alpha=0.6)
         ax.annotate(f"{p} ridge {ridge:.3g} FLOP/B", (ridge, peak), textcoords="offset points", xytext=(4, 16),
                     fontsize=7, color="dimgrey")
+
+    if meas and device.bandwidth_levels:  # cache roofs: where kernels whose data stays in cache are bounded
+        peak0 = device.peak_for(precisions[0])[0]
+        for k, (size, lbw) in enumerate(sorted(device.bandwidth_levels, key=lambda t: t[1])):
+            ridge = peak0 / lbw
+            ax.plot([lo, ridge], [lo * lbw, peak0], linestyle=(0, (4, 2 + k)), color="tab:blue", linewidth=0.9,
+                    alpha=0.7, label=f"cache roof, <= {units.nbytes(size)} moved: {units.nbytes(lbw)}/s")
 
     # one colour per op type: the model's by FLOPs, then the measured kernels' by time
     flops_by_op: dict[str, float] = {}
@@ -185,7 +194,7 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         ]
         if above:
             handles.append(Line2D([], [], marker="D", linestyle="", markersize=6, markerfacecolor="white",
-                                  markeredgecolor="red", label=f"above the roof ({len(above)}): data in cache"))
+                                  markeredgecolor="red", label=f"above its roof ({len(above)})"))
 
     ax.set_xlim(lo, hi)
     ymax = max([device.peak_for(p)[0] for p in precisions]) * 3

@@ -352,3 +352,22 @@ def test_cli_profile_per_node_measured_roofline(tmp_path):
     assert b["unmatched_kernels"] == [] and b["host"]["cpu"]
     r = run_cli("profile", TRANSFORMER, "--per-node")
     assert r.exit_code == 2 and "--per-node goes with --bench" in r.stderr
+
+
+def test_cache_levels_raise_the_roof_of_kernels_whose_bytes_fit():
+    from onnxstat.roofline import Device
+
+    # memory 10 GB/s; a 1 MB working set measured at 80 GB/s, a 16 MB one at 40 GB/s
+    dev = Device("host", {"fp32": 1e12}, 1e10, "test", kind="host", measured=True,
+                 bandwidth_levels=((1e6, 8e10), (16e6, 4e10)))
+    assert dev.bandwidth_at(500_000) == 8e10 and dev.bandwidth_at(2e6) == 4e10 and dev.bandwidth_at(1e9) == 1e10
+    assert dev.to_dict()["bandwidth_levels"][0] == {"working_set_bytes": 1e6, "bandwidth_bytes_per_s": 8e10}
+    static = {"add": type("N", (), {"flops": 100_000, "compute_dtype": "float32"})()}
+    # an Add moving 1.2 MB (fits the 16 MB level) in 0.05 ms: 24 GB/s, above memory's 10 GB/s;
+    # intensity 100,000 / 1,200,000 = 1/12 -> roof min(1e12, 4e10 / 12) = 3.33 GFLOP/s; achieved 2 GFLOP/s: 60 %
+    rows = [{"name": "add", "node": "add", "status": "matched", "mean_ms": 0.05, "flops": 100_000, "bytes": 1_200_000}]
+    assert kernel_roofline(rows, static, dev) == []
+    r = rows[0]
+    assert r["roofline_bandwidth_bytes_per_s"] == 4e10
+    assert r["attainable_flops_per_s"] == pytest.approx(4e10 / 12)
+    assert r["roofline_efficiency"] == pytest.approx(2e9 / (4e10 / 12)) == pytest.approx(0.6)
