@@ -354,9 +354,14 @@ def _table_rows(res: BenchSweepResult) -> tuple[list[str], list[list[str]]]:
                       f"{r['fps']:,.1f}" if r["fps"] is not None else "-"]
             cells.append(("ok, " + _best_marks(res, i)) if _best_marks(res, i) else "ok")
         else:
-            cells += ["-"] * 5 + [f"failed: {r['error']}"]
+            cells += ["-"] * 5 + [f"failed [{_reasons(res).index(r['error']) + 1}]"]
         out.append(cells)
     return heads, out
+
+
+def _reasons(res: BenchSweepResult) -> list[str]:
+    """The distinct reasons of the failed rows, in row order (the tables number them)."""
+    return list(dict.fromkeys(r["error"] for r in res.rows if r["status"] != "ok"))
 
 
 def print_bench_sweep(res: BenchSweepResult, console=None) -> None:
@@ -375,6 +380,8 @@ def print_bench_sweep(res: BenchSweepResult, console=None) -> None:
         style = "bold" if _best_marks(res, i) else ("dim" if res.rows[i]["status"] != "ok" else None)
         t.add_row(*cells, style=style)
     console.print(t)
+    for k, why in enumerate(_reasons(res)):
+        console.print(f"[{k + 1}] {why}", markup=False, highlight=False)
     h = res.host
     console.print(f"{h.get('cpu')}, {h.get('usable_cores')} core(s), onnxruntime {h.get('onnxruntime_version')}; "
                   "FPS = batch x 1000 / mean latency")
@@ -386,6 +393,9 @@ def bench_sweep_markdown(res: BenchSweepResult) -> str:
     lines = [f"## Bench sweep over {', '.join(res.params)}", "", "| " + " | ".join(heads) + " |",
              "|" + "---:|" * (len(heads) - 1) + "---|"]
     lines += ["| " + " | ".join(esc(c) for c in cells) + " |" for cells in rows]
+    reasons = _reasons(res)
+    if reasons:
+        lines += [""] + [f"{k + 1}. {esc(why)}" for k, why in enumerate(reasons)]
     h = res.host
     lines += ["", f"Host: {h.get('cpu')}, {h.get('usable_cores')} core(s), onnxruntime {h.get('onnxruntime_version')}."]
     if res.warnings:
