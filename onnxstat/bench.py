@@ -1290,13 +1290,15 @@ def to_csv(res: BenchResult, top: int | None = None) -> str:
     w = csv.writer(buf, lineterminator="\n")
     if res.nodes:
         w.writerow(["name", "op_type", "status", "node", "provider", "calls_per_run", "mean_ms", "median_ms", "share",
-                    "flops", "bytes", "gflops_per_s", "gb_per_s"])
+                    "flops", "bytes", "gflops_per_s", "gb_per_s", "roofline_efficiency", "source_nodes"])
         for r in top_nodes(res, top):
             w.writerow([r["name"], r["op_type"], r["status"], r["node"] or "", r["provider"], r["calls_per_run"],
                         repr(r["mean_ms"]), repr(r["median_ms"]), "" if r["share"] is None else repr(r["share"]),
                         "" if r["flops"] is None else r["flops"], "" if r["bytes"] is None else r["bytes"],
                         "" if r["gflops_per_s"] is None else repr(r["gflops_per_s"]),
-                        "" if r["gb_per_s"] is None else repr(r["gb_per_s"])])
+                        "" if r["gb_per_s"] is None else repr(r["gb_per_s"]),
+                        "" if r.get("roofline_efficiency") is None else repr(r["roofline_efficiency"]),
+                        ";".join(r.get("source_nodes") or ())])
         return buf.getvalue()
     lat = res.latency_ms
     w.writerow(SUMMARY_CSV)

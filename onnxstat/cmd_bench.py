@@ -99,7 +99,8 @@ def bench_cmd(model, input_shapes, dims, input_files, int_range, seed, provider,
 
 
 def _sweep(model, shapes, dim_values, sweeps, options, plot, quiet, fmt, output) -> None:
-    from .bench_sweep import bench_sweep, parse_bench_sweep, plot_bench_sweep, print_bench_sweep, render_bench_sweep
+    from .bench_sweep import (_config_text, bench_sweep, parse_bench_sweep, plot_bench_sweep, print_bench_sweep,
+                              render_bench_sweep)
     from .sweep import plot_format
 
     grid = parse_bench_sweep(sweeps)
@@ -116,8 +117,7 @@ def _sweep(model, shapes, dim_values, sweeps, options, plot, quiet, fmt, output)
 
     def on_row(i, n, row):
         if show:
-            cfg = ", ".join(f"{k}={v}" for k, v in row["config"].items())
-            click.echo(f"[{i}/{n}] {cfg}: {row['status']}", err=True)
+            click.echo(f"[{i}/{n}] {_config_text(row['config'])}: {row['status']}", err=True)
 
     res = bench_sweep(model, grid, shapes, dim_values, options, on_row=on_row)
     if plot:
