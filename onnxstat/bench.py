@@ -109,6 +109,8 @@ CONTROL_FLOW = {"If", "Loop", "Scan"}
 PERCENTILES = (50, 90, 95, 99)
 #: profiled runs for --per-node unless given
 DEFAULT_PER_NODE_RUNS = 20
+#: --per-node matches fused kernels through the optimised model onnxruntime writes up to this model size
+MATCH_MAX_BYTES = 1 << 30
 #: a progress bar appears when the timed loop is expected to take longer than this
 PROGRESS_AFTER_S = 1.0
 
@@ -982,7 +984,8 @@ def bench(
     if per_node:
         n_prof = per_node_runs or (min(runs, DEFAULT_PER_NODE_RUNS) if duration is None else DEFAULT_PER_NODE_RUNS)
         kernels, n_counted, run_us, sources = _profile_kernels(ort, source, session_kw, planned, device_id, feeds,
-                                                               dtypes, warmup, n_prof, opts.trace, lm.model)
+                                                               dtypes, warmup, n_prof, opts.trace,
+                                                               lm.model if (lm.file_size or 0) < MATCH_MAX_BYTES else None)
         static_nodes: list = []
         if static_profile is None:
             from .errors import OnnxstatError
@@ -1113,7 +1116,16 @@ def _profile_kernels(ort, source, session_kw, providers, device_id, feeds, dtype
     try:
         opt_path = os.path.join(tmpdir, "optimized.onnx") if original is not None else None
         so = make_session_options(ort, profile_prefix=os.path.join(tmpdir, "ort"), optimized_path=opt_path, **session_kw)
-        sess, _ = _create_session(ort, source, so, providers, device_id)
+        try:
+            sess, _ = _create_session(ort, source, so, providers, device_id)
+        except ModelError:
+            if opt_path is None:
+                raise
+            # writing the optimised model can fail where running does not (a model over protobuf's 2 GB):
+            # profile without it, kernels are then joined by name
+            opt_path = None
+            so = make_session_options(ort, profile_prefix=os.path.join(tmpdir, "ort"), **session_kw)
+            sess, _ = _create_session(ort, source, so, providers, device_id)
         plan = plan_timing(list(sess.get_providers()), list(dtypes.values()), [o.type for o in sess.get_outputs()])
         run, keep = make_runner(sess, feeds, dtypes, plan, device_id, ort=ort)
         for _ in range(warmup + runs):

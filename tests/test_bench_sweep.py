@@ -341,13 +341,17 @@ def test_place_labels_never_overlap():
 
 def test_cli_profile_per_node_measured_roofline(tmp_path):
     png, out = tmp_path / "rl.png", tmp_path / "p.json"
-    r = run_cli("profile", TRANSFORMER, "--dim", "batch=1", "--dim", "seq=4", "--device", "host", "--bench",
-                "--per-node", "--runs", "3", "--warmup", "1", "--plot", str(png), "--format", "json", "-o", str(out))
+    r = run_cli("profile", TRANSFORMER, "--dim", "batch=1", "--dim", "seq=4", "--peak-tflops", "0.1",
+                "--bandwidth-gbs", "10", "--bench", "--per-node", "--runs", "3", "--warmup", "1", "--plot", str(png), "--format", "json", "-o", str(out))
     assert r.exit_code == 0, r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     b = json.loads(out.read_text())["bench"]
     mm = next(n for n in b["nodes"] if n["name"] == "mlp.fc1.MatMul")
-    assert mm["roofline_efficiency"] is not None and mm["attainable_flops_per_s"] > 0
+    # 2*1*4*64*256 = 131,072 FLOPs over 4*64*4 + 64*256*4 + 4*256*4 = 70,656 bytes: intensity 1.855 -> the roof
+    # of a 0.1 TFLOP/s, 10 GB/s device there is 18.55 GFLOP/s
+    assert mm["flops"] == 131_072 and mm["bytes"] == 70_656
+    assert mm["attainable_flops_per_s"] == pytest.approx(131_072 / 70_656 * 10e9)
+    assert mm["roofline_efficiency"] == pytest.approx(mm["achieved_flops_per_s"] / mm["attainable_flops_per_s"])
     assert mm["achieved_flops_per_s"] == pytest.approx(mm["flops"] / mm["measured_time_s"])
     assert b["unmatched_kernels"] == [] and b["host"]["cpu"]
     r = run_cli("profile", TRANSFORMER, "--per-node")
@@ -371,3 +375,17 @@ def test_cache_levels_raise_the_roof_of_kernels_whose_bytes_fit():
     assert r["roofline_bandwidth_bytes_per_s"] == 4e10
     assert r["attainable_flops_per_s"] == pytest.approx(4e10 / 12)
     assert r["roofline_efficiency"] == pytest.approx(2e9 / (4e10 / 12)) == pytest.approx(0.6)
+
+
+def test_per_node_falls_back_to_names_when_the_optimised_model_cannot_be_written(monkeypatch):
+    real = B._create_session
+
+    def refuse_to_write(ort, source, so, providers, device_id):
+        if so.optimized_model_filepath:
+            raise B.ModelError("onnxruntime cannot create a session for the model: cannot save")
+        return real(ort, source, so, providers, device_id)
+
+    monkeypatch.setattr(B, "_create_session", refuse_to_write)
+    res = B.bench(MLP, per_node=True, opt_level="disable", runs=2, warmup=1)
+    assert res.per_node["matching"] == "node names"
+    assert [r["node"] for r in res.nodes] == ["fc1", "relu1", "fc2", "relu2", "fc3", "softmax"]
