@@ -296,4 +296,18 @@ def unmatched_kernels(rows: Iterable[dict]) -> list[dict]:
             for r in rows if r.get("status") == "fused/unmatched"]
 
 
-__all__ = ["fused_sources", "group_traffic", "tensor_consumers", "kernel_roofline", "load_optimized", "unmatched_kernels", "LAYOUT_OPS"]
+def kernel_summary(rows: Sequence[Mapping[str, Any]], top: int = 3) -> str | None:
+    """One line on per-kernel rows: counts by status and the slowest kernels with their roof %."""
+    rows = [r for r in rows if not r.get("includes_subgraphs")]
+    if not rows:
+        return None
+    fused = sum(1 for r in rows if r.get("status") == "fused")
+    unmatched = sum(1 for r in rows if r.get("status") == "fused/unmatched")
+    slow = []
+    for r in sorted(rows, key=lambda r: -r["mean_ms"])[:top]:
+        eff = r.get("roofline_efficiency")
+        slow.append(f"{r['name']} {r['mean_ms']:.3f} ms" + (f" ({100 * eff:.0f}% of roof)" if eff is not None else ""))
+    return f"{len(rows)} kernels ({fused} fused, {unmatched} unmatched); slowest: " + ", ".join(slow)
+
+
+__all__ = ["fused_sources", "kernel_summary", "group_traffic", "tensor_consumers", "kernel_roofline", "load_optimized", "unmatched_kernels", "LAYOUT_OPS"]

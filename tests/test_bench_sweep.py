@@ -290,6 +290,10 @@ def test_kernel_roofline_arithmetic():
     assert ro["roofline_efficiency"] is None and ro["achieved_flops_per_s"] is None
     assert warnings == []
     assert unmatched_kernels(rows) == [{"name": "ro", "op_type": "ReorderOutput", "time_s": 0.005 / 1e3}]
+    from onnxstat.kernel_match import kernel_summary
+
+    assert kernel_summary(rows, top=2) == ("3 kernels (0 fused, 1 unmatched); slowest: tr 0.020 ms (50% of roof), "
+                                           "mm 0.010 ms (10% of roof)")
     rows[0]["mean_ms"] = 0.0005  # 2e12 FLOP/s: above a 1e12 roof
     assert "run above" in kernel_roofline(rows, static, dev)[0]
 
