@@ -31,13 +31,26 @@ the profiled runs (warm-up runs dropped) and joined by node name to the static
 costs of :func:`onnxstat.profile` on the same input shapes.  onnxruntime names an
 unnamed node ``<op_type>_<index>`` where index counts the graph's nodes without
 its Constant nodes (they become initializers); the join follows that rule.
-A kernel whose name is an original node's with a different op type (FusedConv for
-Conv), or ``<node>/<Fusion>/``, is reported as ``fused`` with that node's static
-costs (a lower bound: the nodes fused into it are not added); a kernel matching no
-original node (for example NCHWc kernels, BiasGelu) is ``fused/unmatched`` with
-the op type onnxruntime gives and no static costs.  ``--opt-level disable``
-gives a 1:1 mapping.  GFLOP/s = FLOPs / (mean ms * 1e6); GB/s = (bytes read +
-bytes written) / (mean ms * 1e6).
+The profiled session also writes the optimised model, through which every
+kernel is matched to the original nodes it executes
+(:mod:`onnxstat.kernel_match`): a kernel executing one node of its own op type is
+``matched``; one executing several, or another op type (BiasGelu for Add + Gelu,
+FusedConv, FusedMatMul, NCHWc convolutions), is ``fused`` with the FLOPs of all
+its source nodes (``source_nodes``) and the bytes crossing it; a kernel with no
+source node (a layout reorder) is ``fused/unmatched`` and listed in
+``unmatched_kernels``.  Without the optimised model (it cannot be written, or the
+model is over 1 GB) kernels are joined by name: a name equal to an original
+node's with a different op type, or ``<node>/<Fusion>/``, is ``fused`` with that
+node's costs.  ``--opt-level disable`` gives a 1:1 mapping.  GFLOP/s = FLOPs /
+(mean ms * 1e6); GB/s = (bytes read + bytes written) / (mean ms * 1e6).  Every
+kernel row also has ``measured_time_s``, ``achieved_flops_per_s`` and
+``achieved_bytes_per_s``, and with a device (``options.device``)
+``roofline_efficiency`` against the roof at its intensity.
+
+``options.concurrency = N`` (:mod:`onnxstat.bench_options`): N threads run the
+one session; latencies are per request and ``fps`` = ``throughput`` = batch x
+requests / wall seconds (aggregate).  Every result records the host (CPU model,
+cores, onnxruntime version); threads beyond the cores are warned about.
 """
 
 from __future__ import annotations

@@ -15,7 +15,9 @@ bench.  Parameters:
 
 A configuration that fails (out of memory, a batch the model's shapes forbid, a
 provider this onnxruntime lacks) becomes a row with ``status`` "failed" and its
-one-line reason; the sweep goes on.  ``best`` names the row with the highest FPS
+one-line reason; the sweep goes on.  A row's ``fps`` is batch x 1000 / mean
+latency, or with ``concurrency`` > 1 the aggregate throughput of all threads.
+``best`` names the row with the highest FPS
 and the row with the lowest p50 latency.  The JSON contract is
 ``onnxstat.bench_sweep/1`` (:meth:`BenchSweepResult.to_dict`).
 """
