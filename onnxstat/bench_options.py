@@ -12,8 +12,8 @@ N threads call ``run`` on the one shared session (onnxruntime sessions are
 thread-safe; each thread has its own runner, so IO bindings are not shared).
 Every call is timed on its own thread with ``perf_counter_ns``; the latency
 percentiles are over all calls, and the aggregate throughput is
-``batch x calls / wall-clock seconds`` from the first thread's start to the last
-thread's end.  ``runs`` counts calls over all threads (split as evenly as
+``batch x calls / wall-clock seconds`` from the first request's start to the last
+request's end (thread start-up is not counted).  ``runs`` counts calls over all threads (split as evenly as
 possible); with ``duration`` every thread runs until the time is up.
 """
 
@@ -144,8 +144,8 @@ def time_concurrent(make_run: Callable[[], tuple[Callable[[], Any], Any]], concu
                     runs: int | None = None, duration_s: float | None = None) -> tuple[list[int], int, list[int]]:
     """``concurrency`` threads each call their own ``run`` (from ``make_run()``) on a shared session.
 
-    Returns (every call's latency in ns, wall-clock ns from the common start to the
-    last thread's end, calls per thread).  ``runs`` calls in total, split evenly; or,
+    Returns (every call's latency in ns, wall-clock ns from the first call's start to
+    the last call's end, calls per thread).  ``runs`` calls in total, split evenly; or,
     with ``duration_s``, every thread calls until the time is up (at least once).
     The first exception of any thread is raised after all threads have stopped.
     """
@@ -163,12 +163,15 @@ def time_concurrent(make_run: Callable[[], tuple[Callable[[], Any], Any]], concu
     clock = time.perf_counter_ns
     deadline = [0]
 
+    spans: list[tuple[int, int]] = []  # (first request's start, last request's end) of every thread
+
     def worker(i: int) -> None:
         run = runners[i][0]
         out = results[i]
         append = out.append
         n = share[i]
         start_gate.wait()
+        first = clock()
         try:
             if n is not None:
                 for _ in range(n):
@@ -185,6 +188,7 @@ def time_concurrent(make_run: Callable[[], tuple[Callable[[], Any], Any]], concu
                         break
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(exc)
+        spans.append((first, clock()))
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency) if share[i] != 0]
     start_gate = threading.Barrier(len(threads) + 1)  # every thread starts together
@@ -196,7 +200,8 @@ def time_concurrent(make_run: Callable[[], tuple[Callable[[], Any], Any]], concu
     start_gate.wait()
     for t in threads:
         t.join()
-    wall = clock() - start
+    # wall time from the first request's start to the last one's end (thread start-up left out)
+    wall = (max(e for _s, e in spans) - min(b for b, _e in spans)) if spans else clock() - start
     del runners
     if errors:
         raise errors[0]
