@@ -147,6 +147,10 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
         rows.append(("Latency (bench)", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
                                          f"mean {units.ms(lat.get('mean'))}; {bench.get('fps', 0):.1f} FPS "
                                          f"({', '.join(bench.get('providers_used', []))})"))
+        from .kernel_match import kernel_summary
+
+        if kernel_summary(bench.get("nodes") or []):
+            rows.append(("Kernels (bench)", kernel_summary(bench["nodes"])))
     simp = res.extras.get("simplify")
     if simp:
         tb = simp["totals_before"]
