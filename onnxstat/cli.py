@@ -15,6 +15,7 @@ import click
 from . import __version__
 from .errors import OnnxstatError, UsageError
 from .io import check_output_path, write_atomic
+from .plugins import plugin_option
 
 EXIT_INTERNAL = 3
 
@@ -167,9 +168,15 @@ def warn(messages) -> None:
               help="Several models: profile N at a time in worker processes (0 = one per CPU core).")
 @click.option("--progress/--no-progress", default=None,
               help="Several models: progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--group-by", "group_by", type=click.Choice(["node", "scope"]), default="node", show_default=True,
+              help="'scope': the module tree from node names (/encoder/layer.0/...), with subtotals.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="With --group-by scope: levels of the tree shown.")
+@click.option("--fold-repeats", is_flag=True, help="With --group-by scope: fold repeated blocks (layer.0 … layer.11) into one row.")
+@click.option("--per-node", is_flag=True, help="With --bench: also time each node (separate profiled session).")
+@plugin_option
 def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
                 device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup,
-                input_values, jobs, progress):
+                input_values, jobs, progress, group_by, depth, fold_repeats, per_node):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS.
 
     Several files, folders (every *.onnx below them) or globs give one summary row
@@ -181,16 +188,28 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     values = parse_input_values(input_values)
     if output:
         check_output_path(output)
+    scope_options = {"depth": depth, "fold_repeats": fold_repeats} if group_by == "scope" else None
+    if (depth is not None or fold_repeats) and scope_options is None:
+        raise UsageError("--depth and --fold-repeats go with --group-by scope")
+    if per_node and not do_bench:
+        raise UsageError("--per-node goes with --bench")
     if is_batch(models):
-        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values:
-            raise UsageError("--sweep, --symbolic, --bench, --plot, --device and --input-value take one model, not several")
+        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values or scope_options:
+            raise UsageError("--sweep, --symbolic, --bench, --plot, --device, --input-value and --group-by scope "
+                             "take one model, not several")
+        if jobs != 1 and click.get_current_context().params.get("plugins"):
+            raise UsageError("--plugin works with --jobs 1 (worker processes do not load plugins)")
         from .batch import cli_run
 
         code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
                        simplify=simplify, shape_source=shape_source)
         sys.exit(code)
     bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
+    if per_node:
+        bench_options["per_node"] = True
     if sweeps:
+        if scope_options is not None or per_node:
+            raise UsageError("--sweep does not go with --group-by scope or --per-node")
         if values:
             raise UsageError("--sweep and --input-value do not go together yet")
         if device or peak_tflops or bandwidth_gbs:
@@ -207,11 +226,11 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     if symbolic and values:
         raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options, values)
+                 symbolic, plot, do_bench, bench_options, values, scope_options)
 
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options, values) -> None:
+                 symbolic, plot, do_bench, bench_options, values, scope_options=None) -> None:
     from . import render
     from .profiler import profile
 
@@ -220,6 +239,8 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
     if do_bench:
         from .bench import bench
 
+        if bench_options.get("per_node"):
+            bench_options = {**bench_options, "static_profile": res}
         b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
         res.extras["bench"] = b.to_dict()
         res.warnings.extend(w for w in b.warnings if w not in res.warnings)
@@ -240,9 +261,19 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         plot_roofline(res, dev, plot)
         click.echo(f"wrote {plot}", err=True)
+    scope_rows = None
+    if scope_options is not None:
+        from .scopes import by_scope
+
+        scope_rows = by_scope(res, scope_options["depth"], scope_options["fold_repeats"])
+        res.extras["by_scope"] = [{k: v for k, v in r.items() if k != "leaf"} for r in scope_rows]
     if fmt == "table" and not output:
         console = render.terminal_console()
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)
+        if scope_rows is not None:
+            from .scopes import print_scope_tree
+
+            print_scope_tree(scope_rows, console)
         if sym is not None:
             from .symbolic import print_symbolic
 
@@ -250,10 +281,18 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         return
     if fmt == "json":
         text = render.to_json(res)
+    elif fmt == "csv" and scope_rows is not None:
+        from .scopes import scope_csv
+
+        text = scope_csv(scope_rows)
     elif fmt == "csv":
         text = render.to_csv(res, top)
     elif fmt == "markdown":
         text = render.to_markdown(res, top)
+        if scope_rows is not None:
+            from .scopes import scope_markdown
+
+            text += "\n" + scope_markdown(scope_rows)
         if sym is not None:
             from .symbolic import symbolic_markdown
 
@@ -265,7 +304,11 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         buf = StringIO()
         console = make_console(file=buf, width=160, color_system=None)
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)
+        if scope_rows is not None:
+            from .scopes import print_scope_tree
+
+            print_scope_tree(scope_rows, console)
         if sym is not None:
             from .symbolic import print_symbolic
 

@@ -66,6 +66,7 @@ def profile(
     shape_source: str = "onnx",
     device: Any = None,
     input_values: Mapping[str, Any] | None = None,
+    custom_handlers: Any = None,
 ) -> ProfileResult:
     """Profile a model: per-node and total MACs, FLOPs, params, weight bytes and memory traffic.
 
@@ -76,9 +77,20 @@ def profile(
     :class:`onnxstat.roofline.Device` or a preset name) adds the roofline analysis.
     ``input_values`` maps small inputs to values (``{"sr": 16000}``) so that conditions
     and shapes computed from them resolve statically.
+    ``custom_handlers`` lists handlers declared with :func:`onnxstat.register_handler`
+    (or plugin files): they count for this call only.
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
+    if custom_handlers:
+        from .plugins import registered, specs_of
+
+        specs = specs_of(custom_handlers)
+        with registered(specs):
+            res = profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source, device=device,
+                          input_values=input_values)
+        res.settings["custom_handlers"] = [s.label for s in specs]
+        return res
     with gc_paused():  # the pass allocates many small objects and frees none: the collector only costs time
         lm = load(model)
         try:

@@ -1,0 +1,405 @@
+"""The module tree: node costs grouped by the scopes exporters write into node names.
+
+Exporters name nodes after the module that made them:
+
+* torch.onnx (TorchScript): ``/encoder/layer.0/attention/self/query/MatMul``
+* dotted module paths: ``model.layers.3.mlp.down_proj.MatMul``
+* tf2onnx: ``StatefulPartitionedCall/model/conv2d/Conv2D``
+
+A node's scope is its name without the last part (the op's own name), split at
+``/`` (or at ``.`` for a name without ``/`` of three or more dotted parts).  A node
+whose name carries no scope (unnamed, or a bare ``Conv_3``) takes the scope of the
+node that produces its first input, else of its first consumer, else the root.  A
+node inside a subgraph (an If branch, a Loop body) sits in the scope of its
+control-flow node, followed by the scope of its own name.
+
+Every scope row sums the nodes below it, so children sum to their parent exactly
+and the root to the model's totals.  A scope that has both child scopes and nodes
+of its own gets an ``(own nodes)`` child for those, so that its children still add
+up.  ``fold_repeats`` merges sibling scopes that differ only by a number
+(``layer.0`` … ``layer.11``) and have the same structure into one row
+``layer.[0-11] ×12``, whose children are summed over the members.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from .analysis import COUNT_FIELDS, Counts, NodeCost
+
+OWN = "(own nodes)"
+#: a sibling name that differs from its siblings by a number: layer.3, layers_3, h3, 3
+_INDEXED = re.compile(r"^(.*?)(\d+)$")
+
+
+def name_scope(name: str) -> tuple[str, ...] | None:
+    """The scope parts a node name carries, or None when it carries none."""
+    if "/" in name:
+        parts = [p for p in name.split("/") if p]
+        return tuple(parts[:-1]) if len(parts) > 1 else None
+    parts = name.split(".")
+    if len(parts) >= 3 and all(parts):
+        return tuple(parts[:-1])
+    return None
+
+
+@dataclass
+class Scope(Counts):
+    """One scope of the tree with the summed counts of every node below it."""
+
+    name: str = ""
+    parts: tuple[str, ...] = ()
+    nodes: int = 0
+    time_ms: float | None = None
+    repeats: int = 1
+    children: dict[str, "Scope"] = field(default_factory=dict)
+    #: nodes sitting directly in this scope (while building; see _attach_own)
+    own: "Scope | None" = field(default=None, repr=False)
+
+    def child(self, name: str) -> "Scope":
+        c = self.children.get(name)
+        if c is None:
+            c = self.children[name] = Scope(name=name, parts=(*self.parts, name))
+        return c
+
+    def add_node(self, n: NodeCost, time_ms: float | None) -> None:
+        self.add(n)
+        if n.kind != "control_flow":
+            self.nodes += 1
+        if time_ms is not None:
+            self.time_ms = (self.time_ms or 0.0) + time_ms
+
+    def add_scope(self, other: "Scope") -> None:
+        self.add(other)
+        self.nodes += other.nodes
+        if other.time_ms is not None:
+            self.time_ms = (self.time_ms or 0.0) + other.time_ms
+
+    @property
+    def depth(self) -> int:
+        return len(self.parts)
+
+    def signature(self) -> tuple:
+        """The structure of the subtree (child names with the numbers of repeated
+        blocks blanked, node counts, and its counts): equal signatures fold."""
+        return (
+            self.nodes,
+            tuple(getattr(self, f) for f in ("macs", "flops", "params")),
+            tuple((_blank(k), c.signature()) for k, c in self.children.items()),
+        )
+
+
+def _blank(name: str) -> str:
+    m = _INDEXED.match(name)
+    return f"{m.group(1)}#" if m else name
+
+
+# --------------------------------------------------------------------------- building
+
+
+def node_scopes(nodes: Sequence[NodeCost]) -> list[tuple[str, ...]]:
+    """The scope of every node (see the module docstring for the fallbacks)."""
+    own: list[tuple[str, ...] | None] = [name_scope(n.name) for n in nodes]
+    prefix_of = [n.path[: len(n.path) - len(n.name)] if n.path.endswith(n.name) else "" for n in nodes]
+    by_path = {n.path: i for i, n in enumerate(nodes)}
+    producer: dict[tuple[str, str], int] = {}
+    first_consumer: dict[tuple[str, str], int] = {}
+    parent: list[int | None] = [None] * len(nodes)
+    for i, n in enumerate(nodes):
+        pre = prefix_of[i]
+        for name, _dt, _sh in n.outputs:
+            if name:
+                producer[(pre, name)] = i
+        for name, _dt, _sh in n.inputs:
+            if name:
+                first_consumer.setdefault((pre, name), i)
+        # a subgraph node's path is <control-flow node path>/<attribute>/<label>; node
+        # names may contain "/", so the enclosing node is found by trying each cut
+        p = pre.rstrip("/")
+        while "/" in p:
+            p = p.rsplit("/", 1)[0]
+            j = by_path.get(p)
+            if j is not None and j < i:
+                parent[i] = j
+                break
+    scopes: list[tuple[str, ...]] = []
+
+    def base(j: int) -> tuple[str, ...]:
+        k = parent[j]
+        return scopes[k] if k is not None and k < len(scopes) else ()
+
+    for i, n in enumerate(nodes):
+        if own[i] is not None:
+            scopes.append((*base(i), *own[i]))
+            continue
+        src = None
+        for name, _dt, _sh in n.inputs:  # fallback 1: the producer of an input
+            j = producer.get((prefix_of[i], name)) if name else None
+            if j is not None and j < i:
+                src = scopes[j]
+                break
+        if src is None:  # fallback 2: the first consumer of an output that names its scope
+            for name, _dt, _sh in n.outputs:
+                j = first_consumer.get((prefix_of[i], name)) if name else None
+                if j is not None and own[j] is not None:
+                    src = (*base(j), *own[j])
+                    break
+        scopes.append(src if src is not None else base(i))
+    return scopes
+
+
+def scope_tree(nodes: Sequence[NodeCost], times_ms: Mapping[str, float] | None = None) -> Scope:
+    """The tree of scopes with summed counts; ``times_ms`` maps node paths to measured times."""
+    root = Scope(name="")
+    timed = times_ms is not None
+    for n, parts in zip(nodes, node_scopes(nodes)):
+        t = (times_ms.get(n.path, 0.0) if n.kind != "control_flow" else 0.0) if timed else None
+        s = root
+        s.add_node(n, t)
+        for p in parts:
+            s = s.child(p)
+            s.add_node(n, t)
+        if s.own is None:
+            s.own = Scope(name=OWN, parts=(*s.parts, OWN))
+        s.own.add_node(n, t)
+    _attach_own(root)
+    return root
+
+
+def _attach_own(s: Scope) -> None:
+    """A scope with child scopes and nodes of its own gets an (own nodes) child."""
+    own, s.own = s.own, None
+    for c in list(s.children.values()):
+        _attach_own(c)
+    if own is not None and s.children:
+        s.children[OWN] = own
+
+
+# --------------------------------------------------------------------------- folding
+
+
+def fold_repeats(s: Scope) -> Scope:
+    """Fold runs of sibling scopes ``prefix<N>`` with equal structure into one scope."""
+    for c in s.children.values():
+        fold_repeats(c)
+    groups: dict[str, list[tuple[int, str, Scope]]] = {}
+    for name, c in s.children.items():
+        m = _INDEXED.match(name)
+        if m and c.repeats == 1:
+            groups.setdefault(m.group(1), []).append((int(m.group(2)), name, c))
+    if not any(len(g) > 1 for g in groups.values()):
+        return s
+    replaced: dict[str, Scope | None] = {}
+    for prefix, members in groups.items():
+        if len(members) < 2:
+            continue
+        members.sort()
+        runs: list[list[tuple[int, str, Scope]]] = []
+        for m in members:
+            if runs and runs[-1][-1][2].signature() == m[2].signature():
+                runs[-1].append(m)
+            else:
+                runs.append([m])
+        for run in runs:
+            if len(run) < 2:
+                continue
+            merged = _merge([c for _i, _n, c in run], f"{prefix}[{_index_text([i for i, _n, _c in run])}]", s.parts)
+            merged.repeats = len(run)
+            replaced[run[0][1]] = merged
+            for _i, name, _c in run[1:]:
+                replaced[name] = None
+    if replaced:
+        children: dict[str, Scope] = {}
+        for k, c in s.children.items():
+            r = replaced.get(k, c)
+            if r is not None:
+                children[r.name] = r
+        s.children = children
+    return s
+
+
+def _index_text(idx: list[int]) -> str:
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return f"{idx[0]}-{idx[-1]}"
+    return ",".join(str(i) for i in idx)
+
+
+def _merge(scopes: list[Scope], name: str, parent_parts: tuple[str, ...]) -> Scope:
+    """One scope summing ``scopes`` (of equal structure); children merged by position."""
+    out = Scope(name=name, parts=(*parent_parts, name))
+    for sc in scopes:
+        out.add_scope(sc)
+    first = scopes[0]
+    for pos, key in enumerate(first.children):
+        kids = [list(sc.children.values())[pos] for sc in scopes]
+        merged = _merge(kids, key if all(k.name == key for k in kids) else _blank(key), out.parts)
+        merged.repeats = first.children[key].repeats
+        out.children[merged.name] = merged
+    return out
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _share(part: Any, whole: Any) -> float | None:
+    try:
+        return float(part) / float(whole) if whole else None
+    except (TypeError, ValueError):
+        return None
+
+
+def scope_rows(root: Scope, depth: int | None = None) -> list[dict]:
+    """The tree as rows in depth-first order, down to ``depth`` levels below the root.
+
+    Keys: scope (``/encoder/layer.0``; "" for the whole model), name, depth, nodes,
+    the six counts and memory_traffic_bytes, share (of the model's FLOPs), repeats
+    for folded rows, time_ms and time_share when times were measured."""
+    rows: list[dict] = []
+    total_flops = root.flops
+    total_time = root.time_ms
+
+    def walk(s: Scope) -> None:
+        row = {
+            "scope": "/" + "/".join(s.parts) if s.parts else "",
+            "name": s.name or "(model)",
+            "depth": s.depth,
+            "nodes": s.nodes,
+            **{f: getattr(s, f) for f in COUNT_FIELDS},
+            "memory_traffic_bytes": s.memory_traffic_bytes,
+            "share": _share(s.flops, total_flops),
+        }
+        if s.repeats != 1:
+            row["repeats"] = s.repeats
+        if s.time_ms is not None:
+            row["time_ms"] = s.time_ms
+            row["time_share"] = _share(s.time_ms, total_time)
+        row["leaf"] = not s.children or (depth is not None and s.depth >= depth)
+        rows.append(row)
+        if depth is not None and s.depth >= depth:
+            return
+        for c in s.children.values():
+            walk(c)
+
+    walk(root)
+    return rows
+
+
+def node_times(bench_dict: Mapping | None) -> dict[str, float] | None:
+    """Measured mean time per static node path from a bench result with per-node rows."""
+    if not bench_dict or not bench_dict.get("per_node"):
+        return None
+    out: dict[str, float] = {}
+    for r in bench_dict.get("nodes") or ():
+        if r.get("node") and not r.get("includes_subgraphs"):
+            out[r["node"]] = out.get(r["node"], 0.0) + float(r.get("mean_ms") or 0.0)
+    return out
+
+
+def by_scope(res: Any, depth: int | None = None, fold: bool = False) -> list[dict]:
+    """``by_scope`` rows of a :class:`ProfileResult` (measured times when it carries a
+    per-node benchmark)."""
+    tree = scope_tree(res.nodes, node_times(res.extras.get("bench")))
+    if fold:
+        fold_repeats(tree)
+    return scope_rows(tree, depth)
+
+
+def has_scopes(rows: Sequence[Mapping]) -> bool:
+    """True when the names gave any scope below the root."""
+    return any(r["depth"] > 0 and r["name"] != OWN for r in rows)
+
+
+# --------------------------------------------------------------------------- rendering
+
+TREE_HEADERS = ["Scope", "Nodes", "MACs", "FLOPs", "Params", "Traffic", "FLOPs %"]
+
+
+def _label(row: Mapping, prefix: str) -> str:
+    name = row["name"]
+    if row.get("repeats"):
+        name += f" ×{row['repeats']}"
+    return prefix + name
+
+
+def tree_labels(rows: Sequence[Mapping]) -> list[str]:
+    """Row names indented with tree guides (├─ └─ │), as ptflops and tree print them."""
+    labels: list[str] = []
+    # the last row of each depth below a parent decides └─ versus ├─
+    last = [False] * len(rows)
+    for i, r in enumerate(rows):
+        j = i + 1
+        while j < len(rows) and rows[j]["depth"] > r["depth"]:
+            j += 1
+        last[i] = j >= len(rows) or rows[j]["depth"] < r["depth"]
+    open_levels: list[bool] = []
+    for i, r in enumerate(rows):
+        d = r["depth"]
+        if d == 0:
+            labels.append(_label(r, ""))
+            continue
+        del open_levels[d - 1:]
+        guide = "".join("│  " if o else "   " for o in open_levels)
+        labels.append(_label(r, guide + ("└─ " if last[i] else "├─ ")))
+        open_levels.append(not last[i])
+    return labels
+
+
+def tree_cells(rows: Sequence[Mapping]) -> tuple[list[str], list[list[str]]]:
+    from . import units
+
+    timed = any("time_ms" in r for r in rows)
+    headers = TREE_HEADERS + (["Time", "Time %"] if timed else [])
+    out = []
+    for label, r in zip(tree_labels(rows), rows):
+        cells = [label, units.count(r["nodes"]), units.si(r["macs"]), units.si(r["flops"]), units.si(r["params"]),
+                 units.nbytes(r["memory_traffic_bytes"]), "-" if r["share"] is None else f"{100 * r['share']:.1f}%"]
+        if timed:
+            cells += [units.ms(r.get("time_ms")),
+                      "-" if r.get("time_share") is None else f"{100 * r['time_share']:.1f}%"]
+        out.append(cells)
+    return headers, out
+
+
+def print_scope_tree(rows: Sequence[Mapping], console=None, title: str = "By scope") -> None:
+    """The module tree as an indented terminal table."""
+    from rich.table import Table
+
+    from .render import terminal_console
+
+    console = console or terminal_console()
+    headers, cells = tree_cells(rows)
+    t = Table(title=title, title_justify="left")
+    for i, h in enumerate(headers):
+        t.add_column(h, justify="left" if i == 0 else "right", overflow="fold", no_wrap=i == 0)
+    for c in cells:
+        t.add_row(*c)
+    console.print(t)
+
+
+def scope_markdown(rows: Sequence[Mapping]) -> str:
+    headers, cells = tree_cells(rows)
+    lines = ["## By scope", "", "| " + " | ".join(headers) + " |", "|" + "---|" + "---:|" * (len(headers) - 1)]
+    for c in cells:
+        first = c[0].replace(" ", "\u00a0")  # keep the tree's indentation
+        lines.append("| " + " | ".join(x.replace("|", "\\|") for x in [first, *c[1:]]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def scope_csv(rows: Sequence[Mapping]) -> str:
+    import csv
+    import io
+
+    from .result import jsonable
+
+    keys = ["scope", "name", "depth", "repeats", "nodes", *COUNT_FIELDS, "memory_traffic_bytes", "share", "time_ms"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(keys)
+    for r in rows:
+        w.writerow([jsonable(r.get(k, 1 if k == "repeats" else "")) for k in keys])
+    return buf.getvalue()
+
+
+__all__ = ["Scope", "name_scope", "node_scopes", "scope_tree", "fold_repeats", "scope_rows", "by_scope", "node_times"]
