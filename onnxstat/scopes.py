@@ -376,6 +376,8 @@ def print_scope_tree(rows: Sequence[Mapping], console=None, title: str = "By sco
     for c in cells:
         t.add_row(*c)
     console.print(t)
+    if not has_scopes(rows):
+        console.print("the node names carry no scopes (/encoder/layer.0/..., model.layers.0.mlp...): one row", style="dim")
 
 
 def scope_markdown(rows: Sequence[Mapping]) -> str:

@@ -1,0 +1,168 @@
+"""The module tree (--group-by scope): scopes from node names, exact sums at every level, folding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import onnxstat
+from helpers import assert_error, run_cli
+from onnxstat.analysis import NodeCost
+from onnxstat.scopes import OWN, by_scope, fold_repeats, name_scope, scope_rows, scope_tree
+from scoped_models import torch_style_encoder
+
+SUMMED = ("nodes", "macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written", "memory_traffic_bytes")
+
+
+def children_of(rows):
+    """row index -> indices of its children (rows are depth-first)."""
+    kids: dict[int, list[int]] = {i: [] for i in range(len(rows))}
+    stack: list[int] = []
+    for i, r in enumerate(rows):
+        while stack and rows[stack[-1]]["depth"] >= r["depth"]:
+            stack.pop()
+        if stack:
+            kids[stack[-1]].append(i)
+        stack.append(i)
+    return kids
+
+
+def assert_exact_sums(rows, totals):
+    root = rows[0]
+    assert root["scope"] == "" and root["depth"] == 0
+    assert root["nodes"] == totals["node_count"]
+    for k in ("macs", "flops", "params", "weight_bytes", "memory_traffic_bytes"):
+        assert root[k] == totals[k], k
+    checked = 0
+    for i, kids in children_of(rows).items():
+        if not kids:
+            continue
+        for k in SUMMED:
+            assert sum(rows[j][k] for j in kids) == rows[i][k], (rows[i]["scope"], k)
+        checked += 1
+    assert checked > 0
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("enc") / "encoder.onnx"
+    path.write_bytes(torch_style_encoder(layers=4).SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("name,scope", [
+    ("/encoder/layer.0/attention/self/query/MatMul", ("encoder", "layer.0", "attention", "self", "query")),
+    ("model.layers.3.mlp.down_proj.MatMul", ("model", "layers", "3", "mlp", "down_proj")),
+    ("StatefulPartitionedCall/model/conv2d/Conv2D", ("StatefulPartitionedCall", "model", "conv2d")),
+    ("/Add", None), ("Conv_3", None), ("", None), ("fc.MatMul", None),
+])
+def test_name_scope(name, scope):
+    assert name_scope(name) == scope
+
+
+def test_encoder_tree_sums_exactly_at_every_level(encoder):
+    r = run_cli("profile", encoder, "--group-by", "scope", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(r.stdout)
+    rows = d["by_scope"]
+    assert_exact_sums(rows, d["totals"])
+    by = {x["scope"]: x for x in rows}
+    # query projection of layer 0: MatMul (1, 8, 16)·(16, 16): MACs 128·16 = 2048; Add bias 128 FLOPs;
+    # params 16·16 + 16 = 272
+    q = by["/encoder/layer.0/attention/self/query"]
+    assert (q["nodes"], q["macs"], q["flops"], q["params"], q["depth"]) == (2, 2048, 2 * 2048 + 128, 272, 5)
+    # self-attention's own nodes (Transpose, scores MatMul, Softmax, context MatMul): 8·8·16 MACs twice
+    own = by["/encoder/layer.0/attention/self/" + OWN]
+    assert (own["nodes"], own["macs"]) == (4, 2 * 8 * 8 * 16)
+    # the unnamed Tanh falls back to the scope of its producer
+    assert by["/pooler/dense"]["nodes"] == 3
+    assert set(rows[0]) >= {"scope", "depth", "nodes", "macs", "flops", "params", "memory_traffic_bytes", "share"}
+    assert by["/encoder"]["share"] == pytest.approx(by["/encoder"]["flops"] / d["totals"]["flops"])
+    assert [x["scope"] for x in rows if x["depth"] == 1] == ["/embeddings", "/encoder", "/pooler"]
+
+
+def test_depth_limits_the_tree_and_keeps_the_sums(encoder):
+    d = json.loads(run_cli("profile", encoder, "--group-by", "scope", "--depth", "2", "--format", "json").stdout)
+    rows = d["by_scope"]
+    assert max(x["depth"] for x in rows) == 2
+    assert [x["scope"] for x in rows if x["depth"] == 2][:3] == ["/embeddings/LayerNorm", "/encoder/layer.0", "/encoder/layer.1"]
+    assert_exact_sums(rows, d["totals"])
+
+
+def test_fold_repeats_folds_the_layers(encoder):
+    plain = json.loads(run_cli("profile", encoder, "--group-by", "scope", "--format", "json").stdout)["by_scope"]
+    d = json.loads(run_cli("profile", encoder, "--group-by", "scope", "--fold-repeats", "--format", "json").stdout)
+    rows = d["by_scope"]
+    assert_exact_sums(rows, d["totals"])
+    by = {x["scope"]: x for x in rows}
+    layers = by["/encoder/layer.[0-3]"]
+    layer0 = {x["scope"]: x for x in plain}["/encoder/layer.0"]
+    assert layers["repeats"] == 4
+    assert layers["macs"] == 4 * layer0["macs"] and layers["nodes"] == 4 * layer0["nodes"] == 84
+    assert not any("layer.1" in x["scope"] for x in rows)
+    # inside the folded row: summed over the four layers
+    assert by["/encoder/layer.[0-3]/attention/self/query"]["macs"] == 4 * 2048
+
+
+def nc(name, macs, op="MatMul"):
+    return NodeCost(name=name, path=name, domain="", op_type=op, kind="compute", compute_dtype="float32",
+                    inputs=[], outputs=[], macs=macs, flops=2 * macs)
+
+
+def test_fold_keeps_different_blocks_apart():
+    # block.0 and block.1 are alike; block.2 is bigger; block.3 alike the first two but not adjacent in the run
+    nodes = [nc("/block.0/fc/MatMul", 10), nc("/block.1/fc/MatMul", 10), nc("/block.2/fc/MatMul", 99),
+             nc("/block.3/fc/MatMul", 10)]
+    rows = scope_rows(fold_repeats(scope_tree(nodes)))
+    names = [(r["name"], r.get("repeats", 1), r["macs"]) for r in rows if r["depth"] == 1]
+    assert names == [("block.[0-1]", 2, 20), ("block.2", 1, 99), ("block.3", 1, 10)]
+    assert rows[0]["macs"] == 129
+
+
+def test_subgraph_nodes_sit_under_their_control_flow_node():
+    loop = NodeCost(name="/decoder/Loop", path="/decoder/Loop", domain="", op_type="Loop", kind="control_flow",
+                    compute_dtype="none", inputs=[], outputs=[])
+    body = NodeCost(name="MatMul_1", path="/decoder/Loop/body/MatMul_1", domain="", op_type="MatMul", kind="compute",
+                    compute_dtype="float32", inputs=[], outputs=[], macs=5, flops=10)
+    named = NodeCost(name="/step/Add", path="/decoder/Loop/body//step/Add", domain="", op_type="Add",
+                     kind="compute", compute_dtype="float32", inputs=[], outputs=[], flops=3)
+    rows = scope_rows(scope_tree([loop, body, named]))
+    by = {r["scope"]: r for r in rows}
+    assert by["/decoder"]["macs"] == 5 and by["/decoder"]["flops"] == 13 and by["/decoder"]["nodes"] == 2
+    assert by["/decoder/step"]["flops"] == 3
+
+
+def test_terminal_markdown_and_csv(encoder):
+    r = run_cli("profile", encoder, "--group-by", "scope", "--depth", "3", "--fold-repeats")
+    assert r.exit_code == 0, r.stderr
+    assert "layer.[0-3] ×4" in r.stdout and "├─ " in r.stdout and "└─ " in r.stdout
+    assert "Nodes (graph order)" not in r.stdout  # the tree replaces the node table
+    md = run_cli("profile", encoder, "--group-by", "scope", "--format", "markdown").stdout
+    assert "## By scope" in md and "layer.0" in md
+    csv_text = run_cli("profile", encoder, "--group-by", "scope", "--format", "csv").stdout
+    assert csv_text.splitlines()[0].startswith("scope,name,depth,repeats,nodes,macs")
+
+
+def test_scope_options_need_group_by_scope(encoder):
+    assert_error(run_cli("profile", encoder, "--depth", "2"), 2, "--group-by scope")
+    assert_error(run_cli("profile", encoder, "--fold-repeats"), 2, "--group-by scope")
+
+
+def test_bench_per_node_times_in_the_tree(encoder):
+    r = run_cli("profile", encoder, "--group-by", "scope", "--depth", "2", "--bench", "--per-node", "--runs", "3",
+                "--warmup", "1", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = json.loads(r.stdout)["by_scope"]
+    assert rows[0]["time_ms"] > 0
+    for i, kids in children_of(rows).items():
+        if kids:
+            assert sum(rows[j]["time_ms"] for j in kids) == pytest.approx(rows[i]["time_ms"], rel=1e-9)
+
+
+def test_by_scope_api_on_a_bundled_model():
+    res = onnxstat.profile(Path(__file__).resolve().parent.parent / "sample_models" / "transformer.onnx", dims={"batch": 1, "seq": 16})
+    rows = by_scope(res)
+    d = res.to_dict()
+    assert_exact_sums(rows, d["totals"])
