@@ -266,7 +266,7 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         from .scopes import by_scope
 
         scope_rows = by_scope(res, scope_options["depth"], scope_options["fold_repeats"])
-        res.extras["by_scope"] = [{k: v for k, v in r.items() if k != "leaf"} for r in scope_rows]
+        res.extras["by_scope"] = scope_rows
     if fmt == "table" and not output:
         console = render.terminal_console()
         render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)

@@ -275,7 +275,6 @@ def scope_rows(root: Scope, depth: int | None = None) -> list[dict]:
         if s.time_ms is not None:
             row["time_ms"] = s.time_ms
             row["time_share"] = _share(s.time_ms, total_time)
-        row["leaf"] = not s.children or (depth is not None and s.depth >= depth)
         rows.append(row)
         if depth is not None and s.depth >= depth:
             return
@@ -402,6 +401,78 @@ def scope_csv(rows: Sequence[Mapping]) -> str:
     for r in rows:
         w.writerow([jsonable(r.get(k, 1 if k == "repeats" else "")) for k in keys])
     return buf.getvalue()
+
+
+#: levels of the HTML tree open when the page loads
+HTML_OPEN_DEPTH = 1
+
+_HTML_STYLE = """<style>
+.scope-tree{font-size:13px}
+.scope-tree details>summary{list-style:none;cursor:pointer}
+.scope-tree details>summary::-webkit-details-marker{display:none}
+.scope-tree .srow{display:grid;grid-template-columns:minmax(220px,1fr) 70px 90px 90px 80px 90px 130px;gap:8px;
+  padding:3px 0;border-bottom:1px solid rgba(127,127,127,.15);align-items:center}
+.scope-tree .srow>span:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}
+.scope-tree .shead{font-weight:600}
+.scope-tree .tw{display:inline-block;width:1.1em;color:#888}
+.scope-tree details[open]>summary .tw::before{content:"\\25be"}
+.scope-tree details:not([open])>summary .tw::before{content:"\\25b8"}
+.scope-tree .sbar{display:inline-block;width:60px;height:8px;background:rgba(127,127,127,.2);margin-left:6px;vertical-align:middle}
+.scope-tree .sbar i{display:block;height:100%;background:#4c78a8}
+</style>"""
+
+
+def scope_tree_html(rows: Sequence[Mapping]) -> str:
+    """The module tree as nested ``<details>`` (collapsible without script), for the HTML report."""
+    from html import escape
+
+    from . import units
+
+    if not rows:
+        return ""
+    kids = children_index(rows)
+    cols = ["Scope", "Nodes", "MACs", "FLOPs", "Params", "Traffic", "FLOPs %"]
+    out = [_HTML_STYLE, '<div class="scope-tree">', '<div class="srow shead">'
+           + "".join(f"<span>{c}</span>" for c in cols) + "</div>"]
+
+    def cells(i: int) -> str:
+        r = rows[i]
+        share = r.get("share")
+        name = escape(r["name"]) + (f" ×{r['repeats']}" if r.get("repeats") else "")
+        indent = f'<span style="padding-left:{1.2 * r["depth"]:.1f}em"></span>'
+        pct = "-" if share is None else f"{100 * share:.1f}%"
+        bar = "" if share is None else f'<span class="sbar"><i style="width:{100 * share:.1f}%"></i></span>'
+        head = (f'<div class="srow" data-scope="{escape(r["scope"])}">'
+                f'<span class="mono" title="{escape(r["scope"] or "/")}">{indent}<span class="tw"></span>{name}</span>')
+        nums = [units.count(r["nodes"]), units.si(r["macs"]), units.si(r["flops"]), units.si(r["params"]),
+                units.nbytes(r["memory_traffic_bytes"])]
+        return head + "".join(f"<span>{x}</span>" for x in nums) + f"<span>{pct}{bar}</span></div>"
+
+    def walk(i: int) -> None:
+        if not kids[i]:
+            out.append(cells(i))
+            return
+        out.append(f"<details{' open' if rows[i]['depth'] < HTML_OPEN_DEPTH else ''}><summary>{cells(i)}</summary>")
+        for j in kids[i]:
+            walk(j)
+        out.append("</details>")
+
+    walk(0)
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def children_index(rows: Sequence[Mapping]) -> dict[int, list[int]]:
+    """Row index -> indices of its children (rows are in depth-first order)."""
+    kids: dict[int, list[int]] = {i: [] for i in range(len(rows))}
+    stack: list[int] = []
+    for i, r in enumerate(rows):
+        while stack and rows[stack[-1]]["depth"] >= r["depth"]:
+            stack.pop()
+        if stack:
+            kids[stack[-1]].append(i)
+        stack.append(i)
+    return kids
 
 
 __all__ = ["Scope", "name_scope", "node_scopes", "scope_tree", "fold_repeats", "scope_rows", "by_scope", "node_times"]

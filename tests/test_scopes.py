@@ -10,23 +10,10 @@ import pytest
 import onnxstat
 from helpers import assert_error, run_cli
 from onnxstat.analysis import NodeCost
-from onnxstat.scopes import OWN, by_scope, fold_repeats, name_scope, scope_rows, scope_tree
+from onnxstat.scopes import OWN, by_scope, children_index, fold_repeats, name_scope, scope_rows, scope_tree
 from scoped_models import torch_style_encoder
 
 SUMMED = ("nodes", "macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written", "memory_traffic_bytes")
-
-
-def children_of(rows):
-    """row index -> indices of its children (rows are depth-first)."""
-    kids: dict[int, list[int]] = {i: [] for i in range(len(rows))}
-    stack: list[int] = []
-    for i, r in enumerate(rows):
-        while stack and rows[stack[-1]]["depth"] >= r["depth"]:
-            stack.pop()
-        if stack:
-            kids[stack[-1]].append(i)
-        stack.append(i)
-    return kids
 
 
 def assert_exact_sums(rows, totals):
@@ -36,7 +23,7 @@ def assert_exact_sums(rows, totals):
     for k in ("macs", "flops", "params", "weight_bytes", "memory_traffic_bytes"):
         assert root[k] == totals[k], k
     checked = 0
-    for i, kids in children_of(rows).items():
+    for i, kids in children_index(rows).items():
         if not kids:
             continue
         for k in SUMMED:
@@ -156,7 +143,7 @@ def test_bench_per_node_times_in_the_tree(encoder):
     assert r.exit_code == 0, r.stderr
     rows = json.loads(r.stdout)["by_scope"]
     assert rows[0]["time_ms"] > 0
-    for i, kids in children_of(rows).items():
+    for i, kids in children_index(rows).items():
         if kids:
             assert sum(rows[j]["time_ms"] for j in kids) == pytest.approx(rows[i]["time_ms"], rel=1e-9)
 
@@ -166,3 +153,20 @@ def test_by_scope_api_on_a_bundled_model():
     rows = by_scope(res)
     d = res.to_dict()
     assert_exact_sums(rows, d["totals"])
+
+
+def test_report_has_the_collapsible_module_tree(encoder, tmp_path):
+    out = tmp_path / "r.html"
+    r = run_cli("report", encoder, "-o", out)
+    assert r.exit_code == 0, r.stderr
+    page = out.read_text(encoding="utf-8")
+    assert 'id="scopes"' in page and 'href="#scopes"' in page
+    rows = by_scope(onnxstat.profile(encoder))
+    inner = sum(1 for kids in children_index(rows).values() if kids)
+    assert page.count("<details") == inner  # one collapsible element per scope with children
+    assert page.count('class="srow"') == len(rows)
+    assert 'data-scope="/encoder/layer.0/attention/self/query"' in page
+    # a model whose node names carry no scopes has no module tree
+    cnn = tmp_path / "cnn.html"
+    run_cli("report", Path(__file__).resolve().parent.parent / "sample_models" / "cnn.onnx", "-o", cnn, "--dim", "batch=1")
+    assert 'id="scopes"' not in cnn.read_text(encoding="utf-8")
