@@ -89,11 +89,11 @@ def doc_line(n: Any, md: Mapping[str, str]) -> str:
     """The short line Netron shows with the node."""
     share = md.get(PREFIX + "share")
     parts = [f"{units.si(n.macs)} MACs", f"{units.si(n.flops)} FLOPs"]
+    if share:
+        parts.append(f"{100 * float(share):.1f}% of FLOPs")
     if n.params:
         parts.append(f"{units.si(n.params)} params")
     parts.append(f"{units.nbytes(n.memory_traffic_bytes)} moved")
-    if share:
-        parts.append(f"{100 * float(share):.1f}% of FLOPs")
     if n.compute_dtype not in ("none", "undefined"):
         parts.append(n.compute_dtype)
     if PREFIX + "time_ms" in md:
@@ -247,9 +247,8 @@ def annotate_model(model: Any, res: Any, times_ms: Mapping[str, float] | None = 
             continue
         proto, g = hit
         seen.add(n.path)
+        # a node without a kernel of its own (fused or removed by onnxruntime) has no time
         t = times_ms.get(n.path) if times_ms is not None and n.kind != "control_flow" else None
-        if times_ms is not None and t is None and n.kind != "control_flow":
-            t = 0.0
         md = node_metadata(n, total_flops, t)
         _set_metadata(proto, md)
         _set_doc(proto, doc_line(n, md))
@@ -316,6 +315,10 @@ def annotate(
     input_values: Mapping[str, Any] | None = None,
 ) -> AnnotateResult:
     """Profile ``model`` and write an annotated copy to ``output`` (see the module docstring).
+
+    With a per-node benchmark, a node onnxruntime ran as a kernel of its own gets
+    ``onnxstat.time_ms``; nodes fused into another kernel get none (``bench_options=
+    {"opt_level": "disable"}`` maps kernels to nodes one to one).
 
     ``external_data``: "reference" keeps external weight files where they are (the copy
     must go to the same folder), "copy" writes them into ``<output>.data``.  ``bench``

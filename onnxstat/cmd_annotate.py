@@ -23,13 +23,16 @@ from .plugins import plugin_option
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
+@click.option("--opt-level", type=click.Choice(["disable", "basic", "extended", "all"]), default="all", show_default=True,
+              help="With --bench: onnxruntime graph optimisation ('disable' times every node on its own; with "
+                   "'all' nodes fused into another kernel get no time).")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 @click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
               help="Value of a small input (repeatable), so that conditions computed from it resolve statically.")
 @plugin_option
 def annotate_cmd(model, output, input_shapes, dims, external_data, do_bench, per_node, provider, runs, warmup,
-                 shape_source, input_values):
+                 opt_level, shape_source, input_values):
     """Write a copy of MODEL with every node's cost in its metadata and every resolved
     shape as value_info, for Netron and other viewers.
 
@@ -46,7 +49,8 @@ def annotate_cmd(model, output, input_shapes, dims, external_data, do_bench, per
         raise UsageError("--per-node goes with --bench")
     res = annotate(
         model, output, shapes, dim_values, external_data=external_data, bench=do_bench, per_node=per_node,
-        bench_options={"providers": provider, "runs": runs, "warmup": warmup, "progress": sys.stderr.isatty()},
+        bench_options={"providers": provider, "runs": runs, "warmup": warmup, "opt_level": opt_level,
+                       "progress": sys.stderr.isatty()},
         shape_source=shape_source, input_values=values,
     )
     warn(res.warnings)

@@ -202,8 +202,9 @@ def test_subgraph_nodes_are_annotated(tmp_path):
 
 def test_bench_per_node_writes_measured_times(tmp_path):
     out = tmp_path / "cnn.costs.onnx"
+    # --opt-level disable: one kernel per node, so every node has its time
     r = run_cli("annotate", SAMPLES / "cnn.onnx", "-o", out, "--dim", "batch=1", "--bench", "--per-node",
-                "--runs", "3", "--warmup", "1")
+                "--runs", "3", "--warmup", "1", "--opt-level", "disable")
     assert r.exit_code == 0, r.stderr
     m = onnx.load(str(out))
     times = [float(metadata(n)["onnxstat.time_ms"]) for n in m.graph.node]
