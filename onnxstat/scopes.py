@@ -322,8 +322,10 @@ def _label(row: Mapping, prefix: str) -> str:
     return prefix + name
 
 
-def tree_labels(rows: Sequence[Mapping]) -> list[str]:
-    """Row names indented with tree guides (├─ └─ │), as ptflops and tree print them."""
+def tree_labels(rows: Sequence[Mapping], compact: bool = False) -> list[str]:
+    """Row names indented with tree guides (├─ └─ │), as ptflops and tree print them
+    (two columns per level instead of three when ``compact``)."""
+    bar, blank, mid, end = ("│ ", "  ", "├ ", "└ ") if compact else ("│  ", "   ", "├─ ", "└─ ")
     labels: list[str] = []
     # the last row of each depth below a parent decides └─ versus ├─
     last = [False] * len(rows)
@@ -339,19 +341,19 @@ def tree_labels(rows: Sequence[Mapping]) -> list[str]:
             labels.append(_label(r, ""))
             continue
         del open_levels[d - 1:]
-        guide = "".join("│  " if o else "   " for o in open_levels)
-        labels.append(_label(r, guide + ("└─ " if last[i] else "├─ ")))
+        guide = "".join(bar if o else blank for o in open_levels)
+        labels.append(_label(r, guide + (end if last[i] else mid)))
         open_levels.append(not last[i])
     return labels
 
 
-def tree_cells(rows: Sequence[Mapping]) -> tuple[list[str], list[list[str]]]:
+def tree_cells(rows: Sequence[Mapping], compact: bool = False) -> tuple[list[str], list[list[str]]]:
     from . import units
 
     timed = any("time_ms" in r for r in rows)
     headers = TREE_HEADERS + (["Time", "Time %"] if timed else [])
     out = []
-    for label, r in zip(tree_labels(rows), rows):
+    for label, r in zip(tree_labels(rows, compact), rows):
         cells = [label, units.count(r["nodes"]), units.si(r["macs"]), units.si(r["flops"]), units.si(r["params"]),
                  units.nbytes(r["memory_traffic_bytes"]), "-" if r["share"] is None else f"{100 * r['share']:.1f}%"]
         if timed:
@@ -370,8 +372,16 @@ def print_scope_tree(rows: Sequence[Mapping], console=None, title: str = "By sco
     console = console or terminal_console()
     headers, cells = tree_cells(rows)
     t = Table(title=title, title_justify="left")
+    # numbers keep their width; a narrow terminal gets a compact tree, then shorter names
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    room = console.width - sum(widths[1:]) - 3 * len(headers) - 1
+    if room < widths[0]:
+        headers, cells = tree_cells(rows, compact=True)
     for i, h in enumerate(headers):
-        t.add_column(h, justify="left" if i == 0 else "right", overflow="fold", no_wrap=i == 0)
+        if i == 0:
+            t.add_column(h, justify="left", overflow="ellipsis", no_wrap=True, max_width=max(12, room))
+        else:
+            t.add_column(h, justify="right", no_wrap=True, min_width=widths[i])
     for c in cells:
         t.add_row(*c)
     console.print(t)
