@@ -16,8 +16,8 @@ control-flow node, followed by the scope of its own name.
 Every scope row sums the nodes below it, so children sum to their parent exactly
 and the root to the model's totals.  A scope that has both child scopes and nodes
 of its own gets an ``(own nodes)`` child for those, so that its children still add
-up.  ``fold_repeats`` merges sibling scopes that differ only by a number
-(``layer.0`` … ``layer.11``) and have the same structure into one row
+up.  ``fold_repeats`` merges sibling scopes that differ only by an index
+(``layer.0`` … ``layer.11``, ``h_3``, ``3``) and have the same structure into one row
 ``layer.[0-11] ×12``, whose children are summed over the members.
 """
 
@@ -30,8 +30,9 @@ from typing import Any, Mapping, Sequence
 from .analysis import COUNT_FIELDS, Counts, NodeCost
 
 OWN = "(own nodes)"
-#: a sibling name that differs from its siblings by a number: layer.3, layers_3, h3, 3
-_INDEXED = re.compile(r"^(.*?)(\d+)$")
+#: an element of a module list: layer.3, layers_3, block-3, h.3, or a bare index 3 (not conv1:
+#: numbered modules of different roles are not repeats)
+_INDEXED = re.compile(r"^((?:.*[._-])?)(\d+)$")
 
 
 def name_scope(name: str) -> tuple[str, ...] | None:

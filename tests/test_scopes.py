@@ -106,6 +106,11 @@ def test_fold_keeps_different_blocks_apart():
     names = [(r["name"], r.get("repeats", 1), r["macs"]) for r in rows if r["depth"] == 1]
     assert names == [("block.[0-1]", 2, 20), ("block.2", 1, 99), ("block.3", 1, 10)]
     assert rows[0]["macs"] == 129
+    # conv1 and conv2 are numbered modules of different roles, not the elements of a list
+    rows = scope_rows(fold_repeats(scope_tree([nc("/conv1/Conv", 5, "Conv"), nc("/conv2/Conv", 5, "Conv"),
+                                               nc("/h_0/fc/MatMul", 3), nc("/h_1/fc/MatMul", 3)])))
+    assert [(r["name"], r.get("repeats", 1)) for r in rows if r["depth"] == 1] == [
+        ("conv1", 1), ("conv2", 1), ("h_[0-1]", 2)]
 
 
 def test_subgraph_nodes_sit_under_their_control_flow_node():
