@@ -344,6 +344,7 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
 @cli.command("ops")
 @output_options(("table", "json", "markdown"))
 @click.option("--domain", default=None, help="Only this domain (ai.onnx, com.microsoft, …).")
+@plugin_option
 def ops_cmd(fmt, output, domain):
     """List every supported (domain, op_type) with its formula."""
     from .coverage import ops_table

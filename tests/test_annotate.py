@@ -216,3 +216,23 @@ def test_bench_per_node_writes_measured_times(tmp_path):
 def test_per_node_without_bench_is_a_usage_error(tmp_path):
     r = run_cli("annotate", SAMPLES / "cnn.onnx", "-o", tmp_path / "x.onnx", "--per-node")
     assert_error(r, 2, "--per-node goes with --bench")
+
+
+def test_a_model_that_only_resolves_at_its_profiled_size_gets_no_value_info(tmp_path):
+    # x (n,) reshaped to the constant (2, 3): resolves at n = 6 only, so the dims cannot be
+    # checked at another size; the copy then has no value_info rather than wrong ones
+    f = TensorProto.FLOAT
+    g = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["r"]), helper.make_node("Relu", ["r"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", f, ["n"])], [helper.make_tensor_value_info("y", f, None)],
+        [numpy_helper.from_array(np.array([2, 3], np.int64), "shape")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    src, out = tmp_path / "r.onnx", tmp_path / "r.costs.onnx"
+    onnx.save(m, str(src))
+    res = annotate(src, out, dims={"n": 6})
+    assert any("value_info is left out" in w for w in res.warnings)
+    copy = onnx.load(str(out))
+    assert len(copy.graph.value_info) == 0
+    assert metadata(copy.graph.node[1])["onnxstat.flops"] == "6"
+    same_outputs(src, out, feeds_for(src, {"n": 6}))
