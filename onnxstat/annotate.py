@@ -118,25 +118,7 @@ def _set_metadata(proto: Any, md: Mapping[str, str]) -> None:
         e.key, e.value = k, v
 
 
-# --------------------------------------------------------------------------- graph walk
-
-
-def _node_index(graph: Any) -> dict[str, tuple[Any, Any]]:
-    """Record path -> (NodeProto, GraphProto it sits in), labelled as the analysis labels them."""
-    from .graph import node_label, subgraphs
-
-    out: dict[str, tuple[Any, Any]] = {}
-
-    def walk(g: Any, path: str) -> None:
-        for i, n in enumerate(g.node):
-            label = node_label(n, i)
-            full = f"{path}/{label}" if path else label
-            out.setdefault(full, (n, g))
-            for attr, sub in subgraphs(n):
-                walk(sub, f"{full}/{attr}")
-
-    walk(graph, "")
-    return out
+# --------------------------------------------------------------------------- value_info
 
 
 def _elem_type(dtype: str) -> int | None:
@@ -234,7 +216,9 @@ def annotate_model(model: Any, res: Any, times_ms: Mapping[str, float] | None = 
     ``dynamic(scope, name, shape)`` gives the dims to write for a tensor (see
     :func:`dynamic_dims`); by default the resolved shape as it is."""
     out = AnnotateResult(path=Path(), profile=res)
-    index = _node_index(model.graph)
+    from .scopes import node_index
+
+    index = node_index(model.graph)
     total_flops = res.totals.flops
     vis: dict[int, dict[str, Any]] = {}  # id(graph) -> name -> ValueInfoProto
     graphs: dict[int, Any] = {}

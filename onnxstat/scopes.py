@@ -7,8 +7,10 @@ Exporters name nodes after the module that made them:
 * tf2onnx: ``StatefulPartitionedCall/model/conv2d/Conv2D``
 
 A node's scope is its name without the last part (the op's own name), split at
-``/`` (or at ``.`` for a name without ``/`` of three or more dotted parts).  A node
-whose name carries no scope (unnamed, or a bare ``Conv_3``) takes the scope of the
+``/`` (or at ``.`` for a name without ``/`` of three or more dotted parts).  The
+torch.onnx dynamo exporter names nodes ``node_MatMul_3`` and writes the module path
+into the node's metadata (``pkg.torch.onnx.name_scopes``): that wins over the name.
+A node whose name carries no scope (unnamed, or a bare ``Conv_3``) takes the scope of the
 node that produces its first input, else of its first consumer, else the root.  A
 node inside a subgraph (an If branch, a Loop body) sits in the scope of its
 control-flow node, followed by the scope of its own name.
@@ -100,9 +102,74 @@ def _blank(name: str) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def node_scopes(nodes: Sequence[NodeCost]) -> list[tuple[str, ...]]:
-    """The scope of every node (see the module docstring for the fallbacks)."""
+#: node metadata the torch.onnx dynamo exporter writes: repr() of the cumulative module
+#: paths, root "" first and the node's own name last
+TORCH_NAME_SCOPES = "pkg.torch.onnx.name_scopes"
+_MAX_METADATA_CHARS = 20_000
+
+
+def parse_name_scopes(text: str) -> tuple[str, ...] | None:
+    """``"['', 'blocks.2', 'blocks.2.mlp', 'blocks.2.mlp.fc1', 'linear_8']"`` ->
+    ``("blocks.2", "mlp", "fc1")``: each module relative to its parent; None when the
+    text is not such a list."""
+    import ast
+
+    if len(text) > _MAX_METADATA_CHARS:
+        return None
+    try:
+        seq = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    if not isinstance(seq, (list, tuple)) or not all(isinstance(x, str) for x in seq):
+        return None
+    parts: list[str] = []
+    prev = ""
+    for m in seq[:-1]:
+        if not m:
+            continue
+        parts.append(m[len(prev) + 1:] if prev and m.startswith(prev + ".") else m)
+        prev = m
+    return tuple(parts)
+
+
+def node_index(graph: Any) -> dict[str, tuple[Any, Any]]:
+    """Record path -> (NodeProto, GraphProto it sits in), labelled as the analysis labels
+    them (``Loop_0/body/MatMul_1``)."""
+    from .graph import node_label, subgraphs
+
+    out: dict[str, tuple[Any, Any]] = {}
+
+    def walk(g: Any, path: str) -> None:
+        for i, n in enumerate(g.node):
+            full = f"{path}/{node_label(n, i)}" if path else node_label(n, i)
+            out.setdefault(full, (n, g))
+            for attr, sub in subgraphs(n):
+                walk(sub, f"{full}/{attr}")
+
+    walk(graph, "")
+    return out
+
+
+def metadata_scopes(model: Any) -> dict[str, tuple[str, ...]]:
+    """Record path -> scope from the torch.onnx dynamo exporter's node metadata."""
+    out: dict[str, tuple[str, ...]] = {}
+    for path, (node, _g) in node_index(model.graph).items():
+        for p in node.metadata_props:
+            if p.key == TORCH_NAME_SCOPES:
+                parts = parse_name_scopes(p.value)
+                if parts is not None:
+                    out[path] = parts
+    return out
+
+
+def node_scopes(nodes: Sequence[NodeCost], hints: Mapping[str, tuple[str, ...]] | None = None) -> list[tuple[str, ...]]:
+    """The scope of every node (see the module docstring for the fallbacks).  ``hints``
+    maps node paths to scopes known otherwise (exporter metadata); they win over names."""
     own: list[tuple[str, ...] | None] = [name_scope(n.name) for n in nodes]
+    absolute = [bool(hints) and n.path in hints for n in nodes]
+    for i, n in enumerate(nodes):
+        if absolute[i]:
+            own[i] = hints[n.path]
     prefix_of = [n.path[: len(n.path) - len(n.name)] if n.path.endswith(n.name) else "" for n in nodes]
     by_path = {n.path: i for i, n in enumerate(nodes)}
     producer: dict[tuple[str, str], int] = {}
@@ -133,7 +200,7 @@ def node_scopes(nodes: Sequence[NodeCost]) -> list[tuple[str, ...]]:
 
     for i, n in enumerate(nodes):
         if own[i] is not None:
-            scopes.append((*base(i), *own[i]))
+            scopes.append(own[i] if absolute[i] else (*base(i), *own[i]))
             continue
         src = None
         for name, _dt, _sh in n.inputs:  # fallback 1: the producer of an input
@@ -145,17 +212,19 @@ def node_scopes(nodes: Sequence[NodeCost]) -> list[tuple[str, ...]]:
             for name, _dt, _sh in n.outputs:
                 j = first_consumer.get((prefix_of[i], name)) if name else None
                 if j is not None and own[j] is not None:
-                    src = (*base(j), *own[j])
+                    src = own[j] if absolute[j] else (*base(j), *own[j])
                     break
         scopes.append(src if src is not None else base(i))
     return scopes
 
 
-def scope_tree(nodes: Sequence[NodeCost], times_ms: Mapping[str, float] | None = None) -> Scope:
-    """The tree of scopes with summed counts; ``times_ms`` maps node paths to measured times."""
+def scope_tree(nodes: Sequence[NodeCost], times_ms: Mapping[str, float] | None = None,
+               hints: Mapping[str, tuple[str, ...]] | None = None) -> Scope:
+    """The tree of scopes with summed counts; ``times_ms`` maps node paths to measured
+    times, ``hints`` node paths to scopes from exporter metadata."""
     root = Scope(name="")
     timed = times_ms is not None
-    for n, parts in zip(nodes, node_scopes(nodes)):
+    for n, parts in zip(nodes, node_scopes(nodes, hints)):
         t = (times_ms.get(n.path, 0.0) if n.kind != "control_flow" else 0.0) if timed else None
         s = root
         s.add_node(n, t)
@@ -297,10 +366,18 @@ def node_times(bench_dict: Mapping | None) -> dict[str, float] | None:
     return out
 
 
-def by_scope(res: Any, depth: int | None = None, fold: bool = False) -> list[dict]:
+def by_scope(res: Any, depth: int | None = None, fold: bool = False, model: Any = None) -> list[dict]:
     """``by_scope`` rows of a :class:`ProfileResult` (measured times when it carries a
-    per-node benchmark)."""
-    tree = scope_tree(res.nodes, node_times(res.extras.get("bench")))
+    per-node benchmark).  ``model`` (a ModelProto or a path; default: the profiled file)
+    supplies the scopes the torch.onnx dynamo exporter writes into node metadata."""
+    if model is None:
+        model = res.path
+    if model is not None and not hasattr(model, "graph"):
+        from .loader import load
+
+        model = load(model).model
+    hints = metadata_scopes(model) if model is not None else None
+    tree = scope_tree(res.nodes, node_times(res.extras.get("bench")), hints)
     if fold:
         fold_repeats(tree)
     return scope_rows(tree, depth)

@@ -10,7 +10,7 @@ F = TensorProto.FLOAT
 
 
 def torch_style_encoder(layers: int = 4, hidden: int = 16, ffn: int = 32, seq: int = 8, batch: int = 1,
-                        unnamed_tail: bool = True, seed: int = 0) -> onnx.ModelProto:
+                        unnamed_tail: bool = True, seed: int = 0, dynamo: bool = False) -> onnx.ModelProto:
     """A BERT-like encoder as torch.onnx (TorchScript) names it:
 
     ``/embeddings/LayerNorm/LayerNormalization``, then per layer
@@ -22,6 +22,10 @@ def torch_style_encoder(layers: int = 4, hidden: int = 16, ffn: int = 32, seq: i
     ``/encoder/layer.N/output/dense/MatMul`` + ``Add`` + ``LayerNorm``; then
     ``/pooler/dense/MatMul`` and, when ``unnamed_tail``, an unnamed Tanh (the
     fallback puts it in the scope of its producer, /pooler/dense).
+
+    ``dynamo``: as the torch.onnx dynamo exporter writes it instead: nodes named
+    ``node_MatMul_12`` with the module path in ``pkg.torch.onnx.name_scopes``
+    (``['', 'encoder', 'encoder.layer.0', ..., 'matmul_12']``).
     """
     rng = np.random.default_rng(seed)
     nodes, inits = [], []
@@ -32,7 +36,14 @@ def torch_style_encoder(layers: int = 4, hidden: int = 16, ffn: int = 32, seq: i
 
     def node(op, ins, name, **attrs):
         out = f"{name}_output_0" if name else f"t{len(nodes)}"
-        nodes.append(helper.make_node(op, ins, [out], name=name, **attrs))
+        if dynamo and name:
+            modules = [p for p in name.split("/") if p][:-1]
+            scopes = [""] + [".".join(modules[: k + 1]) for k in range(len(modules))] + [f"{op.lower()}_{len(nodes)}"]
+            name = f"node_{op}_{len(nodes)}"
+        n = helper.make_node(op, ins, [out], name=name, **attrs)
+        if dynamo and name:
+            n.metadata_props.add(key="pkg.torch.onnx.name_scopes", value=repr(scopes))
+        nodes.append(n)
         return out
 
     def layer_norm(x, scope, prefix):
@@ -65,7 +76,8 @@ def torch_style_encoder(layers: int = 4, hidden: int = 16, ffn: int = 32, seq: i
     y = linear(x, "/pooler/dense", "pooler.dense", hidden, hidden)
     if unnamed_tail:
         y = node("Tanh", [y], "")
-    nodes.append(helper.make_node("Identity", [y], ["output"], name="/pooler/activation/Identity"))
+    y = node("Identity", [y], "/pooler/activation/Identity")
+    nodes[-1].output[0] = "output"
     graph = helper.make_graph(
         nodes, "encoder",
         [helper.make_tensor_value_info("input", F, [batch, seq, hidden])],

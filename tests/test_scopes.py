@@ -10,7 +10,9 @@ import pytest
 import onnxstat
 from helpers import assert_error, run_cli
 from onnxstat.analysis import NodeCost
-from onnxstat.scopes import OWN, by_scope, children_index, fold_repeats, name_scope, scope_rows, scope_tree
+from onnxstat.scopes import (
+    OWN, by_scope, children_index, fold_repeats, name_scope, parse_name_scopes, scope_rows, scope_tree,
+)
 from scoped_models import torch_style_encoder
 
 SUMMED = ("nodes", "macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written", "memory_traffic_bytes")
@@ -175,3 +177,25 @@ def test_report_has_the_collapsible_module_tree(encoder, tmp_path):
     cnn = tmp_path / "cnn.html"
     run_cli("report", Path(__file__).resolve().parent.parent / "sample_models" / "cnn.onnx", "-o", cnn, "--dim", "batch=1")
     assert 'id="scopes"' not in cnn.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("text,parts", [
+    ("['', 'blocks.2', 'blocks.2.mlp', 'blocks.2.mlp.fc1', 'linear_8']", ("blocks.2", "mlp", "fc1")),
+    ("['', 'network', 'network.0', 'linear']", ("network", "0")),
+    ("['', 'linear']", ()),
+    ("not a list", None), ("[1, 2]", None), ("__import__('os')", None),
+])
+def test_parse_torch_name_scopes(text, parts):
+    assert parse_name_scopes(text) == parts
+
+
+def test_dynamo_export_metadata_gives_the_same_tree(tmp_path):
+    # the same encoder as the dynamo exporter writes it (node_MatMul_12 + name_scopes metadata)
+    path = tmp_path / "dynamo.onnx"
+    path.write_bytes(torch_style_encoder(layers=3, dynamo=True).SerializeToString())
+    assert name_scope("node_MatMul_1") is None
+    plain = by_scope(onnxstat.profile(torch_style_encoder(layers=3)), fold=True)
+    dyn = by_scope(onnxstat.profile(path), fold=True)  # the metadata is read from the profiled file
+    key = lambda rows: [(r["scope"], r["nodes"], r["macs"], r["flops"], r["params"]) for r in rows]  # noqa: E731
+    assert key(dyn) == key(plain)
+    assert any(r["scope"] == "/encoder/layer.[0-2]" and r["repeats"] == 3 for r in dyn)
