@@ -373,9 +373,13 @@ def by_scope(res: Any, depth: int | None = None, fold: bool = False, model: Any 
     if model is None:
         model = res.path
     if model is not None and not hasattr(model, "graph"):
+        from .errors import OnnxstatError
         from .loader import load
 
-        model = load(model).model
+        try:
+            model = load(model).model
+        except OnnxstatError:  # the file changed or went away since it was profiled: names only
+            model = None
     hints = metadata_scopes(model) if model is not None else None
     tree = scope_tree(res.nodes, node_times(res.extras.get("bench")), hints)
     if fold:
