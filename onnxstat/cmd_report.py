@@ -6,6 +6,7 @@ import click
 
 from .cli import cli, emit, parse_shape_options, shape_options, warn
 from .io import check_output_path
+from .plugins import plugin_option
 
 
 @cli.command("report")
@@ -29,6 +30,7 @@ from .io import check_output_path
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
+@plugin_option
 def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, peak_tflops, bandwidth_gbs,
                compare, variants, fidelity, localize, simplify, shape_source):
     """Write a self-contained HTML report for MODEL (one file, no network needed to view it).

@@ -489,20 +489,22 @@ def test_static_shapes_equal_onnxruntime(name, build, dims):
     model = build()
     shapes = _input_shapes(model, dims)
     observed = _ort_shapes(model, shapes)
-    sh = resolve(load(model), shapes, {})
-    checked, wrong, missing = 0, [], []
-    for node in model.graph.node:
-        for out in node.output:
-            if not out or out not in observed:
-                continue
-            vt = sh.lookup("", out)
-            if vt is None or not vt.known:
-                missing.append(out)
-                continue
-            checked += 1
-            if (vt.dtype, tuple(vt.shape)) != observed[out] and (name, out) not in ALLOWED_MISMATCH:
-                wrong.append((out, (vt.dtype, tuple(vt.shape)), observed[out]))
-    assert not wrong, f"{name}: static != onnxruntime: {wrong[:10]}"
-    # every tensor onnxruntime produced is resolved statically as well
-    assert not missing, f"{name}: {len(missing)} tensors unresolved: {missing[:10]}"
-    assert checked > 0
+    # the inputs given as whole shapes, and (for models with symbolic dims) as --dim values
+    for given_shapes, given_dims in [(shapes, {})] + ([({}, dims)] if dims else []):
+        sh = resolve(load(model), given_shapes, given_dims)
+        checked, wrong, missing = 0, [], []
+        for node in model.graph.node:
+            for out in node.output:
+                if not out or out not in observed:
+                    continue
+                vt = sh.lookup("", out)
+                if vt is None or not vt.known:
+                    missing.append(out)
+                    continue
+                checked += 1
+                if (vt.dtype, tuple(vt.shape)) != observed[out] and (name, out) not in ALLOWED_MISMATCH:
+                    wrong.append((out, (vt.dtype, tuple(vt.shape)), observed[out]))
+        assert not wrong, f"{name}: static != onnxruntime: {wrong[:10]}"
+        # every tensor onnxruntime produced is resolved statically as well
+        assert not missing, f"{name}: {len(missing)} tensors unresolved: {missing[:10]}"
+        assert checked > 0
