@@ -94,7 +94,6 @@ def test_unknown_op_in_the_cli_with_and_without_plugin(plugin_file, tmp_path):
     assert d["nodes"][0]["kind"] == "compute"
 
 
-@pytest.mark.xfail(reason=SHAPE_PASS, strict=False)
 def test_shape_rule_gives_the_nodes_after_the_custom_op_their_shapes(plugin_file, tmp_path):
     from my_attention_plugin import my_attention
 

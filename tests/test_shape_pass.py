@@ -195,8 +195,6 @@ def test_swin_twelve_shifted_window_blocks_exact():
     assert res.nodes[-1].outputs[0][2] == (1, 56, 56, 96)
 
 
-@pytest.mark.xfail(strict=True, reason="a 0-d float literal fed to Expand (the mask's region number) "
-                   "is counted as a parameter; docs/conventions.md says 0-d literals are not")
 def test_swin_params_exclude_literals():
     res = onnxstat.profile(sm.swin_shifted_window(), input_shapes={"x": (1, 30, 30, 96)})
     # qkv 96·288 + 288 = 27,936; proj 96·96 + 96 = 9,312; bias table 13·13·3 = 507 -> 37,755;
