@@ -103,6 +103,8 @@ class Analyzer:
         self.opsets = {norm_domain(o.domain): o.version for o in lm.model.opset_import}
         self.out = Analysis()
         self.seen_weights: set[str] = set()
+        #: sparse initializers: weight key -> bytes stored (values + indices)
+        self.sparse_bytes: dict[str, int] = {}
         # weight names per scope -> key used to count each tensor once
         self.weight_scope: dict[str, dict[str, str]] = {}
 
@@ -130,6 +132,9 @@ class Analyzer:
             weights[name] = f"{scope_key}:{name}" if path else name
         for name in view.constants:
             weights[name] = f"{scope_key}:{name}" if path else name
+        for name, st in view.sparse.items():
+            weights[name] = f"{scope_key}:{name}" if path else name
+            self.sparse_bytes[weights[name]] = _sparse_stored_bytes(st)
         produced: list[NodeCost] = []
         for i in view.order:
             node = view.graph.node[i]
@@ -226,9 +231,10 @@ class Analyzer:
             if key in self.seen_weights:
                 continue  # shared weight: counted at its first consumer
             self.seen_weights.add(key)
+            nb = self.sparse_bytes.get(key, w.nbytes)  # a sparse weight: its dense elements, its stored bytes
             rec.params += w.numel
-            rec.weight_bytes += w.nbytes
-            rec.weights.append((key, w.dtype, w.numel, w.nbytes))
+            rec.weight_bytes += nb
+            rec.weights.append((key, w.dtype, w.numel, nb))
 
     # -- control flow ------------------------------------------------------
     #: a Loop whose M is at least this and that also has a condition input is a
@@ -529,6 +535,19 @@ class Analyzer:
             p = self._cf_outer(p)
             if p is None:
                 return None
+
+
+def _sparse_stored_bytes(st) -> int:
+    """Bytes a sparse initializer stores: its values and its indices."""
+    from op_handlers.base import dtype_name, nbytes
+
+    total = 0
+    for t in (st.values, st.indices):
+        n = 1
+        for d in t.dims:
+            n *= d
+        total += nbytes(n, dtype_name(t.data_type))
+    return total
 
 
 def _carried_weights(node: ox.NodeProto, body: ox.GraphProto, weights: dict[str, str]) -> dict[str, str]:
