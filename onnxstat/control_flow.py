@@ -43,7 +43,6 @@ def resolve_control_flow(r: "_Resolver", node: ox.NodeProto, full: str, scope: "
 
 
 def _if(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
-    from .shapes import _merge
 
     subs = dict(subgraphs(node))
     cond = scope.value(node.input[0]) if node.input and node.input[0] else None
@@ -86,7 +85,7 @@ def _merge_branches(a, b):
     """Output types of two branches, either of which may run: their common part; two
     known shapes of one element count but different ranks (a flag as [] or [1]) cost
     the same downstream, and the higher rank is kept."""
-    from .shapes import _merge
+    from .shapes import merge_types
 
     if a is not None and b is not None and a.known and b.known and len(a.shape) != len(b.shape) and a.dtype == b.dtype:
         na = nb = 1
@@ -96,14 +95,14 @@ def _merge_branches(a, b):
             nb *= d
         if na == nb:
             return a if len(a.shape) > len(b.shape) else b
-    return _merge(a, b)
+    return merge_types(a, b)
 
 
 # --------------------------------------------------------------------------- Loop
 
 
 def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
-    from .shapes import ValueType, _merge
+    from .shapes import ValueType, merge_types
 
     body = dict(subgraphs(node)).get("body")
     if body is None:
@@ -138,7 +137,7 @@ def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
         else:
             # shapes that keep changing: resolve again with those dims unknown
             formal = [ValueType("int64", ()), ValueType("bool", ())] + [
-                _merge(init[k], final[k]) if k in varying else init[k] for k in range(n_carried)]
+                merge_types(init[k], final[k]) if k in varying else init[k] for k in range(n_carried)]
             bs = r.subgraph(body, path, scope, formal, values, raws)
             r.sh.warnings.append(f"node {full!r} (Loop): loop-carried {names} change shape from one iteration "
                                  "to the next; the body nodes that depend on them are not counted")
@@ -147,7 +146,7 @@ def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
     for k in range(n_carried):
         o = node.output[k] if k < len(node.output) else ""
         if o:
-            vt = init[k] if trip == 0 else _merge(init[k], final[k]) if k in varying else (final[k] or init[k])
+            vt = init[k] if trip == 0 else merge_types(init[k], final[k]) if k in varying else (final[k] or init[k])
             if vt is not None:
                 scope.set(o, r.settle(o, vt, scope))
             if k in passthrough:
@@ -166,10 +165,10 @@ def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
 
 def _varying(init: list, final: list, n_carried: int) -> list[int]:
     """Carried values whose shape after an iteration differs from before it."""
-    from .shapes import _merge
+    from .shapes import merge_types
 
     return [k for k in range(n_carried) if k < len(init) and init[k] is not None and final[k] is not None
-            and init[k].shape != final[k].shape and _merge(init[k], final[k]) != init[k]]
+            and init[k].shape != final[k].shape and merge_types(init[k], final[k]) != init[k]]
 
 
 def _passthrough(body: ox.GraphProto, n_carried: int) -> set[int]:
@@ -326,7 +325,7 @@ def _eval(n: ox.NodeProto, ins: list, bs) -> list:
 
 def _scan(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
     from .attrs import node_attrs
-    from .shapes import ValueType, _merge
+    from .shapes import ValueType, merge_types
 
     body = dict(subgraphs(node)).get("body")
     if body is None:
@@ -363,7 +362,7 @@ def _scan(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
         if vt is None:
             continue
         if k < n_state:
-            vt = _merge(in_types[k], vt) if in_types[k] is not None else vt
+            vt = merge_types(in_types[k], vt) if in_types[k] is not None else vt
         elif vt.shape is not None:
             j = k - n_state
             axis = out_axes[j] if j < len(out_axes) else 0

@@ -16,7 +16,7 @@ np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 MAX_FOLD_ELEMENTS = 4096
 
 
-def _has_data(t: ox.TensorProto) -> bool:
+def has_data(t: ox.TensorProto) -> bool:
     return external_info(t) is None
 
 
@@ -25,7 +25,7 @@ def tensor_value(t: ox.TensorProto) -> np.ndarray | None:
     n = 1
     for d in t.dims:
         n *= d
-    if n > MAX_FOLD_ELEMENTS or not _has_data(t):
+    if n > MAX_FOLD_ELEMENTS or not has_data(t):
         return None
     try:
         return ox.to_array(t)

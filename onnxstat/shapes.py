@@ -35,7 +35,7 @@ from op_handlers.registry import REGISTRY, norm_domain
 
 from . import _onnx as ox
 from .errors import ShapeError, UsageError
-from .fold import FOLD_OPS, MAX_FOLD_ELEMENTS, FoldError, _has_data, fold_node, tensor_value
+from .fold import FOLD_OPS, MAX_FOLD_ELEMENTS, FoldError, has_data, fold_node, tensor_value
 from .graph import GRAPH_ATTRS, GraphView, _used_outer_names, build_view, subgraphs
 from .loader import LoadedModel
 
@@ -257,7 +257,7 @@ def _better(new: ValueType | None, old: ValueType | None) -> bool:
     return score(new) > score(old) or (old.dtype == "undefined" and new.dtype != "undefined")
 
 
-def _merge(a: ValueType | None, b: ValueType | None) -> ValueType | None:
+def merge_types(a: ValueType | None, b: ValueType | None) -> ValueType | None:
     """What two possible types of one tensor have in common (If branches, loop-carried
     values before and after an iteration): dims that differ become unknown."""
     if a is None or b is None:
@@ -756,7 +756,7 @@ def _bulk(lm: LoadedModel, inputs, main: GraphView) -> dict[str, tuple[ValueType
         n = 1
         for d in t.dims:
             n *= d
-        if n <= MAX_FOLD_ELEMENTS and _has_data(t):
+        if n <= MAX_FOLD_ELEMENTS and has_data(t):
             g.initializer.append(t)
         else:
             g.input.append(ox.make_tensor_value_info(t.name, t.data_type, list(t.dims)))

@@ -65,7 +65,7 @@ if sys.argv[1] == "public":
 import onnxstat
 out = {}
 for p in sys.argv[2:]:
-    d = onnxstat.profile(p, dims={"batch": 1, "seq": 8} if "transformer" in p else {"batch": 1} if "cnn" in p or "mlp" in p else {}, strict_dims=False).to_dict()
+    d = onnxstat.profile(p, dims={"batch": 1, "seq": 8}, strict_dims=False).to_dict()
     out[p] = {"totals": d["totals"], "nodes": [(n["name"], n["outputs"]) for n in d["nodes"]]}
 print(json.dumps(out, sort_keys=True))
 """

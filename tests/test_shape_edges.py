@@ -45,7 +45,8 @@ def test_sparse_initializer_counts_dense_params_and_stored_bytes(tmp_path):
 
 def test_range_with_delta_zero_is_an_error_naming_the_node():
     inits = [numpy_helper.from_array(np.array(v, np.int64), n) for v, n in ((0, "a"), (5, "b"), (0, "d"))]
-    m = _model([helper.make_node("Range", ["a", "b", "d"], ["r"], name="rng")], [], [helper.make_tensor_value_info("r", TensorProto.INT64, None)], inits)
+    m = _model([helper.make_node("Range", ["a", "b", "d"], ["r"], name="rng")], [],
+               [helper.make_tensor_value_info("r", TensorProto.INT64, None)], inits)
     with pytest.raises(onnxstat.ShapeError, match=r"node 'rng' \(Range\): Range with delta 0"):
         onnxstat.profile(m)
 
