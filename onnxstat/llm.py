@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -990,6 +992,15 @@ def to_json(res: "LLMResult") -> str:
 
     return json.dumps(res.to_dict(), indent=2) + "\n"
 
+
+class _CallableModule(types.ModuleType):
+    """``onnxstat.llm`` is this module and the function: ``onnxstat.llm(model, prompt=512, context=4096)``."""
+
+    def __call__(self, *args, **kwargs) -> LLMResult:
+        return llm(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["LLMResult", "Signature", "KVPair", "SCHEMA", "detect_signature", "fit_decode_formula", "generate_bench",
            "greedy_tokens", "kv_cache", "llm", "phase_inputs", "print_llm", "to_json", "to_markdown", "prompt_ids", "run_generation", "sum_over_past"]
