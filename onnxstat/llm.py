@@ -860,7 +860,7 @@ def generate_bench(model, sig: Signature | None = None, *, prompt: int, generate
 
 # --------------------------------------------------------------------------- rendering
 
-PHASE_HEADERS = ["Phase", "New tokens", "Past", "MACs", "FLOPs", "Bytes", "Roofline", "Bound", "Measured p50"]
+PHASE_HEADERS = ["Phase", "Past", "MACs", "FLOPs", "Bytes", "Roofline", "Bound", "Measured"]
 
 
 def _secs(s: Any) -> str:
@@ -876,26 +876,29 @@ def _secs(s: Any) -> str:
     return f"{s * 1e9:.3g} ns"
 
 
+def _rate(v: float) -> str:
+    if v >= 1e6:
+        return f"{v / 1e6:.3g} M tokens/s"
+    return f"{v:,.0f} tokens/s" if v >= 100 else f"{v:.3g} tokens/s"
+
+
 def phase_rows(d: Mapping) -> list[list[str]]:
     """Rows of the phase table from ``LLMResult.to_dict()``."""
     from . import units
 
     pre = d["prefill"]
 
-    def row(label, tokens, past, x):
+    def row(label, past, x):
         ms = x.get("measured_ms")
-        return [label, str(tokens), f"{past:,}", units.si(x["macs"]), units.si(x["flops"]), units.nbytes(x["bytes"]),
-                _secs(x.get("roofline_s")), x.get("bound") or "-", "-" if ms is None else f"{ms:.3f} ms"]
+        return [label, past, units.si(x["macs"]), units.si(x["flops"]), units.nbytes(x["bytes"]),
+                _secs(x.get("roofline_s")), x.get("bound") or "-", "-" if ms is None else f"{ms:.3g} ms"]
 
-    rows = [row("prefill", pre["tokens"], 0, pre)]
+    rows = [row(f"prefill {pre['tokens']:,}", "0", pre)]
     for pt in d["decode"]["points"]:
-        rows.append(row("decode", 1, pt["past"], pt))
+        rows.append(row("decode 1", f"{pt['past']:,}", pt))
     gen = d["generate"]
     if gen.get("macs") is not None:
-        ms = gen.get("measured_ms")
-        rows.append([f"generate {gen['tokens']}", str(gen["tokens"]), f"{d['settings']['prompt']:,}+",
-                     units.si(gen["macs"]), units.si(gen["flops"]), units.nbytes(gen["bytes"]),
-                     _secs(gen.get("roofline_s")), "-", "-" if ms is None else f"{ms:.3f} ms"])
+        rows.append(row(f"generate {gen['tokens']:,}", f"{d['settings']['prompt']:,}+", gen))
     return rows
 
 
@@ -934,7 +937,7 @@ def summary_rows(d: Mapping) -> list[tuple[str, str]]:
         rows.append(("Device", f"{dev['name']}: {units.nbytes(dev['bandwidth_bytes_per_s'])}/s"))
         rows.append(("Roofline", f"time to first token {_secs(tps.get('time_to_first_token_s'))}, "
                                  f"per output token {_secs(tps.get('time_per_output_token_s'))} "
-                                 f"(past {tps.get('at_past'):,}), {tps['roofline']:,.1f} tokens/s"
+                                 f"(past {tps.get('at_past'):,}), {_rate(tps['roofline'])}"
                      if tps.get("roofline") else "-"))
     m = d.get("measured")
     if m:
@@ -942,13 +945,14 @@ def summary_rows(d: Mapping) -> list[tuple[str, str]]:
         prov = ", ".join(p.replace("ExecutionProvider", "") for p in m.get("providers_used") or [])
         text = (f"prefill p50 {m['prefill_ms']['p50']:.3f} ms; decode step p50 {dm.get('p50', float('nan')):.3f} ms, "
                 f"p90 {dm.get('p90', float('nan')):.3f} ms; "
-                + (f"{m['tokens_per_s']:,.1f} tokens/s" if m.get("tokens_per_s") else "tokens/s -")
+                + (_rate(m["tokens_per_s"]) if m.get("tokens_per_s") else "tokens/s -")
                 + f" ({m['runs']} runs, onnxruntime {prov})")
         rows.append(("Measured", text))
     return rows
 
 
 def print_llm(res: "LLMResult", console=None) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -963,9 +967,10 @@ def print_llm(res: "LLMResult", console=None) -> None:
         head.add_row(k, v)
     console.print(head)
     console.print()
-    t = Table(title="Phases (decode: one token at the given past length)", title_justify="left")
+    t = Table(title="Phases (decode: one token after past cached tokens)", title_justify="left",
+              box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
     for i, h in enumerate(PHASE_HEADERS):
-        t.add_column(h, justify="left" if i in (0, 7) else "right")
+        t.add_column(h, justify="left" if i in (0, 6) else "right", no_wrap=True)
     for r in phase_rows(d):
         t.add_row(*r)
     console.print(t)

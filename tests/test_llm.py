@@ -376,7 +376,7 @@ def test_cli_table_markdown_html(models, tmp_path):
     assert r.exit_code == 0, r.output
     assert "KV cache" in r.stdout and "prefill" in r.stdout and "256·past" in r.stdout
     r = CliRunner().invoke(cli, ["llm", models["gpt2_decoder"], "--prompt", "8", "--context", "32", "--format", "markdown"])
-    assert r.exit_code == 0 and "| prefill |" in r.stdout
+    assert r.exit_code == 0 and "| prefill 8 | 0 |" in r.stdout
     out = tmp_path / "r.html"
     r = CliRunner().invoke(cli, ["llm", models["gpt2_decoder"], "--prompt", "8", "--context", "32", "--format", "html",
                                  "-o", str(out)])
