@@ -56,7 +56,7 @@ from .result import jsonable, unique
 
 SCHEMA = "onnxstat.llm/1"
 #: extra past lengths at which the decode formula is fitted and checked (besides the reported points)
-FIT_PROBES = (64, 97, 130, 201, 288, 377, 450)
+FIT_PROBES = (64, 130, 288, 450)
 #: the formula: a polynomial in past of at most this degree
 MAX_DEGREE = 2
 METRICS = ("macs", "flops", "memory_traffic_bytes")
@@ -864,16 +864,9 @@ PHASE_HEADERS = ["Phase", "Past", "MACs", "FLOPs", "Bytes", "Roofline", "Bound",
 
 
 def _secs(s: Any) -> str:
-    if s is None:
-        return "-"
-    s = float(s)
-    if s >= 1:
-        return f"{s:.3g} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.3g} ms"
-    if s >= 1e-6:
-        return f"{s * 1e6:.3g} us"
-    return f"{s * 1e9:.3g} ns"
+    from .report import _fmt_seconds
+
+    return _fmt_seconds(s)
 
 
 def _rate(v: float) -> str:

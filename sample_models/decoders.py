@@ -173,6 +173,17 @@ def _rope_tables(max_positions: int, head_dim: int, theta: float = 10000.0):
     return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
 
 
+def _residual_mlp(g: _G, h: str, attn_out: str, rms, proj, pre: str, hidden: int, intermediate: int) -> str:
+    """h + attention, then h + down(silu(gate(norm(h))) * up(norm(h))) (Llama's block tail)."""
+    h = g.op("Add", [h, attn_out], f"/{pre}/Add_attn")
+    x = rms(h, f"{pre}.post_attention_layernorm")
+    gate = proj(x, hidden, intermediate, f"{pre}.mlp.gate_proj")
+    up = proj(x, hidden, intermediate, f"{pre}.mlp.up_proj")
+    act = g.op("Mul", [gate, g.op("Sigmoid", [gate], f"/{pre}/mlp/Sigmoid")], f"/{pre}/mlp/silu")
+    down = proj(g.op("Mul", [act, up], f"/{pre}/mlp/Mul"), intermediate, hidden, f"{pre}.mlp.down_proj")
+    return g.op("Add", [h, down], f"/{pre}/Add_mlp")
+
+
 def llama_decoder(layers: int = 2, hidden: int = 64, heads: int = 4, kv_heads: int = 2, intermediate: int = 128,
                   vocab: int = 128, max_positions: int = 256, seed: int = 1) -> onnx.ModelProto:
     """Llama style decoder with past, grouped-query attention and RoPE (see the module docstring)."""
@@ -224,15 +235,8 @@ def llama_decoder(layers: int = 2, hidden: int = 64, heads: int = 4, kv_heads: i
         v = g.op("Concat", [f"past_key_values.{i}.value", v], f"{at}/Concat_v", axis=2, outputs=[f"present.{i}.value"])
         o = _attend(g, q, repeat_kv(k, f"{at}/rep_k"), repeat_kv(v, f"{at}/rep_v"), bias, d, at)
         o = proj(_merge(g, o, heads * d, f"{at}/o"), heads * d, hidden, f"{pre}.self_attn.o_proj")
-        h = g.op("Add", [h, o], f"/{pre}/Add_attn")
-        x = rms(h, f"{pre}.post_attention_layernorm")
-        gate = proj(x, hidden, intermediate, f"{pre}.mlp.gate_proj")
-        up = proj(x, hidden, intermediate, f"{pre}.mlp.up_proj")
-        act = g.op("Mul", [gate, g.op("Sigmoid", [gate], f"/{pre}/mlp/Sigmoid")], f"/{pre}/mlp/silu")
-        h = g.op("Add", [h, proj(g.op("Mul", [act, up], f"/{pre}/mlp/Mul"), intermediate, hidden,
-                                 f"{pre}.mlp.down_proj")], f"/{pre}/Add_mlp")
-    h = rms(h, "norm")
-    g.op("MatMul", [h, g.w("lm_head.weight", (hidden, vocab))], "/lm_head/MatMul", outputs=["logits"])
+        h = _residual_mlp(g, h, o, rms, proj, pre, hidden, intermediate)
+    g.op("MatMul", [rms(h, "norm"), g.w("lm_head.weight", (hidden, vocab))], "/lm_head/MatMul", outputs=["logits"])
     ins, outs = _io("batch_size", "sequence_length", "past_sequence_length", "total_sequence_length", layers, kv_heads,
                     d, vocab, mask_dim="total_sequence_length",
                     kv_names=lambda i, kv: (f"past_key_values.{i}.{kv}", f"present.{i}.{kv}"))
@@ -272,15 +276,8 @@ def gqa_decoder(layers: int = 2, hidden: int = 64, heads: int = 4, kv_heads: int
                  outputs=[f"{at}/gqa_out", f"present_key_{i}", f"present_value_{i}"],
                  num_heads=heads, kv_num_heads=kv_heads, do_rotary=1, rotary_interleaved=0)
         o = proj(o[0], heads * d, hidden, f"{pre}.attn.o_proj")
-        h = g.op("Add", [h, o], f"/{pre}/Add_attn")
-        x = rms(h, f"{pre}.post_attention_layernorm")
-        gate = proj(x, hidden, intermediate, f"{pre}.mlp.gate_proj")
-        up = proj(x, hidden, intermediate, f"{pre}.mlp.up_proj")
-        act = g.op("Mul", [gate, g.op("Sigmoid", [gate], f"/{pre}/mlp/Sigmoid")], f"/{pre}/mlp/silu")
-        h = g.op("Add", [h, proj(g.op("Mul", [act, up], f"/{pre}/mlp/Mul"), intermediate, hidden,
-                                 f"{pre}.mlp.down_proj")], f"/{pre}/Add_mlp")
-    h = rms(h, "norm")
-    g.op("MatMul", [h, g.w("lm_head.weight", (hidden, vocab))], "/lm_head/MatMul", outputs=["logits"])
+        h = _residual_mlp(g, h, o, rms, proj, pre, hidden, intermediate)
+    g.op("MatMul", [rms(h, "norm"), g.w("lm_head.weight", (hidden, vocab))], "/lm_head/MatMul", outputs=["logits"])
     ins, outs = _io("batch_size", "sequence_length", "past_sequence_length", "total_sequence_length", layers, kv_heads,
                     d, vocab, mask_dim=None, mask=False, positions=False,
                     kv_names=lambda i, kv: (f"past_{kv}_{i}", f"present_{kv}_{i}"))
