@@ -545,6 +545,7 @@ def llm(
     lm = load(model)
     _check_opsets(lm)
     sig = detect_signature(lm, kv, past_dim, seq_dim)
+    _check_free_dims(sig, user_shapes, user_dims)
     warnings: list[str] = list(lm.warnings)
     if sig.other:
         warnings.append(f"inputs not recognised as decoder inputs, sized by --dim/--input-shape: {', '.join(sig.other)}")
@@ -638,6 +639,21 @@ def llm(
         generation=generation, kv_cache=kvd, weights=weights, device=device_d, tokens_per_s=tps, measured=measured,
         warnings=unique(warnings), prefill_profile=pre,
     )
+
+
+def _check_free_dims(sig: Signature, input_shapes: Mapping[str, Any], dims: Mapping[str, int]) -> None:
+    """Dims of the cross caches and other inputs that no option sets: ask for them."""
+    known = {sig.batch_dim, sig.seq_dim, sig.past_dim, sig.total_dim, *dims}
+    free: dict[str, list[str]] = {}
+    for name in [p.input for p in sig.kv if p.kind == "cross"] + list(sig.other):
+        if name in input_shapes:
+            continue
+        for d in sig.declared[name][1] or ():
+            if isinstance(d, str) and d not in known:
+                free.setdefault(d, []).append(name)
+    if free:
+        asks = ", ".join(f"--dim {d}=N ({', '.join(v[:2])}{' ...' if len(v) > 2 else ''})" for d, v in free.items())
+        raise UsageError(f"dims not set by the decoder phases: give {asks}")
 
 
 def _positive(v: Any, what: str) -> int:

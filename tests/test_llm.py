@@ -394,3 +394,58 @@ def test_cli_errors_are_one_line(models, tmp_path):
     onnx.save(_tiny_cache_model(past_name="state_in", present_name="state_out"), p)
     r = CliRunner().invoke(cli, ["llm", str(p), "--prompt", "8", "--context", "16"])
     assert r.exit_code == 2 and "--kv INPUT=OUTPUT" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def _seq2seq_decoder(layers=2, heads=2, hd=8):
+    """Whisper/T5-style decoder with past: per layer a self cache pair past_key_values.N.decoder.* ->
+    present.N.decoder.* (Concat with the new token's projection) and a constant cross cache
+    past_key_values.N.encoder.* [batch, heads, encoder_sequence_length, hd]; the scores against both
+    caches are MatMuls, so MACs per layer = 2·heads·s·(p+s)·hd (self) + 2·heads·s·E·hd (cross)."""
+    g = []
+    w = onnx.numpy_helper.from_array(np.ones((1, 1, 1, hd), np.float32), "proj")
+    ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
+    outs = []
+    q = "q"
+    g.append(helper.make_node("Cast", ["input_ids"], ["ids_f"], to=TensorProto.FLOAT))
+    g.append(helper.make_node("Unsqueeze", ["ids_f", "axes"], ["ids4"]))  # [B, 1, S, 1]
+    g.append(helper.make_node("Mul", ["ids4", "proj"], ["x1"]))  # [B, 1, S, hd]
+    g.append(helper.make_node("Expand", ["x1", "heads_shape"], [q]))  # [B, heads, S, hd]
+    inits = [w, onnx.numpy_helper.from_array(np.array([1, 3], np.int64), "axes"),
+             onnx.numpy_helper.from_array(np.array([1, heads, 1, hd], np.int64), "heads_shape")]
+    last = []
+    for i in range(layers):
+        kv = {}
+        for part in ("key", "value"):
+            p_in, p_out = f"past_key_values.{i}.decoder.{part}", f"present.{i}.decoder.{part}"
+            ins.append(helper.make_tensor_value_info(p_in, TensorProto.FLOAT, ["batch", heads, "past_decoder_sequence_length", hd]))
+            outs.append(helper.make_tensor_value_info(p_out, TensorProto.FLOAT, ["batch", heads, "total", hd]))
+            g.append(helper.make_node("Concat", [p_in, q], [p_out], axis=2))
+            c_in = f"past_key_values.{i}.encoder.{part}"
+            ins.append(helper.make_tensor_value_info(c_in, TensorProto.FLOAT, ["batch", heads, "encoder_sequence_length", hd]))
+            kv[part] = (p_out, c_in)
+        for j, (k, v) in enumerate(zip(kv["key"], kv["value"])):
+            t = f"l{i}_{j}"
+            g.append(helper.make_node("Transpose", [k], [t + "_kT"], perm=[0, 1, 3, 2]))
+            g.append(helper.make_node("MatMul", [q, t + "_kT"], [t + "_s"]))
+            g.append(helper.make_node("MatMul", [t + "_s", v], [t + "_o"]))
+            last.append(t + "_o")
+    g.append(helper.make_node("Sum", last, ["logits"]))
+    outs.insert(0, helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", heads, "seq", hd]))
+    m = helper.make_model(helper.make_graph(g, "seq2seq", ins, outs, inits), opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def test_encoder_decoder_end_to_end():
+    layers, heads, hd, E, P = 2, 2, 8, 10, 4
+
+    def hand(s, p):
+        return layers * (2 * heads * s * (p + s) * hd + 2 * heads * s * E * hd)
+
+    r = llm(_seq2seq_decoder(layers, heads, hd), prompt=P, context=16, dims={"encoder_sequence_length": E})
+    assert r.prefill["macs"] == hand(P, 0)
+    assert [pt["macs"] for pt in r.decode["points"]] == [hand(1, pt["past"]) for pt in r.decode["points"]]
+    assert r.kv_cache["bytes_per_token"] == layers * 2 * heads * hd * 4  # the decoder (self) caches only
+    assert r.kv_cache["cross_caches"] == 2 * layers
+    with pytest.raises(UsageError, match=r"give --dim encoder_sequence_length=N \(past_key_values.0.encoder.key"):
+        llm(_seq2seq_decoder(layers, heads, hd), prompt=P, context=16)
