@@ -449,3 +449,39 @@ def test_encoder_decoder_end_to_end():
     assert r.kv_cache["cross_caches"] == 2 * layers
     with pytest.raises(UsageError, match=r"give --dim encoder_sequence_length=N \(past_key_values.0.encoder.key"):
         llm(_seq2seq_decoder(layers, heads, hd), prompt=P, context=16)
+
+
+@pytest.mark.parametrize("name", ["gpt2_decoder", "llama_decoder", "gqa_decoder"])
+def test_phase_shapes_equal_onnxruntime(models, name):
+    """The output shapes onnxstat resolves at prefill (past 0) and at a decode step are the ones
+    onnxruntime produces."""
+    import onnxruntime as ort
+
+    from onnxstat.llm import _feeds, _profile_phase
+    from onnxstat.loader import load
+
+    lm = load(models[name])
+    sig = detect_signature(lm)
+    sess = ort.InferenceSession(models[name], providers=["CPUExecutionProvider"])
+    for seq, past in ((6, 0), (1, 6)):
+        res = _profile_phase(lm, sig, 2, seq, past, {}, {})
+        feeds = _feeds(sig, np.zeros((2, seq), np.int64), past, 2)
+        feeds.update({p.input: np.zeros((2, p.shape[1], past, p.shape[3]), np.float32) for p in sig.self_kv})
+        got = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+        assert {n: tuple(s) for n, _d, s in res.outputs} == {n: a.shape for n, a in got.items()}
+
+
+def test_device_loop_with_io_binding_matches_host_loop(models):
+    """The IO-binding loop (the CUDA path: caches stay in onnxruntime's memory, present bound back as
+    past) run on the CPU gives the host loop's tokens."""
+    import onnxruntime as ort
+
+    from onnxstat.llm import _DeviceLoop, _HostLoop, prompt_ids, run_generation
+
+    path = models["llama_decoder"]
+    sig = detect_signature(path)
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    ids = prompt_ids(2, 5, V, seed=1)
+    host, _, _ = run_generation(_HostLoop(sess, sig, {}), sig, ids, 6)
+    dev, pre_ns, steps = run_generation(_DeviceLoop(sess, sig, {}, {}, "cpu", 0, ort), sig, ids, 6)
+    assert dev == host and pre_ns > 0 and len(steps) == 5
