@@ -823,6 +823,7 @@ def generate_bench(model, sig: Signature | None = None, *, prompt: int, generate
 
     source = str(lm.path) if lm.path is not None else lm.full_model().SerializeToString()
     so = make_session_options(ort, threads=threads)
+    so.log_severity_level = 4  # a failing step is reported in one line below, not by onnxruntime's logger too
     sess, _init_ns = _create_session(ort, source, so, planned, device_id)
     used = list(sess.get_providers())
     warnings.extend(check_used_providers(planned, used, fallback_listed=len(requested) > 1))
@@ -835,19 +836,19 @@ def generate_bench(model, sig: Signature | None = None, *, prompt: int, generate
         path = f"iobinding:{device}"
     ids = prompt_ids(batch, prompt, vocab, seed)
     tokens: list[list[int]] = []
-    for _ in range(warmup):
-        run_generation(loop, sig, ids, generate)
     pre_ns: list[int] = []
     dec_ns: list[int] = []
     gen_ns: list[int] = []
     by_step: list[list[int]] = [[] for _ in range(generate - 1)]
-    for _ in range(max(runs, 1)):
+    for i in range(warmup + max(runs, 1)):
         try:
             tokens, p_ns, steps = run_generation(loop, sig, ids, generate)
         except Exception as exc:  # onnxruntime's errors: one line
             from .bench import _one_line
 
             raise ModelError(f"the generation loop failed in onnxruntime: {_one_line(exc)}") from None
+        if i < warmup:
+            continue
         pre_ns.append(p_ns)
         dec_ns.extend(steps)
         for k, ns in enumerate(steps):
