@@ -575,7 +575,8 @@ def llm(
     generation: dict[str, Any] = {"tokens": generate, "decode_steps": steps}
     for m, key in (("macs", "macs"), ("flops", "flops"), ("memory_traffic_bytes", "bytes")):
         if formula is not None:
-            generation[key] = prefill[key] + sum_over_past(formula[m], prompt, steps)
+            v = prefill[key] + sum_over_past(formula[m], prompt, steps)
+            generation[key] = int(v) if isinstance(v, int) or v.denominator == 1 else float(v)
         else:
             generation[key] = None
 
