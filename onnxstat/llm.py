@@ -643,7 +643,13 @@ def llm(
 
 
 def _check_free_dims(sig: Signature, input_shapes: Mapping[str, Any], dims: Mapping[str, int]) -> None:
-    """Dims of the cross caches and other inputs that no option sets: ask for them."""
+    """Dims of the cross caches and other inputs that no option sets: ask for them; inputs and dims
+    the phases set are not the user's to give."""
+    managed = [sig.ids, sig.mask, sig.positions, sig.seqlens_k, sig.total_len, *(p.input for p in sig.self_kv)]
+    clash = [n for n in input_shapes if n in managed] + [
+        d for d in dims if d in (sig.batch_dim, sig.seq_dim, sig.past_dim, sig.total_dim)]
+    if clash:
+        raise UsageError(f"{', '.join(clash)}: set by the phases (give --prompt, --context, --generate, --batch instead)")
     known = {sig.batch_dim, sig.seq_dim, sig.past_dim, sig.total_dim, *dims}
     free: dict[str, list[str]] = {}
     for name in [p.input for p in sig.kv if p.kind == "cross"] + list(sig.other):

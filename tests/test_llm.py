@@ -356,6 +356,13 @@ def test_bad_arguments():
         llm("x.onnx", prompt=8, context=10, generate=5)
 
 
+def test_phase_inputs_are_not_given_by_hand(models):
+    with pytest.raises(UsageError, match="input_ids: set by the phases"):
+        llm(models["gpt2_decoder"], prompt=4, context=8, input_shapes={"input_ids": (1, 4)})
+    with pytest.raises(UsageError, match="past_sequence_length: set by the phases"):
+        llm(models["gpt2_decoder"], prompt=4, context=8, dims={"past_sequence_length": 3})
+
+
 def test_cli_json(models):
     res = CliRunner().invoke(cli, ["llm", models["gqa_decoder"], "--prompt", "16", "--context", "64",
                                    "--device", "h100", "--format", "json"])
