@@ -13,18 +13,19 @@ from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 
 if TYPE_CHECKING:
     from .profiler import profile
+    from .plugins import register_handler
     from .result import ProfileResult, Totals
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "profile", "ProfileResult", "Totals", "llm",
+    "profile", "ProfileResult", "Totals", "llm", "register_handler",
     "OnnxstatError", "ModelError", "ShapeError", "UsageError", "__version__",
 ]
 
 #: attributes imported on first use, so that ``onnxstat --version`` or a subcommand
 #: that never profiles does not load onnx
-_LAZY = {"profile": ".profiler", "ProfileResult": ".result", "Totals": ".result"}
+_LAZY = {"profile": ".profiler", "ProfileResult": ".result", "Totals": ".result", "register_handler": ".plugins"}
 
 
 def __getattr__(name: str):

@@ -15,14 +15,15 @@ import click
 from . import __version__
 from .errors import OnnxstatError, UsageError
 from .io import check_output_path, write_atomic
+from .plugins import plugin_option
 
 EXIT_INTERNAL = 3
 
 
 #: commands defined in modules of their own, imported when first asked for so that
 #: starting the CLI for ``profile`` does not load them
-LAZY_COMMANDS = {"bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices", "llm": "cmd_llm",
-                 "report": "cmd_report"}
+LAZY_COMMANDS = {"annotate": "cmd_annotate", "bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices",
+                 "llm": "cmd_llm", "report": "cmd_report"}
 
 
 class Group(click.Group):
@@ -145,8 +146,9 @@ def warn(messages) -> None:
 @output_options(("table", "json", "csv", "markdown"))
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first; the summary shows node counts and totals before and after.")
-@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
-              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
+@click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
+              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes; "
+                   "'auto' does so only when the static pass leaves shapes unknown.")
 @click.option("--no-nodes", is_flag=True, help="Terminal format: leave out the per-node table.")
 @click.option("--device", "device", default=None, metavar="NAME",
               help="Roofline on a device preset ('onnxstat devices'; e.g. h100, t4, orin) or 'host' to measure this machine.")
@@ -161,6 +163,9 @@ def warn(messages) -> None:
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
+@click.option("--per-node", is_flag=True,
+              help="With --bench: time every kernel too; with --device its efficiency, and --plot draws the "
+                   "measured kernels under the roof.")
 @click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
               help="Value of a small input (repeatable), e.g. --input-value sr=16000, so that conditions and "
                    "shapes computed from it resolve statically.")
@@ -168,9 +173,14 @@ def warn(messages) -> None:
               help="Several models: profile N at a time in worker processes (0 = one per CPU core).")
 @click.option("--progress/--no-progress", default=None,
               help="Several models: progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--group-by", "group_by", type=click.Choice(["node", "scope"]), default="node", show_default=True,
+              help="'scope': the module tree from node names (/encoder/layer.0/...), with subtotals.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="With --group-by scope: levels of the tree shown.")
+@click.option("--fold-repeats", is_flag=True, help="With --group-by scope: fold repeated blocks (layer.0 … layer.11) into one row.")
+@plugin_option
 def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
                 device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup,
-                input_values, jobs, progress):
+                input_values, jobs, progress, group_by, depth, fold_repeats, per_node):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS.
 
     Several files, folders (every *.onnx below them) or globs give one summary row
@@ -182,16 +192,28 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     values = parse_input_values(input_values)
     if output:
         check_output_path(output)
+    scope_options = {"depth": depth, "fold_repeats": fold_repeats} if group_by == "scope" else None
+    if (depth is not None or fold_repeats) and scope_options is None:
+        raise UsageError("--depth and --fold-repeats go with --group-by scope")
+    if per_node and not do_bench:
+        raise UsageError("--per-node goes with --bench")
     if is_batch(models):
-        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values:
-            raise UsageError("--sweep, --symbolic, --bench, --plot, --device and --input-value take one model, not several")
+        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values or scope_options:
+            raise UsageError("--sweep, --symbolic, --bench, --plot, --device, --input-value and --group-by scope "
+                             "take one model, not several")
+        if jobs != 1 and click.get_current_context().params.get("plugins"):
+            raise UsageError("--plugin works with --jobs 1 (worker processes do not load plugins)")
         from .batch import cli_run
 
         code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
                        simplify=simplify, shape_source=shape_source)
         sys.exit(code)
     bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
+    if per_node:
+        bench_options["per_node"] = True
     if sweeps:
+        if scope_options is not None or per_node:
+            raise UsageError("--sweep does not go with --group-by scope or --per-node")
         if values:
             raise UsageError("--sweep and --input-value do not go together yet")
         if device or peak_tflops or bandwidth_gbs:
@@ -208,20 +230,26 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     if symbolic and values:
         raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options, values)
+                 symbolic, plot, do_bench, bench_options, values, scope_options)
 
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options, values) -> None:
+                 symbolic, plot, do_bench, bench_options, values, scope_options=None) -> None:
     from . import render
     from .profiler import profile
 
     res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev,
                   input_values=values)
+    measured = b = None
     if do_bench:
         from .bench import bench
 
+        if bench_options.get("per_node"):  # the kernels join this profile's nodes, under dev's roof
+            from .bench_options import BenchOptions
+
+            bench_options = {**bench_options, "static_profile": res, "options": BenchOptions(device=dev)}
         b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
+        measured = b.nodes or None
         res.extras["bench"] = b.to_dict()
         res.warnings.extend(w for w in b.warnings if w not in res.warnings)
         if dev is not None:  # roofline latency beside the measured one, as an efficiency
@@ -239,11 +267,21 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
     if plot:
         from .plot import plot_roofline
 
-        plot_roofline(res, dev, plot)
+        plot_roofline(res, dev, plot, measured=measured, providers_used=b.providers_used if b else None)
         click.echo(f"wrote {plot}", err=True)
+    scope_rows = None
+    if scope_options is not None:
+        from .scopes import by_scope
+
+        scope_rows = by_scope(res, scope_options["depth"], scope_options["fold_repeats"])
+        res.extras["by_scope"] = scope_rows
     if fmt == "table" and not output:
         console = render.terminal_console()
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)
+        if scope_rows is not None:
+            from .scopes import print_scope_tree
+
+            print_scope_tree(scope_rows, console)
         if sym is not None:
             from .symbolic import print_symbolic
 
@@ -251,10 +289,18 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         return
     if fmt == "json":
         text = render.to_json(res)
+    elif fmt == "csv" and scope_rows is not None:
+        from .scopes import scope_csv
+
+        text = scope_csv(scope_rows)
     elif fmt == "csv":
         text = render.to_csv(res, top)
     elif fmt == "markdown":
         text = render.to_markdown(res, top)
+        if scope_rows is not None:
+            from .scopes import scope_markdown
+
+            text += "\n" + scope_markdown(scope_rows)
         if sym is not None:
             from .symbolic import symbolic_markdown
 
@@ -266,7 +312,11 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         buf = StringIO()
         console = make_console(file=buf, width=160, color_system=None)
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)
+        if scope_rows is not None:
+            from .scopes import print_scope_tree
+
+            print_scope_tree(scope_rows, console)
         if sym is not None:
             from .symbolic import print_symbolic
 
@@ -302,6 +352,7 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
 @cli.command("ops")
 @output_options(("table", "json", "markdown"))
 @click.option("--domain", default=None, help="Only this domain (ai.onnx, com.microsoft, …).")
+@plugin_option
 def ops_cmd(fmt, output, domain):
     """List every supported (domain, op_type) with its formula."""
     from .coverage import ops_table

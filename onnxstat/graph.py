@@ -57,6 +57,8 @@ class GraphView:
     order: list[int] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     initializers: dict[str, ox.TensorProto] = field(default_factory=dict)
+    #: sparse initializers by name (their dense type is the tensor's; their stored bytes are less)
+    sparse: dict[str, object] = field(default_factory=dict)
     constants: dict[str, ox.TensorProto] = field(default_factory=dict)
     input_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
@@ -76,11 +78,12 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
     """Index a graph and check it: unique names, every input defined, no cycle, outputs produced."""
     v = GraphView(graph=graph, path=path, outer=outer)
     v.initializers = {t.name: t for t in graph.initializer}
-    v.input_names = [i.name for i in graph.input if i.name not in v.initializers]
+    v.sparse = {t.values.name: t for t in graph.sparse_initializer}
+    v.input_names = [i.name for i in graph.input if i.name not in v.initializers and i.name not in v.sparse]
     v.output_names = [o.name for o in graph.output]
     nodes = graph.node
     v.labels = [node_label(n, i) for i, n in enumerate(nodes)]
-    defined_static = set(v.initializers) | {i.name for i in graph.input}
+    defined_static = set(v.initializers) | set(v.sparse) | {i.name for i in graph.input}
     for i, n in enumerate(nodes):
         for o in n.output:
             if not o:
@@ -256,7 +259,7 @@ def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets:
             raise ModelError(f"two graph inputs are named {i.name!r}{where}")
         seen_in.add(i.name)
     view = build_view(graph, path, outer)
-    visible = frozenset(outer | set(view.initializers) | set(view.producer) | seen_in)
+    visible = frozenset(outer | set(view.initializers) | set(view.sparse) | set(view.producer) | seen_in)
     for k, node in enumerate(graph.node):
         label = view.labels[k]
         check_node(node, label, opsets, where)

@@ -201,7 +201,7 @@ class NodeContext:
                 continue
             if implicit and t.dtype in SHAPE_DTYPES:
                 continue  # int64 operands of shape arithmetic are not parameters
-            if implicit and len(t.shape) == 0:
+            if len(t.shape) == 0:
                 # a 0-d literal (the 0.5 of a decomposed GELU, a √d scale) is stored (weight
                 # bytes) but is not a parameter; a 1-element bias of shape (1,) still is
                 out.append(WeightUse(t.name, t.dtype, 0, t.nbytes))

@@ -99,11 +99,14 @@ def contrib_chain(depth: int = 200, width: int = 64) -> onnx.ModelProto:
 
 
 def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "seq",
-         vocab: int = 100, max_pos: int = 512, inter: int | None = None) -> onnx.ModelProto:
+         vocab: int = 100, max_pos: int = 512, inter: int | None = None,
+         two_unsqueezes: bool = False) -> onnx.ModelProto:
     """A BERT encoder in the form torch.onnx exports HF BertModel (opset 17).
 
     Embeddings: Gather(word, input_ids) + Gather(position, Range(seq)) + Gather(type,
     token_type_ids), LayerNormalization.  Mask: Unsqueeze, Cast, (1 - m) * -10000.
+    ``two_unsqueezes``: the mask is unsqueezed by two nodes (axis 1, then 2), the form
+    older exports write and onnxruntime's Attention fusion matches.
     Per layer: Q/K/V MatMul + Add, heads split by Reshape [0,0,h,d] + Transpose, Q·Kᵀ,
     Div √d, Add mask, Softmax, ·V, Transpose + Reshape [0,0,H], output MatMul + Add,
     residual Add + LayerNormalization, FFN MatMul + Add, Gelu as x·0.5·(1+erf(x/√2)),
@@ -133,7 +136,10 @@ def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "s
     e = g.op("Add", [e, pe])
     h = ln(e, "embeddings.LayerNorm")
     # extended attention mask
-    m = g.op("Unsqueeze", ["attention_mask", g.const([1, 2])])
+    if two_unsqueezes:
+        m = g.op("Unsqueeze", [g.op("Unsqueeze", ["attention_mask", g.const([1])]), g.const([2])])
+    else:
+        m = g.op("Unsqueeze", ["attention_mask", g.const([1, 2])])
     m = g.op("Cast", [m], to=F)
     m = g.op("Sub", [g.const(1.0, np.float32), m])
     mask = g.op("Mul", [m, g.const(-10000.0, np.float32)])
@@ -167,13 +173,15 @@ def bert(layers: int = 12, hidden: int = 64, heads: int = 4, seq: int | str = "s
     g.nodes.append(helper.make_node("Identity", [h], ["last_hidden_state"], name="output"))
     ins = [vi("input_ids", I64, [1, seq]), vi("attention_mask", I64, [1, seq]),
            vi("token_type_ids", I64, [1, seq])]
-    return g.model(ins, [vi("last_hidden_state", F, [1, seq, hidden])], domains=())
+    m = g.model(ins, [vi("last_hidden_state", F, [1, seq, hidden])], domains=())
+    m.producer_name = "pytorch"  # the form torch.onnx writes; the optimizer checks it
+    return m
 
 
 # --------------------------------------------------------------------------- 3. Swin shifted window
 
 
-def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3) -> onnx.ModelProto:
+def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3, blocks: int = 1) -> onnx.ModelProto:
     """torchvision's ``shifted_window_attention`` as torch.onnx exports it, input
     "x" [B, H, W, C] with H and W symbolic ("h", "w").
 
@@ -187,9 +195,17 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     window reverse, roll back, crop [:, :H, :W].
     """
     g = G("swin_shifted_window")
+    x = "x"
+    for i in range(blocks):
+        x = _swin_block(g, x, C, heads, ws, shift, output="y" if i == blocks - 1 else None)
+    return g.model([vi("x", F, ["batch", "h", "w", C])], [vi("y", F, None)], domains=())
+
+
+def _swin_block(g: G, x: str, C: int, heads: int, ws: int, shift: int, output=None) -> str:
+    """One shifted-window attention block on x [B, H, W, C]; returns [B, H, W, C]."""
     hd = C // heads
     c = g.const
-    x = "x"
+    blk = g._uid("blk")
     B, H, W = g.dim(x, 0), g.dim(x, 1), g.dim(x, 2)
     wsc = c(ws)
 
@@ -202,7 +218,7 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     x = g.op("Pad", [x, pads])
     pH, pW = g.dim(x, 1), g.dim(x, 2)
 
-    def roll(t, s, axis):  # torch.roll(t, s, axis) for s < 0: cat(t[-s:], t[:-s])
+    def roll(t, s, axis):  # torch.roll(t, s, axis) = cat(t[-s:], t[:-s]) along axis
         big = c([INT64_MAX])
         a = g.op("Slice", [t, c([-s]), big, c([axis])])
         b = g.op("Slice", [t, c([0]), c([-s]), c([axis])])
@@ -215,7 +231,8 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     x = g.op("Transpose", [x], perm=[0, 1, 3, 2, 4, 5])
     x = g.op("Reshape", [x, g.cat([g.unsq(g.op("Mul", [B, nwin])), c([ws * ws, C])])])
     N0, N1 = g.dim(x, 0), g.dim(x, 1)
-    qkv = g.op("Add", [g.op("MatMul", [x, g.weight("qkv.weight", (C, 3 * C))]), g.weight("qkv.bias", (3 * C,))])
+    qkv = g.op("Add", [g.op("MatMul", [x, g.weight(f"{blk}.qkv.weight", (C, 3 * C))]),
+                       g.weight(f"{blk}.qkv.bias", (3 * C,))])
     qkv = g.op("Reshape", [qkv, g.cat([g.unsq(N0), g.unsq(N1), c([3, heads, hd])])])
     qkv = g.op("Transpose", [qkv], perm=[2, 0, 3, 1, 4])
     q = g.op("Gather", [qkv, c(0)], axis=0)
@@ -227,7 +244,7 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     coords = np.stack(np.meshgrid(np.arange(ws), np.arange(ws), indexing="ij")).reshape(2, -1)
     rel = (coords[:, :, None] - coords[:, None, :]).transpose(1, 2, 0) + (ws - 1)
     index = (rel[:, :, 0] * (2 * ws - 1) + rel[:, :, 1]).reshape(-1)
-    bias = g.op("Gather", [g.weight("relative_position_bias_table", ((2 * ws - 1) ** 2, heads)),
+    bias = g.op("Gather", [g.weight(f"{blk}.relative_position_bias_table", ((2 * ws - 1) ** 2, heads)),
                            c(index)], axis=0)
     bias = g.op("Reshape", [bias, c([ws * ws, ws * ws, -1])])
     bias = g.op("Unsqueeze", [g.op("Transpose", [bias], perm=[2, 0, 1]), c([0])])
@@ -263,19 +280,15 @@ def swin_shifted_window(C: int = 96, heads: int = 3, ws: int = 7, shift: int = 3
     attn = g.op("Softmax", [attn], axis=-1)
     o = g.op("Transpose", [g.op("MatMul", [attn, v])], perm=[0, 2, 1, 3])
     o = g.op("Reshape", [o, g.cat([g.unsq(N0), g.unsq(N1), c([C])])])
-    o = g.op("Add", [g.op("MatMul", [o, g.weight("proj.weight", (C, C))]), g.weight("proj.bias", (C,))])
+    o = g.op("Add", [g.op("MatMul", [o, g.weight(f"{blk}.proj.weight", (C, C))]), g.weight(f"{blk}.proj.bias", (C,))])
     o = g.op("Reshape", [o, g.cat([g.unsq(B), g.unsq(nH), g.unsq(nW_), c([ws, ws, C])])])
     o = g.op("Transpose", [o], perm=[0, 1, 3, 2, 4, 5])
     o = g.op("Reshape", [o, g.cat([g.unsq(B), g.unsq(pH), g.unsq(pW), c([C])])])
 
-    def roll_back(t, s, axis):  # torch.roll(t, +s, axis): cat(t[-s:], t[:-s])
-        a = g.op("Slice", [t, c([-s]), c([INT64_MAX]), c([axis])])
-        b = g.op("Slice", [t, c([0]), c([-s]), c([axis])])
-        return g.op("Concat", [a, b], axis=axis)
-
-    o = roll_back(roll_back(o, shift, 1), shift, 2)
-    g.op("Slice", [o, c([0, 0]), g.cat([g.unsq(H), g.unsq(W)]), c([1, 2])], outputs=["y"])
-    return g.model([vi("x", F, ["batch", "h", "w", C])], [vi("y", F, None)], domains=())
+    o = roll(roll(o, shift, 1), shift, 2)
+    o = g.op("Slice", [o, c([0, 0]), g.cat([g.unsq(H), g.unsq(W)]), c([1, 2])],
+             outputs=[output] if output else None)
+    return o
 
 
 # --------------------------------------------------------------------------- 4. counter Loops
@@ -292,7 +305,7 @@ def counter_loop(limit: int = 500, *, early_stop: bool = True, m: str = "max",
     h' = h + MatMul(s, W2 (outer initializer [256, 96])) [1,96]; i' = i + 1;
     cond = Less(i', N) [And ReduceMax(h') < 1e30 when ``early_stop``, data-dependent].
     Scan output: s per iteration, [trip, 1, 256] (only without ``early_stop``).
-    ``m``: "max" (M = INT64_MAX) or "absent"; ``n_carried``: N is a carried
+    ``m``: "max" (M = INT64_MAX), "absent" or an int bound; ``n_carried``: N is a carried
     pass-through (else the body reads it from the outer scope).
     """
     g = G("counter_loop")
@@ -328,7 +341,7 @@ def counter_loop(limit: int = 500, *, early_stop: bool = True, m: str = "max",
         b.nodes.append(helper.make_node("Identity", [s], ["s_scan"]))
         bout.append(vi("s_scan", F, [1, 256]))
     body = helper.make_graph(b.nodes, "body", bin_, bout)
-    M = c(INT64_MAX) if m == "max" else ""
+    M = c(INT64_MAX) if m == "max" else "" if m == "absent" else c(int(m))
     ins = [M, cond0, i0] + ([N] if n_carried else []) + [W, h0]
     outs = ["i_final"] + (["N_final"] if n_carried else []) + ["W_final", "h_final"]
     if not early_stop:
@@ -412,4 +425,25 @@ def vit_pos_resize(grid: int = 37, dim: int = 384, patch: int = 14) -> onnx.Mode
     r = g.op("Transpose", [r], perm=[0, 2, 3, 1])
     r = g.op("Reshape", [r, c([1, -1, dim])])
     g.op("MatMul", [r, g.weight("head", (dim, 10))], outputs=["y"])
+    return g.model([vi("pixel_values", F, [1, 3, "H", "W"])], [vi("y", F, None)], domains=())
+
+
+def vit_token_grid(dim: int = 384, patch: int = 14) -> onnx.ModelProto:
+    """The grid size taken from the tokens at run time: "pixel_values" [1, 3, H, W] ->
+    Conv patch embedding (patch x patch, stride patch) -> Reshape [1, dim, -1] ->
+    Transpose -> Concat cls token -> tokens [1, 1 + n, dim]; N = Shape(tokens)[1] - 1,
+    M = int(sqrt(float(N))) (Cast, Sqrt, Cast), Slice tokens[:, 1:] and Reshape to
+    "grid" [1, M, M, dim]; then a LayerNormalization-free head: MatMul with [dim, 10].
+    """
+    g = G("vit_token_grid")
+    c = g.const
+    x = g.op("Conv", ["pixel_values", g.weight("patch.weight", (dim, 3, patch, patch)),
+                      g.weight("patch.bias", (dim,))], kernel_shape=[patch, patch], strides=[patch, patch])
+    x = g.op("Transpose", [g.op("Reshape", [x, c([1, dim, -1])])], perm=[0, 2, 1])
+    t = g.op("Concat", [g.weight("cls_token", (1, 1, dim)), x], axis=1)
+    n = g.op("Sub", [g.dim(t, 1), c(1)])
+    m = g.op("Cast", [g.op("Sqrt", [g.op("Cast", [n], to=F)])], to=I64)
+    p = g.op("Slice", [t, c([1]), c([INT64_MAX]), c([1])])
+    grid_t = g.op("Reshape", [p, g.cat([c([1]), g.unsq(m), g.unsq(m), c([dim])])], outputs=["grid"])
+    g.op("MatMul", [grid_t, g.weight("head", (dim, 10))], outputs=["y"])
     return g.model([vi("pixel_values", F, [1, 3, "H", "W"])], [vi("y", F, None)], domains=())

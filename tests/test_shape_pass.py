@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import json
 import os
 import tempfile
 from collections import Counter
@@ -39,7 +40,7 @@ def _complete(res):
     assert res.totals.complete
 
 
-def _node_outputs(res, op_type):
+def _nodes_of(res, op_type):
     return [n for n in res.nodes if n.op_type == op_type]
 
 
@@ -49,11 +50,11 @@ def _node_outputs(res, op_type):
 def test_contrib_chain_200_deep_exact():
     res = onnxstat.profile(sm.contrib_chain(200, 64))
     _complete(res)
-    mm = _node_outputs(res, "MatMul")
+    mm = _nodes_of(res, "MatMul")
     assert len(mm) == 200
     # each MatMul [1,64]x[64,64]: numel(Y)·K = 64·64 = 4,096 MACs, all 200 of them
     assert [n.macs for n in mm] == [4096] * 200
-    assert all(n.outputs[0][2] == (1, 64) for n in _node_outputs(res, "BiasGelu"))
+    assert all(n.outputs[0][2] == (1, 64) for n in _nodes_of(res, "BiasGelu"))
     # MACs: 200·64·64 = 819,200
     assert res.totals.macs == 819_200
     # FLOPs per layer: MatMul 2·4,096 = 8,192; BiasGelu (1 add + 5 Gelu erf)·64 = 384
@@ -95,12 +96,12 @@ def bert_params(layers: int) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def bert_models(layers: int):
+def bert_models(layers: int, two_unsqueezes: bool = False):
     """(unfused, fused) BERT with ``layers`` layers; fused by onnxruntime.transformers."""
     pytest.importorskip("onnxruntime.transformers.optimizer")
     from onnxruntime.transformers.optimizer import optimize_model
 
-    m = sm.bert(layers, seq=SEQ)
+    m = sm.bert(layers, seq=SEQ, two_unsqueezes=two_unsqueezes)
     with tempfile.TemporaryDirectory(prefix="onnxstat-bert-") as d:
         path = os.path.join(d, "bert.onnx")
         onnx.save(m, path)
@@ -110,29 +111,39 @@ def bert_models(layers: int):
     return m, fused
 
 
-@pytest.mark.parametrize("layers", [12, 4])
-def test_bert_fused_by_ort_optimizer_exact(layers):
-    unfused, fused = bert_models(layers)
+@pytest.mark.parametrize("layers,attention", [(12, False), (4, False), (12, True)],
+                         ids=["12-layers", "4-layers", "12-layers-attention"])
+def test_bert_fused_by_ort_optimizer_exact(layers, attention):
+    unfused, fused = bert_models(layers, attention)
     ops = Counter((n.domain, n.op_type) for n in fused.graph.node)
     # what the optimizer produces for this graph: residual Add + LayerNorm -> SkipLayerNormalization
     # (2 per layer), Add bias + erf Gelu -> BiasGelu (1 per layer); the embedding
-    # LayerNormalization stays; attention stays unfused (8 MatMuls per layer)
+    # LayerNormalization stays (the optimizer leaves EmbedLayerNormalization out here).
+    # With the one-node mask Unsqueeze the attention stays unfused (8 MatMuls per layer);
+    # with two Unsqueezes it becomes com.microsoft Attention (packed QKV [64,192]) and
+    # 3 MatMuls per layer remain (output projection, FFN in, FFN out)
     assert ops[("com.microsoft", "SkipLayerNormalization")] == 2 * layers
     assert ops[("com.microsoft", "BiasGelu")] == layers
     assert ops[("", "LayerNormalization")] == 1
-    assert ops[("", "MatMul")] == 8 * layers
     assert ops[("", "Erf")] == 0
+    assert ops[("com.microsoft", "Attention")] == (layers if attention else 0)
+    assert ops[("", "MatMul")] == (3 if attention else 8) * layers
     res = onnxstat.profile(fused, input_shapes=BERT_SHAPES)
     _complete(res)
     assert res.totals.macs == bert_macs(layers)
     assert res.totals.params == bert_params(layers)
     # every MatMul is counted, the last layer's FFN out included: 128·256·64 = 2,097,152
-    mm = _node_outputs(res, "MatMul")
+    mm = _nodes_of(res, "MatMul")
     assert all(n.macs > 0 for n in mm)
     last = [n for n in mm if n.inputs[1][0] == f"encoder.layer.{layers - 1}.output.dense.weight"]
     assert len(last) == 1 and last[0].macs == 2_097_152
     assert last[0].outputs[0][2] == (1, SEQ, 64)
-    for n in _node_outputs(res, "SkipLayerNormalization"):
+    for n in _nodes_of(res, "SkipLayerNormalization"):
+        assert n.outputs[0][2] == (1, SEQ, 64)
+    for n in _nodes_of(res, "Attention"):
+        # QKV 3·128·64·64 + Q·Kᵀ and P·V 2·4·128·128·16 = 1,572,864 + 2,097,152 = 3,670,016;
+        # params packed QKV 64·192 + 192 = 12,480
+        assert n.macs == 3_670_016 and n.params == 12_480
         assert n.outputs[0][2] == (1, SEQ, 64)
 
 
@@ -169,9 +180,27 @@ def test_swin_shifted_window_attention_exact(batch, size):
             assert shape is not None and all(isinstance(d, int) for d in shape), (n.path, name, shape)
     assert not [w for w in res.warnings if "set to 1" in w or "unknown" in w.lower()], res.warnings
     # the window partition and the mask have their real sizes
-    sm_nodes = _node_outputs(res, "Softmax")
+    sm_nodes = _nodes_of(res, "Softmax")
     assert sm_nodes[0].outputs[0][2] == (batch * (padded // 7) ** 2, 3, 49, 49)
     assert res.nodes[-1].outputs[0][2] == (batch, size, size, 96)
+
+
+def test_swin_twelve_shifted_window_blocks_exact():
+    # 12 blocks in a row, each reading the previous block's output shape: 1x56x56x96,
+    # T = 3,136 tokens per block -> 12·3,136·46,272 = 1,741,307,904
+    res = onnxstat.profile(sm.swin_shifted_window(blocks=12), input_shapes={"x": (1, 56, 56, 96)})
+    _complete(res)
+    assert res.totals.macs == 12 * 3_136 * 46_272 == 1_741_307_904
+    assert len(_nodes_of(res, "MatMul")) == 12 * 4
+    assert res.nodes[-1].outputs[0][2] == (1, 56, 56, 96)
+
+
+def test_swin_params_exclude_literals():
+    res = onnxstat.profile(sm.swin_shifted_window(), input_shapes={"x": (1, 30, 30, 96)})
+    # qkv 96·288 + 288 = 27,936; proj 96·96 + 96 = 9,312; bias table 13·13·3 = 507 -> 37,755;
+    # the mask's 9 region numbers 0..8 are 0-d literals (Expand inputs) and the int64 bias
+    # index is an index: neither is a parameter (onnxstat today: 37,764, the 9 literals)
+    assert res.totals.params == 27_936 + 9_312 + 507 == 37_755
 
 
 # --------------------------------------------------------------------------- 4. counter Loops
@@ -201,9 +230,16 @@ def test_counter_loop_trip_count_and_body_macs(kw):
     assert enc.outputs[0][2] == (1, 256, 256)
     assert enc.repeat == TRIP and enc.macs == TRIP * 6_291_456
     assert body["body_MatMul_h"].macs == TRIP * 24_576
+    # the weights' bytes are read every iteration: enc 256·96·4 = 98,304 B + W 96·256·4 =
+    # 98,304 B per iteration -> 501·196,608 = 98,500,608; written 256·256·4 = 262,144 B
+    # per iteration -> 131,334,144
+    assert enc.bytes_read == TRIP * 196_608 == 98_500_608
+    assert enc.bytes_written == TRIP * 262_144 == 131_334_144
+    # s [1,256] 1,024 B + W2 256·96·4 = 98,304 B -> 501·99,328 = 49,763,328
+    assert body["body_MatMul_h"].bytes_read == TRIP * 99_328
     # params: W [96,256] (loop-carried) once + W2 [256,96] (outer) once = 2·24,576 = 49,152
     assert res.totals.params == 49_152
-    loop = _node_outputs(res, "Loop")[0]
+    loop = _nodes_of(res, "Loop")[0]
     note = " ".join(loop.notes)
     assert "501" in note
     if kw["early_stop"]:
@@ -212,6 +248,19 @@ def test_counter_loop_trip_count_and_body_macs(kw):
     else:
         assert "at most" not in note
         assert dict((o[0], o[2]) for o in loop.outputs)["s_all"] == (TRIP, 1, 256)
+
+
+@pytest.mark.parametrize("m,trip", [(100, 100), (501, 501), (502, 501), (0, 0)])
+def test_counter_loop_with_a_bound(m, trip):
+    # M bounds the counter: min(M, 501) runs, exactly (no data-dependent term);
+    # MACs trip·6,316,032: M = 100 -> 631,603,200
+    res = onnxstat.profile(sm.counter_loop(500, early_stop=False, m=m))
+    _complete(res)
+    assert res.totals.macs == trip * PER_ITER
+    loop = _nodes_of(res, "Loop")[0]
+    assert dict((o[0], o[2]) for o in loop.outputs)["s_all"] == (trip, 1, 256)
+    # params do not depend on the trip count: 49,152 even when the body never runs
+    assert res.totals.params == 49_152
 
 
 # --------------------------------------------------------------------------- 5. decoder step
@@ -244,12 +293,46 @@ def test_decoder_step_with_empty_and_full_past(seq, past, macs):
     assert outs["present_key"] == (1, 4, past + seq, 16)
     assert outs["present_value"] == (1, 4, past + seq, 16)
     assert outs["y"] == (1, seq, 64)
+    # each present Concat reads the past (past·4·16·4 B, 0 when empty) and the new
+    # [1,4,seq,16] (seq·256 B): past 0, seq 8 -> 2,048 B; past 127, seq 1 -> 32,768 B
+    for n in _nodes_of(res, "Concat"):
+        if n.outputs[0][0].startswith("present_"):
+            assert n.bytes_read == 256 * (past + seq)
 
 
 def test_decoder_step_with_dims_zero_past():
     res = onnxstat.profile(sm.decoder_step(), dims={"seq": 8, "past": 0})
     _complete(res)
     assert res.totals.macs == 139_264
+
+
+def test_decoder_step_zero_dims_on_the_command_line(tmp_path):
+    from helpers import run_cli
+
+    path = tmp_path / "decoder.onnx"
+    onnx.save(sm.decoder_step(), str(path))
+    for args in (["--input-shape", "x=1x8x64", "--input-shape", "past_key=1x4x0x16",
+                  "--input-shape", "past_value=1x4x0x16"], ["--dim", "seq=8", "--dim", "past=0"]):
+        r = run_cli("profile", path, *args, "--format", "json")
+        assert r.exit_code == 0, (r.stderr, r.stdout)
+        totals = json.loads(r.stdout)["totals"]
+        assert totals["macs"] == 139_264 and totals["complete"] is True
+
+
+def test_unresolved_compute_node_makes_totals_incomplete():
+    # an unknown custom op hides the shape a MatMul needs: its MACs are unknown, so the
+    # totals say so; its weight [64,64] still counts: params 4,096
+    g = sm.G("incomplete")
+    y = g.op("Mystery", ["x"], domain="custom.ops")
+    g.op("MatMul", [y, g.weight("w", (64, 64))], outputs=["y"])
+    m = g.model([sm.vi("x", sm.F, [1, 64])], [sm.vi("y", sm.F, None)], domains=("custom.ops",))
+    res = onnxstat.profile(m)
+    assert res.totals.complete is False
+    assert res.totals.unresolved_nodes == 1
+    assert [n.unresolved for n in res.nodes if n.op_type == "MatMul"] == [True]
+    assert res.totals.params == 4_096
+    d = res.to_dict()
+    assert d["totals"]["complete"] is False and d["totals"]["unresolved_nodes"] == 1
 
 
 def test_decoder_step_empty_past_runs_in_onnxruntime():
@@ -276,6 +359,19 @@ def test_vit_position_embedding_size_from_sqrt():
     assert res.totals.params == 529_920
 
 
+def test_vit_grid_size_from_token_count_with_sqrt():
+    res = onnxstat.profile(sm.vit_token_grid(), input_shapes={"pixel_values": (1, 3, 518, 518)})
+    _complete(res)
+    outs = {name: shape for n in res.nodes for name, _dt, shape in n.outputs}
+    # 518 / 14 = 37 patches per side: tokens 1 + 37² = 1,370; N = 1,369; M = √1,369 = 37
+    assert outs["grid"] == (1, 37, 37, 384)
+    # Conv 37·37·384·(3·14·14) = 1,369·384·588 = 309,109,248; head 1,369·384·10 = 5,256,960
+    # -> 314,366,208
+    assert res.totals.macs == 309_109_248 + 5_256_960 == 314_366_208
+    # params: conv 384·588 + 384 = 226,176; cls 384; head 3,840 -> 230,400
+    assert res.totals.params == 230_400
+
+
 # --------------------------------------------------------------------------- 7. differential
 
 
@@ -296,7 +392,7 @@ def _feeds(model, shapes):
 
 
 def _ort_shapes(model, shapes):
-    """Every main-graph node output's shape as onnxruntime observes it (one CPU run).
+    """Every main-graph node output's (dtype, shape) as onnxruntime observes it (one CPU run).
 
     The zoo models' weights live in a missing external file: the model is written to a
     temporary directory next to a sparse all-zero file of the right size (values do
@@ -329,7 +425,8 @@ def _ort_shapes(model, shapes):
         sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         values = sess.run(names, _feeds(model, shapes))
-    return {n: tuple(np.asarray(v).shape) for n, v in zip(names, values) if isinstance(v, np.ndarray)}
+    return {n: (np.asarray(v).dtype.name, tuple(np.asarray(v).shape))
+            for n, v in zip(names, values) if isinstance(v, np.ndarray)}
 
 
 def _input_shapes(model, dims):
@@ -349,13 +446,18 @@ def _differential_cases():
         ("bert12_unfused", lambda: bert_models(12)[0], {"seq": SEQ}),
         ("bert12_fused", lambda: bert_models(12)[1], {"seq": SEQ}),
         ("bert4_fused", lambda: bert_models(4)[1], {"seq": SEQ}),
+        ("bert12_attention_fused", lambda: bert_models(12, True)[1], {"seq": SEQ}),
         ("swin_30", sm.swin_shifted_window, {"batch": 1, "h": 30, "w": 30}),
         ("swin_56_b2", sm.swin_shifted_window, {"batch": 2, "h": 56, "w": 56}),
+        ("swin_3_blocks_30", lambda: sm.swin_shifted_window(blocks=3), {"batch": 1, "h": 30, "w": 23}),
         ("loop_paddle", lambda: sm.counter_loop(500), {}),
         ("loop_counter", lambda: sm.counter_loop(500, early_stop=False, m="absent", n_carried=False), {}),
+        ("loop_bound_100", lambda: sm.counter_loop(500, early_stop=False, m=100), {}),
+        ("loop_bound_0", lambda: sm.counter_loop(500, early_stop=False, m=0), {}),
         ("decoder_past0", sm.decoder_step, {"seq": 8, "past": 0}),
         ("decoder_past127", sm.decoder_step, {"seq": 1, "past": 127}),
         ("vit_pos_resize", sm.vit_pos_resize, {"H": 224, "W": 224}),
+        ("vit_token_grid", sm.vit_token_grid, {"H": 518, "W": 518}),
         ("zoo_alexnet", lambda: zoo.alexnet(1, 224), {}),
         ("zoo_resnet50", lambda: zoo.resnet50(1, 64), {}),
         ("zoo_transformer_decoder", lambda: zoo.transformer_decoder(2, 64, 4, 100),
@@ -374,26 +476,35 @@ def _differential_cases():
 #: Empty: every tensor onnxstat resolves in these models must match.
 ALLOWED_MISMATCH: dict[tuple[str, str], str] = {}
 
+#: models the tests build that are not in the differential test, and why
+NOT_COMPARED = {
+    "incomplete (test_unresolved_compute_node_makes_totals_incomplete)":
+        "its custom.ops::Mystery node has no kernel: onnxruntime cannot run it",
+    "swin 12 blocks": "the same block as swin_3_blocks_30, repeated; 3 blocks are compared",
+}
+
 
 @pytest.mark.parametrize("name,build,dims", _differential_cases(), ids=[c[0] for c in _differential_cases()])
 def test_static_shapes_equal_onnxruntime(name, build, dims):
     model = build()
     shapes = _input_shapes(model, dims)
     observed = _ort_shapes(model, shapes)
-    sh = resolve(load(model), shapes, {})
-    checked, wrong, missing = 0, [], []
-    for node in model.graph.node:
-        for out in node.output:
-            if not out or out not in observed:
-                continue
-            vt = sh.lookup("", out)
-            if vt is None or not vt.known:
-                missing.append(out)
-                continue
-            checked += 1
-            if tuple(vt.shape) != observed[out] and (name, out) not in ALLOWED_MISMATCH:
-                wrong.append((out, tuple(vt.shape), observed[out]))
-    assert not wrong, f"{name}: static != onnxruntime: {wrong[:10]}"
-    # every tensor onnxruntime produced is resolved statically as well
-    assert not missing, f"{name}: {len(missing)} tensors unresolved: {missing[:10]}"
-    assert checked > 0
+    # the inputs given as whole shapes, and (for models with symbolic dims) as --dim values
+    for given_shapes, given_dims in [(shapes, {})] + ([({}, dims)] if dims else []):
+        sh = resolve(load(model), given_shapes, given_dims)
+        checked, wrong, missing = 0, [], []
+        for node in model.graph.node:
+            for out in node.output:
+                if not out or out not in observed:
+                    continue
+                vt = sh.lookup("", out)
+                if vt is None or not vt.known:
+                    missing.append(out)
+                    continue
+                checked += 1
+                if (vt.dtype, tuple(vt.shape)) != observed[out] and (name, out) not in ALLOWED_MISMATCH:
+                    wrong.append((out, (vt.dtype, tuple(vt.shape)), observed[out]))
+        assert not wrong, f"{name}: static != onnxruntime: {wrong[:10]}"
+        # every tensor onnxruntime produced is resolved statically as well
+        assert not missing, f"{name}: {len(missing)} tensors unresolved: {missing[:10]}"
+        assert checked > 0
