@@ -103,6 +103,7 @@ class Analyzer:
         self.opsets = {norm_domain(o.domain): o.version for o in lm.model.opset_import}
         self.out = Analysis()
         self.seen_weights: set[str] = set()
+        self._tensors: dict[tuple[str, str], TensorInfo] = {}
         #: sparse initializers: weight key -> bytes stored (values + indices)
         self.sparse_bytes: dict[str, int] = {}
         # weight names per scope -> key used to count each tensor once
@@ -110,11 +111,20 @@ class Analyzer:
 
     # -- tensors -----------------------------------------------------------
     def _tensor(self, view: GraphView, path: str, name: str, weights: dict[str, str]) -> TensorInfo | None:
+        """The tensor as handlers see it (one object per tensor and scope: a node's output
+        is the next node's input)."""
         if not name:
             return None
+        key = (path, name)
+        t = self._tensors.get(key)
+        if t is None or t.is_weight != (name in weights):
+            t = self._tensors[key] = self._new_tensor(path, name, weights)
+        return t
+
+    def _new_tensor(self, path: str, name: str, weights: dict[str, str]) -> TensorInfo:
         vt = self.shapes.lookup(path, name)
         dtype, shape = ("undefined", None) if vt is None else (vt.dtype, vt.shape)
-        if shape is not None and any(d is None for d in shape):
+        if shape is not None and not vt.known and any(d is None for d in shape):
             shape = None  # some dim unknown: handlers see an unknown shape, never a guess
         is_weight = name in weights
         is_const = is_weight or name in self.shapes.values
@@ -143,7 +153,8 @@ class Analyzer:
         return produced
 
     def _ctx(self, view: GraphView, path: str, node: ox.NodeProto, label: str, weights: dict[str, str]) -> NodeContext:
-        domain = norm_domain(node.domain)
+        dom = node.domain
+        domain = "" if not dom or dom == "ai.onnx" else dom
         opset = self.opsets.get(domain, 0)
         return NodeContext(
             op_type=node.op_type,
@@ -193,6 +204,8 @@ class Analyzer:
             return [rec]
         _check_non_negative(cost, full, node.op_type, ctx)
         self._apply(rec, cost, weights, repeat)
+        if not node.attribute:
+            return [rec]
         subs = list(subgraphs(node))
         if not subs:
             return [rec]

@@ -14,6 +14,7 @@ sympy expressions).  Handlers therefore only use arithmetic on dims.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -100,13 +101,13 @@ class TensorInfo:
     def rank(self) -> int | None:
         return None if self.shape is None else len(self.shape)
 
-    @property
+    @cached_property
     def numel(self) -> Any:
         if self.shape is None:
             return 0
         return prod(self.shape)
 
-    @property
+    @cached_property
     def nbytes(self) -> Any:
         return nbytes(self.numel, self.dtype)
 

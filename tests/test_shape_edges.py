@@ -101,3 +101,17 @@ def test_incomplete_totals_are_said_first_in_the_terminal(tmp_path):
     assert r.exit_code == 0
     first_rows = "\n".join(r.stdout.splitlines()[:12])
     assert "INCOMPLETE" in first_rows and "1 node(s) with unknown shapes" in first_rows
+
+
+def test_bench_feeds_an_empty_kv_cache(tmp_path):
+    import shape_models as sm
+
+    path = tmp_path / "dec.onnx"
+    path.write_bytes(sm.decoder_step().SerializeToString())
+    # past_key / past_value [1, 4, 0, 16]: zero-size tensors generated and run
+    r = run_cli("bench", str(path), "--dim", "past=0", "--dim", "seq=8", "--runs", "3", "--warmup", "1", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["latency_ms"]["mean"] > 0
+    shapes = {i["name"]: i["shape"] for i in d["inputs"]}
+    assert shapes["past_key"] == [1, 4, 0, 16]
