@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "profile", "ProfileResult", "Totals", "register_handler",
+    "profile", "ProfileResult", "Totals", "llm", "register_handler",
     "OnnxstatError", "ModelError", "ShapeError", "UsageError", "__version__",
 ]
 
@@ -29,6 +29,10 @@ _LAZY = {"profile": ".profiler", "ProfileResult": ".result", "Totals": ".result"
 
 
 def __getattr__(name: str):
+    if name == "llm":  # the module onnxstat.llm, callable as the function: onnxstat.llm(model, prompt=..., context=...)
+        from importlib import import_module
+
+        return import_module(".llm", __name__)
     if name in _LAZY:
         from importlib import import_module
 
@@ -39,4 +43,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"llm"})

@@ -22,7 +22,8 @@ EXIT_INTERNAL = 3
 
 #: commands defined in modules of their own, imported when first asked for so that
 #: starting the CLI for ``profile`` does not load them
-LAZY_COMMANDS = {"annotate": "cmd_annotate", "bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices", "report": "cmd_report"}
+LAZY_COMMANDS = {"annotate": "cmd_annotate", "bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices",
+                 "llm": "cmd_llm", "report": "cmd_report"}
 
 
 class Group(click.Group):

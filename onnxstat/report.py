@@ -676,11 +676,13 @@ def render_html(
     notes: Mapping[str, str] | None = None,
     generated_at: str | None = None,
     page_size: int = 100,
+    llm: Mapping | None = None,
 ) -> str:
     """The HTML page for a profile dict (``ProfileResult.to_dict()``) and optional extras.
 
     ``notes`` maps a section ("bench", "roofline", "compare", "memory") to a line
-    shown in the page where that section's data is missing.
+    shown in the page where that section's data is missing.  ``llm`` (``LLMResult.to_dict()``
+    of ``onnxstat llm``) adds the decoder section: phases, KV cache, tokens/s.
     """
     if not isinstance(profile, Mapping) or "totals" not in profile:
         raise UsageError("render_html needs a profile dict (ProfileResult.to_dict())")
@@ -735,6 +737,7 @@ def render_html(
         "simplify": profile.get("simplify"),
         "notes": notes,
         "precision_rows": precision_rows(totals),
+        "llm": _llm_view(llm) if llm else None,
         "scope_html": _scope_html(profile.get("by_scope")),
     }
     from markupsafe import Markup
@@ -742,6 +745,13 @@ def render_html(
     ctx["css"] = Markup(_asset("report.css"))
     ctx["js"] = Markup(_asset("report.js").replace("</", "<\\/"))
     return _env().get_template("report.html.j2").render(**ctx)
+
+
+def _llm_view(d: Mapping) -> dict:
+    from .llm import PHASE_HEADERS, phase_rows, summary_rows
+
+    return {"rows": summary_rows(d), "headers": PHASE_HEADERS, "phases": phase_rows(d),
+            "warnings": list(d.get("warnings") or [])}
 
 
 def _scope_html(rows) -> str | None:

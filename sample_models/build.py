@@ -371,6 +371,41 @@ def verify(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------
+# decoder.onnx: a small Llama-style decoder with a KV cache (for onnxstat llm)
+# --------------------------------------------------------------------------
+
+
+def build_decoder() -> onnx.ModelProto:
+    """Llama style, 2 layers, hidden 64, 4 query / 2 kv heads of 16, RoPE, MLP 96, vocab 96
+    (sample_models/decoders.py: ``llama_decoder``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from decoders import llama_decoder
+
+    return llama_decoder(layers=2, hidden=64, heads=4, kv_heads=2, intermediate=96, vocab=96, max_positions=128, seed=1)
+
+
+def verify_decoder(path: Path, prompt: int = 5, steps: int = 3) -> str:
+    """Checker, then a greedy loop in onnxruntime: prefill at past 0, present fed back as past."""
+    onnx.checker.check_model(str(path), full_check=True)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    past = {i.name: np.zeros((1, i.shape[1], 0, i.shape[3]), np.float32) for i in sess.get_inputs() if "past" in i.name}
+    ids = np.arange(1, prompt + 1, dtype=np.int64)[None]
+    n, tokens = 0, []
+    for _ in range(steps):
+        t = n + ids.shape[1]
+        res = dict(zip(names, sess.run(None, {"input_ids": ids, "attention_mask": np.ones((1, t), np.int64),
+                                              "position_ids": np.arange(n, t, dtype=np.int64)[None], **past})))
+        ids = res["logits"][:, -1].argmax(-1).reshape(1, 1).astype(np.int64)
+        tokens.append(int(ids[0, 0]))
+        past = {k: res[k.replace("past_key_values", "present")] for k in past}
+        n = t
+    return f"prompt {prompt} tokens -> greedy {tokens}"
+
+
+# --------------------------------------------------------------------------
 # precision twins: int8 (dynamic, static QOperator, static QDQ) and fp16
 # --------------------------------------------------------------------------
 
@@ -568,6 +603,10 @@ def main(argv=None) -> int:
         print(f"{p.name:<22} {p.stat().st_size:>9} B{info}")
     data = out / "cnn_external.onnx.data"
     print(f"{data.name:<22} {data.stat().st_size:>9} B")
+    p = out / "decoder.onnx"
+    save(build_decoder(), p)
+    info = "" if args.no_verify else "  ok: " + verify_decoder(p)
+    print(f"{p.name:<22} {p.stat().st_size:>9} B{info}")
 
     if args.no_twins:
         return 0

@@ -464,9 +464,11 @@ def _differential_cases():
          {"batch": 1, "seq": 16}),
         ("zoo_synthetic_chain", lambda: zoo.synthetic_chain(300), {}),
     ]
+    #: sample_models/decoder.onnx (a decoder step: 5 new tokens after 3 cached ones)
+    DECODER_DIMS = {"batch_size": 2, "sequence_length": 5, "past_sequence_length": 3, "total_sequence_length": 8}
     for path in sorted(glob.glob(os.path.join(SAMPLES, "*.onnx"))):
         name = os.path.basename(path)
-        cases.append((f"sample_{name}", functools.partial(onnx.load, path), {"batch": 2, "seq": 5}))
+        cases.append((f"sample_{name}", functools.partial(onnx.load, path), {"batch": 2, "seq": 5, **DECODER_DIMS}))
     return cases
 
 
