@@ -422,7 +422,7 @@ def to_json(res: BatchResult) -> str:
 
 def to_csv(res: BatchResult) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     w.writerow(COLUMNS)
     for r in res.models:
         d = r.to_dict()

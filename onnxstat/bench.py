@@ -1145,7 +1145,7 @@ def to_csv(res: BenchResult, top: int | None = None) -> str:
     import io
 
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     if res.nodes:
         w.writerow(["name", "op_type", "status", "node", "provider", "calls_per_run", "mean_ms", "median_ms", "share",
                     "flops", "bytes", "gflops_per_s", "gb_per_s"])

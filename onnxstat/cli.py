@@ -66,7 +66,9 @@ class Group(click.Group):
 
 
 def fail(message: str, code: int) -> None:
-    message = " ".join(str(message).split())
+    from .textsafe import term
+
+    message = term(" ".join(str(message).split()))
     click.echo(f"onnxstat: error: {message}", err=True)
     sys.exit(code)
 
@@ -112,11 +114,44 @@ def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
     )
 
 
+#: report formats by the extension of ``-o FILE`` (used when --format is left out)
+EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+                     ".html": "html", ".htm": "html"}
+
+
+def format_for(fmt: str | None, output: str | None, formats: tuple[str, ...]) -> str:
+    """The report format: ``--format`` when given, else the one ``-o``'s extension names
+    (``.json``, ``.csv``, ``.md``, ``.html``), else the command's default.  A format that
+    contradicts the extension is a usage error, not a JSON file holding a table."""
+    from pathlib import Path
+
+    by_ext = EXTENSION_FORMATS.get(Path(output).suffix.lower()) if output else None
+    if fmt is None:
+        if by_ext is None:
+            return formats[0]
+        if by_ext not in formats:
+            raise UsageError(f"-o {output}: this command writes {', '.join(formats)}, not {by_ext}; "
+                             "choose another extension or --format")
+        return by_ext
+    if by_ext is not None and by_ext != fmt:
+        raise UsageError(f"--format {fmt} contradicts -o {output} (a {by_ext} file name); "
+                         "leave out --format or change the extension")
+    return fmt
+
+
 def output_options(formats: tuple[str, ...]) -> Callable:
+    """``-o FILE`` and ``--format``; the command receives the format resolved by :func:`format_for`."""
+    import functools
+
     def deco(fn: Callable) -> Callable:
-        fn = click.option("-o", "--output", type=click.Path(), help="Write the report to FILE (atomically).")(fn)
-        fn = click.option("--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True, help="Report format.")(fn)
-        return fn
+        @functools.wraps(fn)
+        def wrapper(*args, fmt=None, output=None, **kwargs):
+            return fn(*args, fmt=format_for(fmt, output, formats), output=output, **kwargs)
+
+        wrapper = click.option("-o", "--output", type=click.Path(), help="Write the report to FILE (atomically).")(wrapper)
+        wrapper = click.option("--format", "fmt", type=click.Choice(formats), default=None,
+                               help=f"Report format [default: from -o's extension, else {formats[0]}].")(wrapper)
+        return wrapper
 
     return deco
 
@@ -126,13 +161,15 @@ def emit(text: str, output: str | None) -> None:
     if output:
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    else:  # color=True: text is written as rendered (click would strip escape codes from a pipe)
+        click.echo(text, nl=False, color=True)
 
 
 def warn(messages) -> None:
+    from .textsafe import term
+
     for m in messages:
-        click.echo(f"onnxstat: warning: {m}", err=True)
+        click.echo(f"onnxstat: warning: {term(m)}", err=True)
 
 
 # --------------------------------------------------------------------------- profile
@@ -141,7 +178,7 @@ def warn(messages) -> None:
 @cli.command("profile")
 @click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True, readable=False))
 @shape_options
-@output_options(("table", "json", "csv", "markdown"))
+@output_options(("table", "json", "csv", "markdown", "html"))
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first; the summary shows node counts and totals before and after.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
@@ -181,6 +218,11 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     values = parse_input_values(input_values)
     if output:
         check_output_path(output)
+    if fmt == "html":
+        if is_batch(models) or sweeps or symbolic:
+            raise UsageError("the HTML report (-o FILE.html) takes one model, without --sweep or --symbolic")
+        return _profile_html(models[0], shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs,
+                             warmup, simplify, shape_source, output)
     if is_batch(models):
         if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values:
             raise UsageError("--sweep, --symbolic, --bench, --plot, --device and --input-value take one model, not several")
@@ -208,6 +250,23 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
         raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
                  symbolic, plot, do_bench, bench_options, values)
+
+
+def _profile_html(model, shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs, warmup,
+                  simplify, shape_source, output) -> None:
+    """``profile --format html`` / ``-o FILE.html``: the page ``onnxstat report`` writes."""
+    from .report import build_report
+
+    dev = device
+    if peak_tflops is not None or bandwidth_gbs is not None:
+        from .roofline import resolve_device
+
+        dev = resolve_device(device, peak_tflops, bandwidth_gbs)
+    page, messages = build_report(model, shapes, dim_values, bench=do_bench, runs=runs if do_bench else None,
+                                  warmup=warmup if do_bench else None, device=dev, simplify=simplify,
+                                  shape_source=shape_source)
+    warn(messages)
+    emit(page, output)
 
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
@@ -240,9 +299,10 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         plot_roofline(res, dev, plot)
         click.echo(f"wrote {plot}", err=True)
-    if fmt == "table" and not output:
+    if fmt == "table" and not output:  # the warnings first, on stderr; then the tables
+        warn(res.warnings)
         console = render.terminal_console()
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
+        render.print_table(res, top=top, console=console, show_nodes=not no_nodes, show_warnings=False)
         if sym is not None:
             from .symbolic import print_symbolic
 

@@ -482,7 +482,7 @@ def to_markdown(cmp: Comparison) -> str:
 def to_csv(cmp: Comparison) -> str:
     """Long table: section, key, metric, then one column per model (exact numbers)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     ms = cmp.models
     w.writerow(["section", "key", "metric"] + [m.label for m in ms])
 

@@ -349,7 +349,7 @@ def sweep_csv(res: SweepResult) -> str:
     """One line per row: the dims, then every metric present (exact integers)."""
     metrics = res.metrics
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     w.writerow(list(res.dims) + metrics)
     for r in res.rows:
         w.writerow([r["dims"][d] for d in res.dims] + ["" if r.get(m) is None else r[m] for m in metrics])

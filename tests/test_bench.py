@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import json
 import math
 from pathlib import Path
@@ -567,9 +570,9 @@ def test_cli_formats_and_output(tmp_path):
     d = json.loads(out.read_text())
     assert d["batch"] == 2 and d["inputs"][0]["shape"] == [2, 3, 64, 64]
     r = run_cli("bench", MLP, "--runs", "3", "--warmup", "1", "--format", "csv")
-    header, row = r.stdout.strip().splitlines()
-    assert header.split(",")[:5] == ["model", "providers_used", "batch", "warmup", "runs"]
-    assert row.split(",")[2:5] == ["1", "1", "3"]
+    header, row = csv.reader(io.StringIO(r.stdout))
+    assert header[:5] == ["model", "providers_used", "batch", "warmup", "runs"]
+    assert row[2:5] == ["1", "1", "3"]
     r = run_cli("bench", MLP, "--runs", "3", "--warmup", "1", "--per-node", "--opt-level", "disable",
                 "--top", "2", "--format", "markdown")
     assert r.exit_code == 0 and "## Kernels (2 of 6, slowest first)" in r.stdout and "Latency p99" in r.stdout
