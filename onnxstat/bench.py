@@ -1054,7 +1054,7 @@ def summary_rows(res: BenchResult) -> list[tuple[str, str]]:
     ]
     for k in ("min", "p50", "p90", "p95", "p99", "max"):
         rows.append((f"Latency {k}", units.ms(lat[k])))
-    rows.append(("FPS", _f(res.fps, ",.1f") + f" (batch {res.batch})"))
+    rows.append(("FPS", units.fps_text(res.fps) + f" (batch {res.batch})"))
     rows.append(("Throughput", _f(res.throughput, ",.1f") + " samples/s over the timed loop"))
     if res.end_to_end_ms:
         e = res.end_to_end_ms

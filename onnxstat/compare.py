@@ -151,7 +151,7 @@ class ModelEntry:
         t = self.totals
         if key == "file_size":
             return self.result.file_size
-        if key in ("latency_p50_ms", "latency_p90_ms"):
+        if key in ("latency_mean_ms", "latency_p50_ms", "latency_p90_ms"):
             lat = (self.bench or {}).get("latency_ms") or {}
             return lat.get(key.split("_")[1])
         if key == "fps":
@@ -229,7 +229,8 @@ class Comparison:
                 continue
             out[key] = [ratio(m.metric(key), base.metric(key)) for m in self.models]
         if any(m.bench for m in self.models):
-            out["speedup"] = [ratio(base.metric("latency_p50_ms"), m.metric("latency_p50_ms")) for m in self.models]
+            out["speedup"] = [units.speedup(base.metric("latency_mean_ms"), m.metric("latency_mean_ms"))
+                              for m in self.models]
         return out
 
     # -- per op type ------------------------------------------------------
@@ -445,9 +446,10 @@ def summary_rows(cmp: Comparison) -> list[tuple[str, list[str]]]:
     if any(m.bench for m in ms):
         rows.append(row("Latency p50", "latency_p50_ms", units.ms))
         rows.append(row("Latency p90", "latency_p90_ms", units.ms))
-        rows.append(row("FPS", "fps", lambda v: f"{float(v):.1f}"))
+        rows.append(row("Latency mean", "latency_mean_ms", units.ms))
+        rows.append(row("FPS", "fps", units.fps_text))
         sp = rats.get("speedup", [None] * len(ms))
-        rows.append(("Speedup", ["-" if s is None else f"x{s:.2f}" for s in sp]))
+        rows.append(("Speedup (baseline mean / mean)", [units.speedup_text(s) for s in sp]))
     return rows
 
 

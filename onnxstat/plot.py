@@ -66,7 +66,7 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         ridge = peak / bw
         xline = [lo, ridge, hi]
         yline = [lo * bw, peak, peak]
-        label = f"{p} roof: {units.si(peak, 'FLOP/s')}" + ("" if used == p else f" (= {used}, no {p} peak)")
+        label = f"{p} roof: {units.rate(peak, p)}" + ("" if used == p else f" (= {used}, no {p} peak)")
         ax.plot(xline, yline, ROOF_STYLE.get(p, "-"), color="black", linewidth=1.4, label=label)
         ax.axvline(ridge, color="grey", linestyle=ROOF_STYLE.get(p, "-"), linewidth=0.6, alpha=0.6)
         ax.annotate(f"{p} ridge {ridge:.3g} FLOP/B", (ridge, peak), textcoords="offset points", xytext=(4, 16),

@@ -129,7 +129,7 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
     if bench:
         lat = bench.get("latency_ms", {})
         rows.append(("Latency (bench)", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
-                                         f"mean {units.ms(lat.get('mean'))}; {bench.get('fps', 0):.1f} FPS "
+                                         f"mean {units.ms(lat.get('mean'))}; {units.fps_text(bench.get('fps'))} "
                                          f"({', '.join(bench.get('providers_used', []))})"))
     simp = res.extras.get("simplify")
     if simp:
@@ -177,7 +177,7 @@ NODE_HEADERS = ["Node", "Op", "Precision", "Output shape", "MACs", "FLOPs", "Par
 ROOFLINE_HEADERS = ["FLOPs/B", "Bound", "Roofline"]
 
 
-def node_cells(n: NodeCost, extra: dict | None = None) -> list[Any]:
+def node_cells(n: NodeCost, extra: dict | None = None, time_unit: tuple[float, str] | None = None) -> list[Any]:
     out_shape = units.shape(n.outputs[0][2]) if n.outputs else "-"
     flops = units.si(n.flops) if n.kind != "unsupported" else "unsupported"
     cells = [n.path, n.op_type, n.compute_dtype, out_shape, units.si(n.macs), flops, units.si(n.params),
@@ -185,7 +185,7 @@ def node_cells(n: NodeCost, extra: dict | None = None) -> list[Any]:
     if extra is not None:
         inten, t = extra.get("intensity"), extra.get("roofline_time_s")
         cells += [f"{inten:.2f}" if isinstance(inten, (int, float)) else "-", extra.get("bound") or "-",
-                  f"{t * 1e6:.3g} us" if isinstance(t, (int, float)) else "-"]
+                  units.duration(t, time_unit, 3) if isinstance(t, (int, float)) else "-"]
     return cells
 
 
@@ -193,13 +193,15 @@ def node_table(res: ProfileResult, top: int | None) -> tuple[list[str], list[lis
     """Headers and rows of the node table (roofline columns when a device was given)."""
     extras = res.node_extras if res.node_extras else None
     index = {id(n): i for i, n in enumerate(res.nodes)}
+    # one time unit for the whole roofline column
+    tu = units.time_unit([e.get("roofline_time_s") for e in extras if e]) if extras is not None else None
     rows = []
     for n in select_nodes(res, top):
         extra = None
         if extras is not None:
             i = index[id(n)]
             extra = extras[i] if i < len(extras) else {}
-        rows.append(node_cells(n, extra))
+        rows.append(node_cells(n, extra, tu))
     return (NODE_HEADERS + ROOFLINE_HEADERS if extras is not None else NODE_HEADERS), rows
 
 

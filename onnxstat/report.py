@@ -163,7 +163,7 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
              sub=("ms: " + " · ".join(parts)) if parts else None,
              exact_text=f"{'median' if key == 'p50' else 'mean'} of {bench.get('runs', '?')} runs")
         fps = bench.get("fps")
-        card("fps", "Throughput", fps, "-" if _num(fps) is None else f"{_num(fps):,.{0 if _num(fps) >= 100 else 1}f} FPS",
+        card("fps", "Throughput", fps, units.fps_text(fps),
              sub=(f"batch {bench['batch']} · " if bench.get("batch") else "") + "from the mean latency", exact_text="")
     if roofline:
         lat_s = roofline_totals(roofline).get("roofline_latency_s")
@@ -213,7 +213,7 @@ def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
     if isinstance(peaks, Mapping):
         for p, v in peaks.items():
             if v:
-                device_rows.append((f"Peak {p}", units.si(v, "FLOP/s")))
+                device_rows.append((f"Peak {p}", units.rate(v, p)))
     elif _num(peaks) is not None:
         device_rows.append(("Peak", units.si(peaks, "FLOP/s")))
     bw = dev.get("bandwidth_bytes_per_s")
@@ -468,6 +468,7 @@ COMPARE_METRICS = (
     ("peak_activation_bytes", "Peak activation memory", "bytes", "lower"),
     ("low_precision_mac_share", "Low-precision MAC share", "share", None),
     ("node_count", "Nodes", "int", None),
+    ("latency_mean_ms", "Latency mean", "ms", "lower"),
     ("latency_p50_ms", "Latency p50", "ms", "lower"),
     ("latency_p90_ms", "Latency p90", "ms", "lower"),
     ("fps", "Throughput (FPS)", "fps", "higher"),
@@ -490,7 +491,7 @@ def _human(v: Any, kind: str) -> str:
     if kind == "share":
         return f"{100 * _num(v):.1f}%"
     if kind == "fps":
-        return f"{_num(v):,.1f}"
+        return units.fps_text(v)
     return units.count(v)
 
 
@@ -520,7 +521,7 @@ def _metric(m: Mapping, key: str) -> Any:
     bench = m.get("bench") or {}
     if key == "file_size":
         return m.get("file_size")
-    if key in ("latency_p50_ms", "latency_p90_ms"):
+    if key in ("latency_mean_ms", "latency_p50_ms", "latency_p90_ms"):
         return (bench.get("latency_ms") or {}).get(key.split("_")[1])
     if key == "fps":
         return bench.get("fps")
@@ -561,6 +562,11 @@ def compare_view(compare: Mapping) -> dict:
             ratio, cls = _ratio(v, _metric(base, key), better) if i else ("", "")
             cells.append({"human": _human(v, kind), "value": exact(v), "ratio": ratio, "cls": cls})
         rows.append({"key": key, "label": label, "cells": cells})
+    if any(_metric(m, "latency_mean_ms") is not None for m in models):  # the one speedup definition
+        base_mean = _metric(base, "latency_mean_ms")
+        sp = [units.speedup(base_mean, _metric(m, "latency_mean_ms")) for m in models]
+        rows.append({"key": "speedup", "label": "Speedup (baseline mean / mean)", "cells": [
+            {"human": units.speedup_text(s), "value": exact(s), "ratio": "", "cls": ""} for s in sp]})
     text_rows = [
         ("MACs by precision", [_by_dtype((m.get("totals") or {}).get("macs_by_precision"), units.si) for m in models]),
         ("Weight bytes by dtype", [_by_dtype((m.get("totals") or {}).get("weight_bytes_by_dtype"), units.nbytes) for m in models]),
@@ -754,7 +760,7 @@ def _bench_rows(bench: Mapping) -> list[tuple[str, str, str, str]]:
         rows.append((key, label, human if human is not None else str(value), exact(value) if not isinstance(value, (list, dict)) else ""))
 
     fps = bench.get("fps")
-    add("fps", "Throughput (from mean latency)", fps, None if _num(fps) is None else f"{_num(fps):,.1f} inferences/s")
+    add("fps", "Throughput (from mean latency)", fps, None if _num(fps) is None else units.fps_text(fps))
     add("batch", "Batch", bench.get("batch"))
     add("runs", "Timed runs", bench.get("runs"))
     add("warmup", "Warm-up runs", bench.get("warmup"))
