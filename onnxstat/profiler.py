@@ -25,9 +25,9 @@ def _norm_input_shapes(input_shapes: Mapping[str, Any] | None) -> dict[str, tupl
         try:
             shape = tuple(int(d) for d in shape)
         except (TypeError, ValueError):
-            raise UsageError(f"input shape for {name!r} must be a sequence of positive integers, got {shape!r}") from None
-        if any(d <= 0 for d in shape):
-            raise UsageError(f"input shape for {name!r} has a non-positive dim: {shape}")
+            raise UsageError(f"input shape for {name!r} must be a sequence of whole numbers, got {shape!r}") from None
+        if any(d < 0 for d in shape):
+            raise UsageError(f"input shape for {name!r} has a negative dim: {shape}")
         out[name] = shape
     return out
 
@@ -38,9 +38,9 @@ def _norm_dims(dims: Mapping[str, Any] | None) -> dict[str, int]:
         try:
             v = int(value)
         except (TypeError, ValueError):
-            raise UsageError(f"dim {name!r} must be a positive integer, got {value!r}") from None
-        if v <= 0 or v != value and not isinstance(value, str):
-            raise UsageError(f"dim {name!r} must be a positive integer, got {value!r}")
+            raise UsageError(f"dim {name!r} must be a whole number (0 or more), got {value!r}") from None
+        if v < 0 or v != value and not isinstance(value, str):
+            raise UsageError(f"dim {name!r} must be a whole number (0 or more), got {value!r}")
         out[name] = v
     return out
 

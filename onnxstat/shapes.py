@@ -103,8 +103,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
         raise UsageError(f"bad shape {text!r}: expected dims like 1x3x224x224")
     dims = tuple(int(d) for d in re.split(r"\s*[x,]\s*", t.strip()))
     for d in dims:
-        if d <= 0:
-            raise UsageError(f"bad shape {text!r}: dims must be positive")
+        if d < 0:
+            raise UsageError(f"bad shape {text!r}: dims must be zero or positive")
     return dims
 
 
@@ -138,9 +138,9 @@ def parse_dim_value(text: str) -> int:
     try:
         v = int(text.strip())
     except ValueError:
-        raise UsageError(f"bad dim value {text!r}: expected a positive integer") from None
-    if v <= 0:
-        raise UsageError(f"bad dim value {text!r}: dims must be positive")
+        raise UsageError(f"bad dim value {text!r}: expected a whole number (0 or more)") from None
+    if v < 0:
+        raise UsageError(f"bad dim value {text!r}: dims must be zero or positive")
     return v
 
 
@@ -208,7 +208,7 @@ def _input_types(lm: LoadedModel, input_shapes: Mapping[str, tuple], dims: Mappi
             continue
         shape = []
         for k, d in enumerate(vt.shape):
-            if isinstance(d, int) and d > 0:
+            if isinstance(d, int) and d >= 0:
                 shape.append(d)
             elif isinstance(d, str) and d in dims:
                 shape.append(int(dims[d]))
@@ -824,7 +824,7 @@ def _apply_rules(flat, sh: Shapes, extra: dict[str, ValueType], declared: dict[s
                 d = declared.get(name)
                 if d is not None:
                     shape = tuple(sh.dims.get(x, x) if isinstance(x, str) else x for x in d.shape)
-                    if all(isinstance(x, int) and x > 0 for x in shape):
+                    if all(isinstance(x, int) and x >= 0 for x in shape):
                         vt = ValueType(d.dtype, shape)
             if vt is not None:
                 extra[name] = vt

@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from .base import Cost, NodeContext
 
 Handler = Callable[[NodeContext], Cost]
+#: A shape rule gives the outputs of an op onnx's own inference does not know:
+#: ``rule(ctx) -> [(dtype, shape) or None per output]``.  ``ctx`` is the node's
+#: context with its inputs resolved and its outputs not yet known.  Dims are ints
+#: (or symbolic expressions); None for an output the rule cannot tell.
+ShapeRule = Callable[[NodeContext], Sequence[Optional[tuple[str, Any]]]]
 
 #: Domain aliases: ONNX spells the default domain "" or "ai.onnx".
 _DOMAIN_ALIASES = {"ai.onnx": ""}
@@ -35,6 +40,8 @@ class Entry:
     fn: Handler
     kind: str  # "compute" | "data_movement" | "view" | "control_flow"
     formula: str
+    #: output dtypes and shapes for ops onnx's inference does not know (contrib, custom)
+    shape_rule: ShapeRule | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -58,16 +65,34 @@ class Registry:
         since_version: int = 1,
         kind: str = "compute",
         formula: str = "",
+        shape_rule: ShapeRule | None = None,
+        override: bool = False,
     ) -> Entry:
+        """Register ``fn`` for ``domain::op_type`` from ``since_version`` on.
+
+        A second entry for the same op and version is an error unless ``override``
+        is true, in which case it replaces the first (custom handlers do this)."""
         if kind not in self.KINDS:
             raise ValueError(f"unknown handler kind {kind!r}")
         domain = norm_domain(domain)
-        entry = Entry(domain, op_type, since_version, fn, kind, formula or (fn.__doc__ or "").strip().split("\n")[0])
+        entry = Entry(domain, op_type, since_version, fn, kind,
+                      formula or (fn.__doc__ or "").strip().split("\n")[0], shape_rule)
         lst = self._entries.setdefault((domain, op_type), [])
-        if any(e.since_version == since_version for e in lst):
+        same = [e for e in lst if e.since_version == since_version]
+        if same and not override:
             raise ValueError(f"duplicate handler for {domain or 'ai.onnx'}::{op_type} since {since_version}")
+        for e in same:
+            lst.remove(e)
         bisect.insort(lst, entry, key=lambda e: e.since_version)
         return entry
+
+    def remove(self, entry: Entry) -> None:
+        """Take ``entry`` out again (a custom handler registered for one profile)."""
+        lst = self._entries.get(entry.key, [])
+        if entry in lst:
+            lst.remove(entry)
+        if not lst:
+            self._entries.pop(entry.key, None)
 
     def register(
         self,
@@ -76,12 +101,14 @@ class Registry:
         since_version: int = 1,
         kind: str = "compute",
         formula: str = "",
+        shape_rule: ShapeRule | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add` for one or several op types."""
 
         def deco(fn: Handler) -> Handler:
             for op in op_types:
-                self.add(op, fn, domain=domain, since_version=since_version, kind=kind, formula=formula)
+                self.add(op, fn, domain=domain, since_version=since_version, kind=kind, formula=formula,
+                         shape_rule=shape_rule)
             return fn
 
         return deco
