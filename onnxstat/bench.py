@@ -412,9 +412,9 @@ class _ProgressBar:
 
 
 def _ort():
-    import onnxruntime as ort
+    from .extras import require
 
-    return ort
+    return require("onnxruntime", "measuring latency")
 
 
 def make_session_options(ort, *, threads=None, inter_threads=None, execution_mode="sequential", opt_level="all",
@@ -717,6 +717,13 @@ class BenchResult:
     def mean_ms(self) -> float:
         return self.latency_ms["mean"]
 
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        return (f"BenchResult(model={short_path(self.model)!r}, mean={self.latency_ms.get('mean', 0):.4g} ms, "
+                f"p50={self.latency_ms.get('p50', 0):.4g} ms, fps={self.fps or 0:.1f}, runs={self.runs}, "
+                f"providers={','.join(p.replace('ExecutionProvider', '') for p in self.providers_used)})")
+
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA,
@@ -821,6 +828,10 @@ def bench(
     (seconds) replaces ``runs``.  ``per_node`` adds per-kernel times joined to the
     static costs (``static_profile``: a ProfileResult on the same shapes to reuse).
     ``available_providers`` overrides onnxruntime's list (tests).
+
+    >>> import onnxstat
+    >>> b = onnxstat.bench("model.onnx", dims={"batch": 1}, runs=50)
+    >>> b.mean_ms, b.fps, b.providers_used
     """
     from .loader import load
     from .profiler import _norm_dims, _norm_input_shapes
@@ -1219,3 +1230,8 @@ __all__ = [
     "check_used_providers", "parse_providers", "batch_size", "parse_profile", "join_nodes", "ort_node_names",
     "render", "print_table", "to_json", "to_markdown", "to_csv", "time_runs", "make_runner", "to_ort_value",
 ]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "bench")

@@ -203,6 +203,14 @@ class Comparison:
     def baseline(self) -> ModelEntry:
         return self.models[0]
 
+    def __repr__(self) -> str:
+        labels = ", ".join(m.label for m in self.models[:4]) + (", …" if len(self.models) > 4 else "")
+        if len(labels) > 100:
+            labels = labels[:99] + "…"
+        sp = self.ratios().get("speedup") if any(m.bench for m in self.models) else None
+        tail = f", speedup={sp[-1]:.2f}" if sp and sp[-1] is not None else ""
+        return f"Comparison(models=[{labels}], baseline={self.baseline.label[:40]!r}{tail})"
+
     # -- structure --------------------------------------------------------
     @property
     def node_counts(self) -> list[int]:
@@ -313,7 +321,12 @@ def compare(
     labels: Sequence[str] | None = None,
 ) -> Comparison:
     """Profile ``models`` (paths or ModelProtos; the first is the baseline) at the same
-    input shapes and compare them.  ``bench`` also measures latency on the CPU."""
+    input shapes and compare them.  ``bench`` also measures latency on the CPU.
+
+    >>> import onnxstat
+    >>> cmp = onnxstat.compare(["model.onnx", "model_int8.onnx"], dims={"batch": 1})
+    >>> cmp.ratios()["macs"], cmp.to_dict()["structure"]["note"]
+    """
     from .profiler import profile
 
     models = list(models)
@@ -567,3 +580,8 @@ def render_text(cmp: Comparison, fmt: str, width: int = 160) -> str:
 
 
 __all__ = ["compare", "Comparison", "ModelEntry", "OpCell", "family", "ratio", "render_text", "SCHEMA"]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "compare")

@@ -34,7 +34,9 @@ def _fmt(path) -> str:
 def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top: int = 5,
                     rl: RooflineResult | None = None, title: str | None = None) -> bytes:
     """The roofline figure as PNG or SVG bytes."""
-    import matplotlib
+    from .extras import require
+
+    matplotlib = require("matplotlib", "--plot")
 
     # Figure + the Agg canvas directly: no pyplot, no global backend switch, no display needed
     from matplotlib.figure import Figure

@@ -76,6 +76,10 @@ def profile(
     :class:`onnxstat.roofline.Device` or a preset name) adds the roofline analysis.
     ``input_values`` maps small inputs to values (``{"sr": 16000}``) so that conditions
     and shapes computed from them resolve statically.
+
+    >>> import onnxstat
+    >>> res = onnxstat.profile("model.onnx", input_shapes={"input": (1, 3, 224, 224)})
+    >>> res.totals.macs, res.totals.params, res.to_dict()["schema"]
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)

@@ -25,6 +25,7 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -805,6 +806,7 @@ def build_report(
     simplify: bool = False,
     shape_source: str = "onnx",
     generated_at: str | None = None,
+    input_values: Mapping[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
     """Profile ``model`` (a path, ModelProto or an existing ProfileResult) and render the page.
 
@@ -823,7 +825,8 @@ def build_report(
     if isinstance(model, ProfileResult):
         res = model
     else:
-        res = _profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+        res = _profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source,
+                       input_values=input_values)
     if isinstance(device, str) and not device.strip():
         raise UsageError("--device: give a device name (see 'onnxstat devices')")
 
@@ -993,3 +996,76 @@ def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simpl
             _apply_memory(memory, other)
         profiles.append(other.to_dict())
     return {"profiles": profiles}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass
+class Report:
+    """What :func:`report` returns: the self-contained HTML page and the notes about it."""
+
+    html: str
+    model: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+    def save(self, path) -> Path:
+        """Write the page to ``path`` atomically; returns the path."""
+        from .io import check_output_path, write_atomic
+
+        check_output_path(path)
+        write_atomic(path, self.html)
+        return Path(path)
+
+    def to_dict(self) -> dict:
+        return {"schema": "onnxstat.report/1", "model": self.model, "html_bytes": len(self.html.encode("utf-8")),
+                "messages": list(self.messages)}
+
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        return (f"Report(model={short_path(self.model)!r}, html={len(self.html.encode('utf-8')):,} bytes, "
+                f"messages={len(self.messages)})")
+
+
+def report(
+    model,
+    input_shapes: Mapping[str, Any] | None = None,
+    dims: Mapping[str, Any] | None = None,
+    *,
+    output=None,
+    bench: bool = False,
+    runs: int | None = None,
+    warmup: int | None = None,
+    device: Any = None,
+    compare: Iterable = (),
+    simplify: bool = False,
+    shape_source: str = "onnx",
+    input_values: Mapping[str, Any] | None = None,
+) -> Report:
+    """The HTML report of ``model`` (a path, a ModelProto or a :class:`ProfileResult`), as
+    :class:`Report`; ``output`` also writes it there (atomically).
+
+    Arguments as :func:`onnxstat.profile`, plus ``bench`` (measure with onnxruntime),
+    ``device`` (roofline preset or :class:`onnxstat.roofline.Device`) and ``compare``
+    (more models, side by side; ``model`` is the baseline).
+
+    >>> import onnxstat
+    >>> rep = onnxstat.report("model.onnx", dims={"batch": 1}, output="model.html")
+    >>> rep.save("copy.html")
+    """
+    from .result import ProfileResult
+
+    page, messages = build_report(model, input_shapes, dims, bench=bench, runs=runs, warmup=warmup, device=device,
+                                  compare=compare, simplify=simplify, shape_source=shape_source,
+                                  input_values=input_values)
+    path = model.path if isinstance(model, ProfileResult) else (str(model) if isinstance(model, (str, Path)) else None)
+    rep = Report(page, path, list(messages))
+    if output is not None:
+        rep.save(output)
+    return rep
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "report")

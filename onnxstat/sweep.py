@@ -147,6 +147,12 @@ class SweepResult:
     def values(self, name: str) -> list[int]:
         return sorted({r["dims"][name] for r in self.rows})
 
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        grid = ", ".join(f"{d}={len(self.values(d))} values" for d in self.dims[:3])
+        return f"SweepResult(model={short_path(self.model)!r}, {grid}, rows={len(self.rows)})"
+
     def exponent_text(self, metric: str) -> str:
         """``seq^1.93 · batch^1.00`` ('' when nothing was fitted)."""
         ex = self.exponents.get(metric) or {}
@@ -212,6 +218,10 @@ def sweep(
     ``grid`` maps symbolic input dims to values; ``input_shapes``/``dims`` fix the
     rest as in :func:`onnxstat.profile`.  ``bench=True`` also measures each point
     with :func:`onnxstat.bench.bench` (``bench_options`` are passed through).
+
+    >>> import onnxstat
+    >>> sw = onnxstat.sweep("model.onnx", {"seq": [128, 256, 512]}, dims={"batch": 1})
+    >>> [r["flops"] for r in sw.rows]
     """
     from .loader import load
     from .profiler import _norm_dims, _norm_input_shapes, profile
@@ -391,6 +401,9 @@ def plot_format(path: str | Path) -> str:
 
 def render_sweep_plot(res: SweepResult, fmt: str = "png", x: str | None = None) -> bytes:
     """Each metric against the swept dim ``x`` (log-log), one line per combination of the other dims."""
+    from .extras import require
+
+    require("matplotlib", "--plot")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
@@ -460,3 +473,8 @@ __all__ = [
     "sweep_json",
     "render_sweep",
 ]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "sweep")

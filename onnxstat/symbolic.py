@@ -538,6 +538,12 @@ class SymbolicResult:
     def pretty(self, metric: str) -> str:
         return pretty(self.totals[metric])
 
+    def __repr__(self) -> str:
+        text = pretty(self.totals["flops"]) if "flops" in self.totals else ""
+        if len(text) > 100:
+            text = text[:99] + "…"
+        return f"SymbolicResult(symbols={self.symbols[:6]!r}, flops={text!r})"
+
     def to_dict(self) -> dict:
         """Keys to merge into the profile JSON (``res.extras.update(...)``)."""
         approx = {m: "≈ " + pretty(smooth(e)) for m, e in self.totals.items() if _has_floor(e)}
@@ -731,6 +737,10 @@ def symbolic_profile(
     See the module docstring for the method.  ``dims`` may also give values for
     data-dependent dims (by name) and for dims that cannot stay symbolic (by the
     label ``"tensor[k]"`` the warning names).
+
+    >>> import onnxstat
+    >>> sym = onnxstat.symbolic("model.onnx", dims={"batch": 1})
+    >>> sym.pretty("flops"), sym.at({"seq": 128})["flops"]
     """
     input_shapes, dims_all = _norm_shapes_and_dims(input_shapes, dims)
     lm = model if isinstance(model, LoadedModel) else load(model)
@@ -1173,3 +1183,8 @@ __all__ = [
     "model_symbols",
     "probe_points",
 ]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "symbolic_profile")
