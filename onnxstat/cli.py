@@ -240,7 +240,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
         if len(models) != 1:
             raise UsageError("--sweep takes one model")
         return _profile_sweep(models[0], shapes, dim_values, sweeps, plot, do_bench, bench_options,
-                              shape_source, simplify, fmt, output)
+                              shape_source, simplify, fmt, output, symbolic)
     dev = None
     if device or peak_tflops is not None or bandwidth_gbs is not None or plot:
         from .cmd_devices import device_from_options
@@ -299,14 +299,10 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         plot_roofline(res, dev, plot)
         click.echo(f"wrote {plot}", err=True)
+    shown_warnings = _shown_warnings(res, sym)
     if fmt == "table" and not output:  # the warnings first, on stderr; then the tables
-        warn(res.warnings)
-        console = render.terminal_console()
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes, show_warnings=False)
-        if sym is not None:
-            from .symbolic import print_symbolic
-
-            print_symbolic(sym, console)
+        warn(shown_warnings)
+        _print_profile(res, sym, render.terminal_console(), top, no_nodes, False)
         return
     if fmt == "json":
         text = render.to_json(res)
@@ -314,45 +310,108 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         text = render.to_csv(res, top)
     elif fmt == "markdown":
         text = render.to_markdown(res, top)
-        if sym is not None:
+        if sym is not None:  # the formulas first
             from .symbolic import symbolic_markdown
 
-            text += "\n" + symbolic_markdown(sym)
+            title, _, rest = text.partition("\n")
+            text = f"{title}\n\n{symbolic_markdown(sym)}\n{_evaluated_at(res, sym)}\n{rest}"
     else:
         from io import StringIO
 
         from .render import make_console
 
         buf = StringIO()
-        console = make_console(file=buf, width=160, color_system=None)
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes)
-        if sym is not None:
-            from .symbolic import print_symbolic
-
-            print_symbolic(sym, console)
+        _print_profile(res, sym, make_console(file=buf, width=160, color_system=None), top, no_nodes, True)
         text = buf.getvalue()
-    warn(res.warnings)
+    warn(shown_warnings)
     emit(text, output)
 
 
+def _shown_warnings(res, sym) -> list[str]:
+    """With --symbolic the formulas cover the dims left unset: the warning that they
+    were set to a default for the tables is replaced by the line naming the values."""
+    if sym is None:
+        return list(res.warnings)
+    return [w for w in res.warnings if not w.startswith("unresolved dims set to")]
+
+
+def _evaluated_at(res, sym) -> str:
+    from .render import dims_text
+
+    given = res.settings.get("dims") or {}
+    defaulted = res.settings.get("defaulted_dims") or {}
+    values = dims_text({"dims": {s: given.get(s, defaulted.get(s, 1)) for s in sym.symbols}}) or "the dims given"
+    return f"The tables below are the profile at {values} (--dim NAME=VALUE for other values)."
+
+
+def _print_profile(res, sym, console, top, no_nodes, show_warnings) -> None:
+    """The terminal view: with --symbolic the formulas first, then the tables at the values used."""
+    from . import render
+
+    if sym is not None:
+        from .symbolic import print_symbolic
+
+        print_symbolic(sym, console)
+        console.print(_evaluated_at(res, sym), style="bold")
+        console.print()
+    render.print_table(res, top=top, console=console, show_nodes=not no_nodes, show_warnings=show_warnings)
+
+
 def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_options, shape_source, simplify,
-                   fmt, output) -> None:
+                   fmt, output, symbolic=False) -> None:
+    """--sweep: one row per grid point and the exact polynomial of each counted metric in
+    the swept dims.  With --symbolic the full formulas (every free dim, per op type) follow
+    the sweep: after the tables, as ``symbolic`` in the JSON, as a section in Markdown."""
     from .sweep import parse_sweep, plot_format, plot_sweep, print_sweep, render_sweep, sweep
 
     grid = parse_sweep(sweeps)
+    if symbolic and fmt == "csv":
+        raise UsageError("--symbolic with --sweep: the formulas do not fit a CSV; use --format json or markdown")
     if plot:
         plot_format(plot)
         check_output_path(plot)
     sw = sweep(model, grid, shapes, dim_values, bench=do_bench, bench_options=bench_options,
                shape_source=shape_source, simplify=simplify)
+    sym = None
+    if symbolic:
+        from .symbolic import symbolic_profile
+
+        sym = symbolic_profile(model, shapes, dim_values, shape_source=shape_source)
     if plot:
         plot_sweep(sw, plot)
         click.echo(f"wrote {plot}", err=True)
-    warn(sw.warnings)
+    warn(sw.warnings + ([f"symbolic: {w}" for w in sym.warnings] if sym else []))
     if fmt == "table" and not output:
-        print_sweep(sw)
+        from .render import terminal_console
+        from .symbolic import print_symbolic
+
+        console = terminal_console()
+        print_sweep(sw, console)
+        if sym is not None:
+            console.print()
+            print_symbolic(sym, console)
         return
-    emit(render_sweep(sw, fmt), output)
+    if sym is None:
+        return emit(render_sweep(sw, fmt), output)
+    if fmt == "json":
+        import json
+
+        return emit(json.dumps({**sw.to_dict(), **sym.to_dict()}, indent=2) + "\n", output)
+    from .symbolic import symbolic_markdown
+
+    text = render_sweep(sw, fmt)
+    emit(text + "\n" + (symbolic_markdown(sym) if fmt == "markdown" else _symbolic_text(sym)), output)
+
+
+def _symbolic_text(sym) -> str:
+    from io import StringIO
+
+    from .render import make_console
+    from .symbolic import print_symbolic
+
+    buf = StringIO()
+    print_symbolic(sym, make_console(file=buf, width=160, color_system=None))
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- ops
