@@ -418,13 +418,16 @@ def _symbolic_text(sym) -> str:
 
 
 @cli.command("ops")
+@click.argument("name", required=False)
 @output_options(("table", "json", "markdown"))
 @click.option("--domain", default=None, help="Only this domain (ai.onnx, com.microsoft, …).")
-def ops_cmd(fmt, output, domain):
-    """List every supported (domain, op_type) with its formula."""
+def ops_cmd(name, fmt, output, domain):
+    """List every supported (domain, op_type) with its formula, or look up op NAME
+    (any case; e.g. 'onnxstat ops conv', 'onnxstat ops Attention --domain com.microsoft')."""
     from .coverage import ops_table
+    from .render import terminal_console
 
-    emit(ops_table(fmt, domain), output)
+    emit(ops_table(fmt, domain, name, width=terminal_console().width), output)
 
 
 def main() -> None:

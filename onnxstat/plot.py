@@ -97,14 +97,13 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     for n, r in sorted(pts, key=lambda t: (-t[1].flops, t[0].path))[:top]:
         key = (round(math.log10(r.intensity), 2), round(math.log10(r.attainable_flops_per_s), 2))
         spots.setdefault(key, []).append(n.path if len(n.path) <= 32 else "…" + n.path[-31:])
-    for (lx, ly), names in spots.items():
-        text = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
-        ax.annotate(text, (10**lx, 10**ly), textcoords="offset points", xytext=(8, -12), fontsize=7, zorder=4)
-
     ax.set_xlim(lo, hi)
     ymax = max(device.peak_for(p)[0] for p in precisions) * 3
     ymin = min([lo * bw] + [r.attainable_flops_per_s for _n, r in pts]) / 2
     ax.set_ylim(ymin, ymax)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: units.si(v, "FLOP/s", 0)))
     ax.set_xlabel("Arithmetic intensity (FLOPs / byte of memory traffic)")
     ax.set_ylabel("Attainable FLOP/s")
     src = "measured" if device.measured else "datasheet"
@@ -114,16 +113,46 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         name += " (" + ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) + ")"
     ax.set_title(title or (
         f"{name} on {device.name} ({src}; {units.nbytes(bw)}/s): roofline latency "
-        f"{rl.latency_s * 1e3:.4g} ms, {len(pts)} nodes with FLOPs"
+        f"{units.duration(rl.latency_s)}, {len(pts)} nodes with FLOPs"
     ), fontsize=9)
     ax.grid(True, which="both", linewidth=0.3, alpha=0.5)
     ax.legend(handles=handles, fontsize=7, loc="lower right", ncol=2 if len(ops) > 8 else 1,
               title="point size ~ sqrt(FLOPs)", title_fontsize=7)
     fig.tight_layout()
+    # node labels last, once the axes have their final place: inside the axes, apart from each other
+    _place_labels(fig, ax, [((10**lx, 10**ly), ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
+                            for (lx, ly), names in spots.items()])
     buf = io.BytesIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "onnxstat"}):  # SVG text stays text
         fig.savefig(buf, format=fmt, metadata={"Software": "onnxstat"} if fmt == "png" else {"Creator": "onnxstat", "Date": None})
     return buf.getvalue()
+
+
+#: label positions tried around a point, in points: right-below, right-above, left-above, left-below, further out
+LABEL_OFFSETS = ((8, -12), (8, 8), (-8, 8), (-8, -12), (8, -24), (8, 20), (-8, 20), (-8, -24))
+
+
+def _place_labels(fig, ax, labels) -> list:
+    """Annotate each ``(xy, text)`` at the first offset where its box lies inside the axes
+    and overlaps no label placed before it (the largest nodes come first); a label with no
+    such place is left out rather than drawn over another or outside the plot."""
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    legend = ax.get_legend()
+    placed = [legend.get_window_extent(renderer)] if legend is not None else []
+    shown = []
+    for xy, text in labels:
+        for dx, dy in LABEL_OFFSETS:
+            a = ax.annotate(text, xy, textcoords="offset points", xytext=(dx, dy), fontsize=7, zorder=4,
+                            ha="left" if dx > 0 else "right", va="center", annotation_clip=True)
+            box = a.get_window_extent(renderer).expanded(1.05, 1.15)
+            inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0 and box.y1 <= frame.y1)
+            if inside and not any(box.overlaps(b) for b in placed):
+                placed.append(box)
+                shown.append(a)
+                break
+            a.remove()
+    return shown
 
 
 def plot_roofline(res: ProfileResult, device: Device, path, *, top: int = 5, rl: RooflineResult | None = None,

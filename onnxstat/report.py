@@ -637,9 +637,12 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     rows.append(("Dims", ", ".join(f"{k}={v}" for k, v in dims.items()) or "none"))
     rows.append(("Shape source", str(s.get("shape_source", "onnx"))))
     rows.append(("Simplify", "yes" if s.get("simplify") else "no"))
+    defaulted = s.get("defaulted_dims") or {}
+    if defaulted:
+        rows.append(("Dims not set", ", ".join(f"{k}={v} (default)" for k, v in defaulted.items())))
     for k, v in s.items():
-        if k not in ("input_shapes", "dims", "shape_source", "simplify"):
-            rows.append((k.replace("_", " ").capitalize(), json.dumps(v) if not isinstance(v, str) else v))
+        if k not in ("input_shapes", "dims", "shape_source", "simplify", "defaulted_dims"):
+            rows.append((k.replace("_", " ").capitalize(), _setting_text(v)))
     if bench:
         parts = [f"{bench.get('runs', '?')} runs", f"{bench.get('warmup', '?')} warm-up"]
         prov = bench.get("providers_used") or bench.get("provider_requested")
@@ -658,6 +661,18 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     if compare:
         rows.append(("Compared with", ", ".join(m["label"] for m in compare_view(compare)["models"][1:]) or "-"))
     return rows
+
+
+def _setting_text(v: Any) -> str:
+    """A setting as a person reads it: ``sr=16000``, ``none`` for an empty map or list
+    (never a raw ``{}``)."""
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}={_setting_text(x)}" for k, x in v.items()) or "none"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_setting_text(x) for x in v) or "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return "-" if v is None else str(v)
 
 
 NOTE_KEYS = ("memory", "roofline", "roofline_chart", "bench", "compare")
