@@ -41,6 +41,15 @@ class Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from .errors import CLI_CONTEXT
+
+        token = CLI_CONTEXT.set(True)  # error messages name the options (see onnxstat.errors)
+        try:
+            return self._invoke(ctx)
+        finally:
+            CLI_CONTEXT.reset(token)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except OnnxstatError as exc:
@@ -166,10 +175,31 @@ def emit(text: str, output: str | None) -> None:
 
 
 def warn(messages) -> None:
+    """Each message on stderr as ``onnxstat: warning: ...``: one line each, or on a terminal
+    wrapped at its width between words (continuation lines indented)."""
     from .textsafe import term
 
+    width = _stderr_width()
     for m in messages:
-        click.echo(f"onnxstat: warning: {term(m)}", err=True)
+        line = f"onnxstat: warning: {term(m)}"
+        if width:
+            import textwrap
+
+            line = "\n".join(textwrap.wrap(line, width, subsequent_indent="    ", break_long_words=False,
+                                            break_on_hyphens=False))
+        click.echo(line, err=True)
+
+
+def _stderr_width() -> int | None:
+    """The terminal's width when stderr is a terminal, else None (logs keep one line per warning)."""
+    import os
+
+    try:
+        if not sys.stderr.isatty():
+            return None
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 # --------------------------------------------------------------------------- profile

@@ -68,7 +68,7 @@ def shorten_paths(texts: Sequence[str], width: int) -> list[str]:
         if o != t:
             groups.setdefault(o, []).append(i)
     for idx in groups.values():
-        if len(idx) < 2 or width < 8:
+        if len(idx) < 2 or width < 8 or len({texts[i] for i in idx}) < 2:  # equal texts stay equal
             continue
         for i in idx:
             t = texts[i]

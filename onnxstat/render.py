@@ -252,7 +252,7 @@ def terminal_console():
 #: node table columns: (header, justify, priority, shrink); priority 0 is dropped last
 NODE_COLS = [
     layout.Col("Node", "left", 0, shrink=True, min_width=16),
-    layout.Col("Op", "left", 1, shrink=True, min_width=12),
+    layout.Col("Op", "left", 1, shrink=True, min_width=18),
     layout.Col("Precision", "left", 7),
     layout.Col("Output shape", "left", 3),
     layout.Col("MACs", priority=2),
@@ -305,6 +305,7 @@ def print_table(res: ProfileResult, top: int | None = None, console=None, show_n
     ops, dropped = layout.table(OP_COLS, op_rows(res), console.width, title="By op type")
     console.print(ops)
     _dropped_note(console, dropped)
+    console.print()
 
     if show_nodes:
         if top is None and len(res.nodes) > TABLE_MAX_NODES:

@@ -166,3 +166,10 @@ def test_shell_completion_script():
                        capture_output=True, text=True, env=env, timeout=60)
     assert "_onnxstat_completion" in r.stdout
     assert "_ONNXSTAT_COMPLETE=bash_source onnxstat" in (ROOT / "README.md").read_text()
+
+
+def test_messages_name_arguments_in_python_and_options_on_the_command_line():
+    with pytest.raises(onnxstat.UsageError) as exc:
+        onnxstat.profile(TRANSFORMER, input_shapes={"nope": (1, 2, 64)})
+    assert str(exc.value).startswith("input_shapes names 'nope'") and "--" not in str(exc.value)
+    assert_error(run_cli("profile", TRANSFORMER, "--input-shape", "nope=1x2x64"), 2, "--input-shape names 'nope'")

@@ -196,7 +196,7 @@ def test_bad_grids_are_usage_errors():
         sweep(TRANSFORMER, {"tokens": [1, 2]})
     with pytest.raises(UsageError, match="both"):
         sweep(TRANSFORMER, {"seq": [1, 2]}, dims={"seq": 4})
-    with pytest.raises(UsageError, match="fixed by --input-shape"):
+    with pytest.raises(UsageError, match="fixed by input_shapes"):
         sweep(TRANSFORMER, {"seq": [1, 2]}, input_shapes={"x": (1, 4, 64)})
     with pytest.raises(UsageError, match="at least one"):
         sweep(TRANSFORMER, {})
