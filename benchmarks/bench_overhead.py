@@ -1,11 +1,12 @@
 """Does ``onnxstat bench`` measure what a bare ``sess.run`` loop measures?
 
-Runs a bundled model through :func:`onnxstat.bench.bench` and through a bare
-loop (``perf_counter_ns`` around ``sess.run(None, feeds)``) in the same process,
-with the same session options, the same input arrays, the same warm-up and run
-counts.  The two alternate (A B, B A, A B, …) to cancel drift, and the script
-prints each trial's median latency and the ratio of the medians over trials
-(bench / bare; target: within 3%, i.e. 0.97..1.03).
+Runs a bundled model through :func:`onnxstat.bench.bench`, through a one-row
+:func:`onnxstat.bench_sweep.bench_sweep` (the sweep's single configuration) and
+through a bare loop (``perf_counter_ns`` around ``sess.run(None, feeds)``) in the
+same process, with the same session options, the same input arrays, the same
+warm-up and run counts.  The three rotate (A B C, B C A, C A B, …) to cancel
+drift, and the script prints each trial's median latency and the ratios of the
+medians over trials (bench / bare and sweep / bare; target: within 3%, i.e. 0.97..1.03).
 
     python benchmarks/bench_overhead.py                      # cnn.onnx, batch 1
     python benchmarks/bench_overhead.py --model sample_models/mlp.onnx --trials 8 --runs 2000
@@ -25,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 import onnxruntime as ort  # noqa: E402
 
 from onnxstat.bench import bench  # noqa: E402
+from onnxstat.bench_options import BenchOptions  # noqa: E402
+from onnxstat.bench_sweep import bench_sweep  # noqa: E402
 from onnxstat.inputs import make_inputs  # noqa: E402
 from onnxstat.loader import load  # noqa: E402
 from onnxstat.shapes import resolve  # noqa: E402
@@ -69,21 +72,32 @@ def main() -> int:
     print(f"model {args.model}  inputs {[(n, s) for n, _d, s in sh.inputs]}  "
           f"warmup {args.warmup}  runs {args.runs}  trials {args.trials}  onnxruntime {ort.__version__}")
 
-    bench_ms, bare_ms = [], []
+    bench_ms, sweep_ms, bare_ms = [], [], []
+    kinds = ("bench", "sweep", "bare")
+    # the sweep varies nothing the others do not fix: one configuration, the first dim at its value
+    sweep_dim = next(iter(dims), None)
     for t in range(args.trials):
-        order = ("bench", "bare") if t % 2 == 0 else ("bare", "bench")
+        order = kinds[t % 3:] + kinds[:t % 3]
         for which in order:
             if which == "bench":
                 res = bench(args.model, None, dims, warmup=args.warmup, runs=args.runs, threads=args.threads)
                 bench_ms.append(res.latency_ms["p50"])
+            elif which == "sweep":
+                grid = {sweep_dim: [dims[sweep_dim]]} if sweep_dim else {"opt-level": ["all"]}
+                rest = {k: v for k, v in dims.items() if k != sweep_dim}
+                sw = bench_sweep(args.model, grid, None, rest,
+                                 BenchOptions(warmup=args.warmup, runs=args.runs, threads=args.threads))
+                sweep_ms.append(sw.rows[0]["latency_ms"]["p50"])
             else:
                 bare_ms.append(bare_loop(args.model, feeds, args.warmup, args.runs, args.threads))
-        print(f"trial {t + 1}: {' then '.join(order):14s} bench p50 {bench_ms[-1]:.4f} ms   bare p50 {bare_ms[-1]:.4f} ms"
-              f"   ratio {bench_ms[-1] / bare_ms[-1]:.4f}")
-    mb, mr = statistics.median(bench_ms), statistics.median(bare_ms)
-    ratio = mb / mr
-    print(f"median over trials: bench {mb:.4f} ms, bare {mr:.4f} ms; ratio of medians bench/bare = {ratio:.4f} "
-          f"({(ratio - 1) * 100:+.2f}%, target within ±3%: {'yes' if abs(ratio - 1) <= 0.03 else 'NO'})")
+        print(f"trial {t + 1}: {' then '.join(order):22s} bench p50 {bench_ms[-1]:.4f} ms   sweep p50 "
+              f"{sweep_ms[-1]:.4f} ms   bare p50 {bare_ms[-1]:.4f} ms")
+    mr = statistics.median(bare_ms)
+    for label, vals in (("bench", bench_ms), ("sweep", sweep_ms)):
+        mb = statistics.median(vals)
+        ratio = mb / mr
+        print(f"median over trials: {label} {mb:.4f} ms, bare {mr:.4f} ms; ratio of medians {label}/bare = "
+              f"{ratio:.4f} ({(ratio - 1) * 100:+.2f}%, target within ±3%: {'yes' if abs(ratio - 1) <= 0.03 else 'NO'})")
     return 0
 
 

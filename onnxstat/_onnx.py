@@ -269,3 +269,48 @@ def infer_shapes(model, *, strict_mode: bool = False, data_prop: bool = False):
     """``onnx.shape_inference.infer_shapes`` (types not checked)."""
     out = C.shape_inference.infer_shapes(model.SerializeToString(), False, strict_mode, data_prop)
     return ModelProto.FromString(out)
+
+
+def infer_node(schema, node, input_types: dict[str, bytes], input_data: dict[str, bytes],
+               opsets: dict[str, int], ir_version: int, functions: Sequence = ()) -> dict[str, bytes]:
+    """onnx's own type and shape inference for one node: its output types (serialized
+    ``TypeProto`` by output name) from its input types (serialized, also serving as the
+    outer scope of its subgraphs) and the values of its constant inputs (serialized
+    ``TensorProto``).  Raises :data:`InferenceError` when the node's inputs do not fit.
+
+    onnx exposes this per node only through a private schema method (the one behind
+    ``onnx.shape_inference.infer_node_outputs``); when that is missing or the schema
+    has no inference function of its own (an op defined by a function body, or a
+    model-local function, ``schema`` None), the node is inferred as a one-node model
+    with the public whole-model inference instead."""
+    fast = getattr(schema, "_infer_node_outputs", None) if schema is not None else None
+    if fast is not None and schema.has_type_and_shape_inference_function:
+        return fast(node.SerializeToString(), input_types, input_data, {}, opsets, ir_version)
+    return _infer_node_as_model(node, input_types, input_data, opsets, ir_version, functions)
+
+
+def _infer_node_as_model(node, input_types, input_data, opsets, ir_version, functions) -> dict[str, bytes]:
+    m = ModelProto(ir_version=max(ir_version, 4))
+    for domain, version in opsets.items():
+        o = m.opset_import.add()
+        o.domain, o.version = domain, version
+    m.functions.extend(functions)
+    g = m.graph
+    g.name = "node"
+    g.node.append(node)
+    for name, tp in input_types.items():
+        vi = g.input.add()
+        vi.name = name
+        vi.type.ParseFromString(tp)
+    for name, data in input_data.items():
+        t = g.initializer.add()
+        t.ParseFromString(data)
+        t.name = name
+    for o in node.output:
+        if o:
+            g.output.add().name = o
+    out = C.shape_inference.infer_shapes(m.SerializeToString(), False, True, True)
+    inferred = ModelProto.FromString(out).graph
+    got = {vi.name: vi.type.SerializeToString() for vi in list(inferred.value_info) + list(inferred.output)
+           if vi.type.WhichOneof("value") is not None}
+    return {o: got[o] for o in node.output if o in got}

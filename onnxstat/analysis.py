@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from op_handlers import REGISTRY, Cost, NodeContext, ShapeUnknown, TensorInfo
 from op_handlers.registry import norm_domain
 
 from . import _onnx as ox
+from .attrs import node_attrs
 from .errors import ShapeError
 from .graph import GraphView, build_view, subgraphs
 from .loader import LoadedModel
@@ -78,6 +78,8 @@ class NodeCost(Counts):
     weights: list[tuple[str, str, Any, Any]] = field(default_factory=list)  # (key, dtype, numel, nbytes)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    #: its cost is not known: shapes it needs, or its trip count, could not be resolved
+    unresolved: bool = False
 
     @property
     def supported(self) -> bool:
@@ -89,46 +91,6 @@ class Analysis:
     nodes: list[NodeCost] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unsupported: Counter = field(default_factory=Counter)
-
-
-# --------------------------------------------------------------------------- attributes
-
-
-@lru_cache(maxsize=4096)
-def _schema_defaults(domain: str, op_type: str, opset: int) -> tuple[tuple[str, Any], ...]:
-    try:
-        schema = ox.get_schema(op_type, opset, domain)
-    except Exception:
-        return ()
-    out = []
-    for name, a in schema.attributes.items():
-        dv = ox.schema_default(a)
-        if dv is not None and dv.type != 0:
-            try:
-                out.append((name, _attr_value(dv)))
-            except Exception:
-                pass
-    return tuple(out)
-
-
-def _attr_value(a: ox.AttributeProto) -> Any:
-    v = ox.get_attribute_value(a)
-    if isinstance(v, bytes):
-        return v.decode("utf-8", "replace")
-    if isinstance(v, list) and v and isinstance(v[0], bytes):
-        return [x.decode("utf-8", "replace") for x in v]
-    return v
-
-
-def node_attrs(node: ox.NodeProto, opset: int) -> dict[str, Any]:
-    attrs = dict(_schema_defaults(norm_domain(node.domain), node.op_type, opset))
-    for a in node.attribute:
-        if a.type in (ox.AttributeProto.GRAPH, ox.AttributeProto.GRAPHS):
-            continue
-        if a.ref_attr_name:
-            continue
-        attrs[a.name] = _attr_value(a)
-    return attrs
 
 
 # --------------------------------------------------------------------------- the pass
@@ -150,6 +112,8 @@ class Analyzer:
             return None
         vt = self.shapes.lookup(path, name)
         dtype, shape = ("undefined", None) if vt is None else (vt.dtype, vt.shape)
+        if shape is not None and any(d is None for d in shape):
+            shape = None  # some dim unknown: handlers see an unknown shape, never a guess
         is_weight = name in weights
         is_const = is_weight or name in self.shapes.values
         return TensorInfo(name=name, dtype=dtype, shape=shape, is_const=is_const, is_weight=is_weight)
@@ -215,10 +179,10 @@ class Analyzer:
         try:
             cost = entry.fn(ctx)
         except ShapeUnknown as exc:
-            rec.error = f"shape unknown: {exc}"
-            self.out.warnings.append(f"node {full!r} ({node.op_type}): {exc}; not counted")
-            return [rec]
+            return [self._unresolved(rec, ctx, weights, repeat, full, node.op_type, str(exc))]
         except Exception as exc:  # a handler bug must not stop the report
+            if any(t.shape is None for t in ctx.present_inputs + ctx.present_outputs):
+                return [self._unresolved(rec, ctx, weights, repeat, full, node.op_type, "a shape it needs is unknown")]
             rec.error = f"{type(exc).__name__}: {exc}"
             self.out.warnings.append(f"node {full!r} ({node.op_type}): handler failed ({type(exc).__name__}: {exc}); not counted")
             return [rec]
@@ -238,6 +202,17 @@ class Analyzer:
             formal = tuple(i.name for i in g.input)
             results.extend(self._run_sub(g, f"{full}/{attr}", outer, weights, repeat, formal, parent=path))
         return results
+
+    def _unresolved(self, rec: NodeCost, ctx: NodeContext, weights: dict[str, str], repeat: Any, full: str,
+                    op_type: str, why: str) -> NodeCost:
+        """A node whose shapes are unknown: MACs and FLOPs not counted (the totals say they
+        are incomplete), but its weights are (params do not depend on shapes)."""
+        rec.error = f"shape unknown: {why}"
+        rec.unresolved = True
+        uses = [w for w in ctx.weights(None) if w.numel is not None]
+        self._apply(rec, Cost(weights=tuple(uses), compute_dtype=ctx.default_compute_dtype()), weights, repeat)
+        self.out.warnings.append(f"node {full!r} ({op_type}): {why}; not counted")
+        return rec
 
     def _apply(self, rec: NodeCost, cost: Cost, weights: dict[str, str], repeat: Any) -> None:
         rec.macs = cost.macs * repeat
@@ -273,17 +248,27 @@ class Analyzer:
             results.extend(self._if(node, path, base, subs, outer, weights, repeat, rec))
             return results
         if op == "Loop":
-            trip = self._trip_count(node, path)
+            info = self.shapes.control.get(base)
+            trip = info["trip"] if info else self._trip_count(node, path)
             if trip is None:
                 self._cf_warn(rec, f"node {base!r} (Loop): trip count not known statically; one iteration counted")
+                rec.unresolved = True
                 trip = 1
             else:
-                bounded = len(node.input) > 1 and bool(node.input[1]) and trip > 0
-                rec.notes.append(f"trip count {trip}" + (" (at most: the body's condition may stop it earlier)" if bounded else ""))
+                exact = info["exact"] if info else not (len(node.input) > 1 and bool(node.input[1]))
+                how = " (from the body's counter)" if info and info["how"] == "counter" else ""
+                note = f"trip count {trip}{how}"
+                if not exact and trip > 0:
+                    note += " (at most: the body's condition may stop it earlier)"
+                rec.notes.append(note)
             body_in = ()
+            aliases = {}
             if "body" in subs:
                 body_in = tuple(i.name for i in subs["body"].input)
+                # carried values the body passes on unchanged: weights read in every iteration
+                aliases = _carried_weights(node, subs["body"], weights)
         elif op == "Scan":
+            aliases = {}
             trip = self._scan_iterations(ctx)
             if trip is None:
                 self._cf_warn(rec, f"node {base!r} (Scan): sequence length unknown; one iteration counted")
@@ -292,6 +277,7 @@ class Analyzer:
                 rec.notes.append(f"{trip} iterations")
             body_in = tuple(i.name for i in subs["body"].input) if "body" in subs else ()
         elif op == "SequenceMap":
+            aliases = {}
             trip = self._sequence_length(node.input[0], path) if node.input else None
             if trip is None:
                 self._cf_warn(rec, f"node {base!r} (SequenceMap): sequence length not known statically; one iteration counted")
@@ -304,7 +290,8 @@ class Analyzer:
         rec.repeat = repeat * trip
         body = subs.get("body")
         if body is not None:
-            results.extend(self._run_sub(body, f"{base}/body", outer, weights, repeat * trip, body_in, parent=path))
+            results.extend(self._run_sub(body, f"{base}/body", outer, weights, repeat * trip, body_in, parent=path,
+                                         aliases=aliases))
         return results
 
     def _if(self, node, path, base, subs, outer, weights, repeat, rec) -> list[NodeCost]:
@@ -339,12 +326,15 @@ class Analyzer:
         self._cf_apply(delta)
         return nodes
 
-    def _run_sub(self, graph, sub_path, outer, weights, repeat, body_inputs=(), *, parent: str) -> list[NodeCost]:
+    def _run_sub(self, graph, sub_path, outer, weights, repeat, body_inputs=(), *, parent: str,
+                 aliases=None) -> list[NodeCost]:
         sub_view = build_view(graph, sub_path, outer | frozenset(body_inputs))
         self._cf_views()[sub_path] = sub_view
         self._cf_parents()[sub_path] = parent
         # a body input shadows an outer weight of the same name
         inner = {k: v for k, v in weights.items() if k not in body_inputs} if body_inputs else weights
+        if aliases:
+            inner = {**inner, **aliases}
         nodes = self._graph(sub_view, sub_path, inner, repeat)
         return nodes
 
@@ -413,14 +403,15 @@ class Analyzer:
         return value
 
     def _static_value_uncached(self, name: str, path: str, depth: int):
-        from .fold import _ABSENT, _fold, tensor_value
+        from .fold import fold_node, tensor_value
 
         views = self._cf_views()
         p = path
         while True:
             v = views.get(p)
-            if p == "" and name in self.shapes.values:
-                return self.shapes.values[name]
+            vals = self.shapes.values if p == "" else self.shapes.scope_values.get(p, {})
+            if name in vals:
+                return vals[name]
             if v is not None:
                 if name in v.initializers:
                     return tensor_value(v.initializers[name])
@@ -430,20 +421,15 @@ class Analyzer:
                     node = v.graph.node[v.producer[name]]
                     if any(True for _ in subgraphs(node)):
                         return None
-                    ins = []
-                    for x in node.input:
-                        if not x:
-                            ins.append(_ABSENT)
-                        else:
-                            ins.append(self._static_value(x, p, depth + 1))
+                    ins = [self._static_value(x, p, depth + 1) if x else None for x in node.input]
                     in_shapes = []
                     for x in node.input:
                         vt = self.shapes.lookup(p, x) if x else None
                         in_shapes.append(None if vt is None else vt.shape)
-                    if node.op_type not in ("Shape", "Size") and any(x is None for x in ins):
+                    if node.op_type not in ("Shape", "Size") and any(v is None for v, x in zip(ins, node.input) if x):
                         return None
                     try:
-                        outs = _fold(node, ins, in_shapes)
+                        outs = fold_node(node, ins, in_shapes)
                     except Exception:
                         return None
                     if not outs:
@@ -543,6 +529,19 @@ class Analyzer:
             p = self._cf_outer(p)
             if p is None:
                 return None
+
+
+def _carried_weights(node: ox.NodeProto, body: ox.GraphProto, weights: dict[str, str]) -> dict[str, str]:
+    """Body inputs that are weights: loop-carried values the body hands on unchanged
+    (its output k is its input k) whose initial value is a weight.  They count as
+    parameters once (under the outer name) and are read in every iteration."""
+    out = {}
+    for k, x in enumerate(node.input[2:]):
+        if x not in weights or 2 + k >= len(body.input) or 1 + k >= len(body.output):
+            continue
+        if body.output[1 + k].name == body.input[2 + k].name:
+            out[body.input[2 + k].name] = weights[x]
+    return out
 
 
 def _attr_int(node: ox.NodeProto, name: str, default: int) -> int:

@@ -33,7 +33,7 @@ FORMATS = ("table", "json", "csv", "markdown")
 #: row fields, in the order of the CSV columns
 COLUMNS = (
     "path", "status", "error", "params", "macs", "flops", "weight_bytes", "memory_traffic_bytes",
-    "nodes", "unsupported_nodes", "warnings", "seconds",
+    "nodes", "unsupported_nodes", "unresolved_nodes", "complete", "warnings", "seconds",
 )
 
 
@@ -120,6 +120,9 @@ class BatchRow:
     memory_traffic_bytes: Any = None
     nodes: int | None = None
     unsupported_nodes: int | None = None
+    #: nodes whose shapes (or trip count) stayed unknown: not counted in MACs / FLOPs
+    unresolved_nodes: int | None = None
+    complete: bool | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -139,6 +142,8 @@ class BatchRow:
             "memory_traffic_bytes": self.memory_traffic_bytes,
             "nodes": self.nodes,
             "unsupported_nodes": self.unsupported_nodes,
+            "unresolved_nodes": self.unresolved_nodes,
+            "complete": self.complete,
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 6),
         }
@@ -186,7 +191,7 @@ def _profile_row(path: str, input_shapes, dims, simplify: bool, shape_source: st
 
     t0 = time.perf_counter()
     try:
-        res = profile(path, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+        res = profile(path, input_shapes, dims, simplify=simplify, shape_source=shape_source, strict_dims=False)
         t = res.totals
         row = BatchRow(
             path=path,
@@ -198,6 +203,8 @@ def _profile_row(path: str, input_shapes, dims, simplify: bool, shape_source: st
             memory_traffic_bytes=jsonable(t.memory_traffic_bytes),
             nodes=t.node_count,
             unsupported_nodes=t.unsupported_nodes,
+            unresolved_nodes=t.unresolved_nodes,
+            complete=t.complete,
             warnings=[_one_line(w) for w in res.warnings],
         )
     except OnnxstatError as exc:
@@ -288,8 +295,8 @@ def profile_many(
     files = expand_paths(paths)
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
-    if shape_source not in ("onnx", "ort"):
-        raise UsageError(f"unknown shape source {shape_source!r}: use 'onnx' or 'ort'")
+    if shape_source not in ("onnx", "ort", "auto"):
+        raise UsageError(f"unknown shape source {shape_source!r}: use 'onnx', 'ort' or 'auto'")
     n_jobs = _norm_jobs(jobs, len(files))
     tasks = [(str(f), input_shapes, dims, bool(simplify), shape_source) for f in files]
     t0 = time.perf_counter()
@@ -390,7 +397,7 @@ def _bytes(x: Any) -> str:
     return "-" if x is None else units.nbytes(x)
 
 
-TABLE_HEADERS = ["Model", "Status", "Params", "MACs", "FLOPs", "Weights", "Traffic", "Nodes", "Unsup.", "Secs"]
+TABLE_HEADERS = ["Model", "Status", "Params", "MACs", "FLOPs", "Weights", "Traffic", "Nodes", "Unsup.", "Unres.", "Secs"]
 
 
 def _short_error(r: BatchRow) -> str:
@@ -407,7 +414,8 @@ def _cells(r: BatchRow) -> list[str]:
     return [
         r.path, status, _si(r.params), _si(r.macs), _si(r.flops), _bytes(r.weight_bytes),
         _bytes(r.memory_traffic_bytes), "-" if r.nodes is None else f"{r.nodes:,}",
-        "-" if r.unsupported_nodes is None else str(r.unsupported_nodes), f"{r.seconds:.2f}",
+        "-" if r.unsupported_nodes is None else str(r.unsupported_nodes),
+        "-" if r.unresolved_nodes is None else str(r.unresolved_nodes), f"{r.seconds:.2f}",
     ]
 
 

@@ -31,13 +31,26 @@ the profiled runs (warm-up runs dropped) and joined by node name to the static
 costs of :func:`onnxstat.profile` on the same input shapes.  onnxruntime names an
 unnamed node ``<op_type>_<index>`` where index counts the graph's nodes without
 its Constant nodes (they become initializers); the join follows that rule.
-A kernel whose name is an original node's with a different op type (FusedConv for
-Conv), or ``<node>/<Fusion>/``, is reported as ``fused`` with that node's static
-costs (a lower bound: the nodes fused into it are not added); a kernel matching no
-original node (for example NCHWc kernels, BiasGelu) is ``fused/unmatched`` with
-the op type onnxruntime gives and no static costs.  ``--opt-level disable``
-gives a 1:1 mapping.  GFLOP/s = FLOPs / (mean ms * 1e6); GB/s = (bytes read +
-bytes written) / (mean ms * 1e6).
+The profiled session also writes the optimised model, through which every
+kernel is matched to the original nodes it executes
+(:mod:`onnxstat.kernel_match`): a kernel executing one node of its own op type is
+``matched``; one executing several, or another op type (BiasGelu for Add + Gelu,
+FusedConv, FusedMatMul, NCHWc convolutions), is ``fused`` with the FLOPs of all
+its source nodes (``source_nodes``) and the bytes crossing it; a kernel with no
+source node (a layout reorder) is ``fused/unmatched`` and listed in
+``unmatched_kernels``.  Without the optimised model (it cannot be written, or the
+model is over 1 GB) kernels are joined by name: a name equal to an original
+node's with a different op type, or ``<node>/<Fusion>/``, is ``fused`` with that
+node's costs.  ``--opt-level disable`` gives a 1:1 mapping.  GFLOP/s = FLOPs /
+(mean ms * 1e6); GB/s = (bytes read + bytes written) / (mean ms * 1e6).  Every
+kernel row also has ``measured_time_s``, ``achieved_flops_per_s`` and
+``achieved_bytes_per_s``, and with a device (``options.device``)
+``roofline_efficiency`` against the roof at its intensity.
+
+``options.concurrency = N`` (:mod:`onnxstat.bench_options`): N threads run the
+one session; latencies are per request and ``fps`` = ``throughput`` = batch x
+requests / wall seconds (aggregate).  Every result records the host (CPU model,
+cores, onnxruntime version); threads beyond the cores are warned about.
 """
 
 from __future__ import annotations
@@ -55,8 +68,10 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import onnx
 
+from .bench_options import host_info, thread_warnings, time_concurrent
 from .errors import ModelError, UsageError
 from .io import check_output_path
+from .kernel_match import group_traffic, kernel_roofline, tensor_consumers, unmatched_kernels
 from .inputs import (
     DEFAULT_INT_RANGE,
     ORTVALUE_ONLY,
@@ -107,6 +122,8 @@ CONTROL_FLOW = {"If", "Loop", "Scan"}
 PERCENTILES = (50, 90, 95, 99)
 #: profiled runs for --per-node unless given
 DEFAULT_PER_NODE_RUNS = 20
+#: --per-node matches fused kernels through the optimised model onnxruntime writes up to this model size
+MATCH_MAX_BYTES = 1 << 30
 #: a progress bar appears when the timed loop is expected to take longer than this
 PROGRESS_AFTER_S = 1.0
 
@@ -597,9 +614,17 @@ def _rate(amount, ms: float) -> float | None:
 
 
 def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Sequence[Any],
-               model: onnx.ModelProto) -> tuple[list[dict], list[dict], list[str]]:
-    """Per-kernel rows (execution order), per-op-type rows (by time) and notes."""
+               model: onnx.ModelProto, sources: Mapping[str, Sequence[str]] | None = None,
+               ) -> tuple[list[dict], list[dict], list[str]]:
+    """Per-kernel rows (execution order), per-op-type rows (by time) and notes.
+
+    ``sources`` (from :func:`onnxstat.kernel_match.fused_sources`) maps kernel names
+    to the original nodes they execute; a kernel found there gets the FLOPs and bytes
+    of all of them (``source_nodes``), others are joined by name as before.
+    """
     names = ort_node_names(model)
+    op_of_path = {p: op for cands in names.values() for p, op in cands}
+    consumers = None
     by_path = {n.path: n for n in static_nodes}
     rows: list[dict] = []
     matched_paths: set[str] = set()
@@ -609,8 +634,13 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
         node = None
         path = None
         status = "fused/unmatched"
+        src = list((sources or {}).get(kt.name) or ())
         cands = names.get(kt.name)
-        if cands is None and "/" in kt.name:
+        if src:
+            cands = None
+            node, path, status = _join_sources(kt, src, by_path, op_of_path)
+            op = op_of_path.get(path)
+        if cands is None and not src and "/" in kt.name:
             parts = kt.name.rstrip("/").split("/")
             for cut in range(len(parts) - 1, 0, -1):
                 cands = names.get("/".join(parts[:cut]))
@@ -635,6 +665,17 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
             "flops": node.flops if node is not None else None,
             "bytes": node.memory_traffic_bytes if node is not None else None,
         }
+        if src:
+            row["source_nodes"] = src
+            group = [by_path.get(p) for p in src]
+            row["flops"], row["bytes"] = _sum_costs(group)
+            if len(src) > 1 and row["bytes"] is not None:  # a fused kernel moves what crosses its boundary
+                if consumers is None:
+                    consumers = tensor_consumers(static_nodes)
+                inside = group_traffic(group, consumers, [o.name for o in model.graph.output])
+                if inside is not None:
+                    row["bytes"] = min(row["bytes"], inside)
+            matched_paths.update(src)
         if kt.op_type in CONTROL_FLOW:
             row["includes_subgraphs"] = True
         row["gflops_per_s"] = _rate(row["flops"], mean_ms)
@@ -680,6 +721,32 @@ def join_nodes(kernels: Mapping[str, KernelTime], n_runs: int, static_nodes: Seq
     return rows, op_rows, notes
 
 
+def _join_sources(kt: KernelTime, src: Sequence[str], by_path: Mapping[str, Any],
+                  op_of_path: Mapping[str, str]) -> tuple[Any, str, str]:
+    """(static node shown, its path, status) of a kernel that executes the original nodes ``src``."""
+    path = src[0]
+    for p in src:  # the node the kernel is named after, else the one with the most FLOPs
+        if p == kt.name or kt.name.startswith(p + "/"):
+            path = p
+            break
+    else:
+        costly = [p for p in src if by_path.get(p) is not None]
+        if costly:
+            path = max(costly, key=lambda p: _num(by_path[p].flops) or 0.0)
+    same = len(src) == 1 and kt.op_type == op_of_path.get(path)
+    return by_path.get(path), path, "matched" if same else "fused"
+
+
+def _sum_costs(nodes: Sequence[Any]) -> tuple[Any, Any]:
+    """Sum of FLOPs and of memory traffic of static nodes (None when one is missing or symbolic)."""
+    if not nodes or any(n is None for n in nodes):
+        return None, None
+    flops = [n.flops for n in nodes]
+    nbytes = [n.memory_traffic_bytes for n in nodes]
+    ok = all(isinstance(v, (int, float)) for v in flops + nbytes)
+    return (sum(flops), sum(nbytes)) if ok else (None, None)
+
+
 # --------------------------------------------------------------------------- result
 
 
@@ -712,6 +779,12 @@ class BenchResult:
     seed: int = 0
     int_range: tuple[int, int] = DEFAULT_INT_RANGE
     samples_ms: list[float] = field(default_factory=list, repr=False)
+    #: the machine: CPU model, cores, onnxruntime version (bench_options.host_info)
+    host: dict[str, Any] = field(default_factory=dict)
+    #: with --concurrency N: threads, requests, requests per thread, aggregate throughput
+    concurrency: dict[str, Any] | None = None
+    #: kernels that execute no original node: name, op_type, time_s
+    unmatched_kernels: list[dict] = field(default_factory=list)
 
     @property
     def mean_ms(self) -> float:
@@ -749,6 +822,9 @@ class BenchResult:
             "nodes": [dict(n) for n in self.nodes],
             "by_op_type": [dict(r) for r in self.by_op_type],
             "per_node": dict(self.per_node) if self.per_node else None,
+            "unmatched_kernels": [dict(k) for k in self.unmatched_kernels],
+            "concurrency": dict(self.concurrency) if self.concurrency else None,
+            "host": dict(self.host),
             "warnings": list(self.warnings),
         }
 
@@ -820,6 +896,7 @@ def bench(
     seed: int = 0,
     static_profile=None,
     available_providers: Sequence[str] | None = None,
+    options=None,
 ) -> BenchResult:
     """Measure latency and FPS of ``model`` under onnxruntime (see the module docstring).
 
@@ -827,7 +904,10 @@ def bench(
     input names to arrays or ``.npy`` paths (the rest are generated).  ``duration``
     (seconds) replaces ``runs``.  ``per_node`` adds per-kernel times joined to the
     static costs (``static_profile``: a ProfileResult on the same shapes to reuse).
-    ``available_providers`` overrides onnxruntime's list (tests).
+    ``available_providers`` overrides onnxruntime's list (tests).  ``options`` (a
+    :class:`onnxstat.bench_options.BenchOptions`) carries the settings without a
+    keyword of their own: ``concurrency``, ``trace`` and ``device`` (see
+    :func:`onnxstat.bench_options.run_bench` to give every setting that way).
 
     >>> import onnxstat
     >>> b = onnxstat.bench("model.onnx", dims={"batch": 1}, runs=50)
@@ -838,6 +918,7 @@ def bench(
     from .shapes import resolve
 
     _check_args(warmup, runs, duration, threads, inter_threads, execution_mode, opt_level, per_node_runs)
+    opts, device = _new_options(options, per_node)
     int_range = check_int_range(int_range)
     requested = parse_providers(providers)
     if save_optimized is not None:
@@ -848,6 +929,7 @@ def bench(
     ort = _ort()
     available = list(available_providers) if available_providers is not None else list(ort.get_available_providers())
     planned, warnings = plan_providers(requested, available, ort.__version__)
+    warnings.extend(thread_warnings(threads, inter_threads, opts.concurrency))
 
     lm = load(model)
     if not lm.weights_available:
@@ -890,13 +972,18 @@ def bench(
     expected_s = duration if duration is not None else last_ns * loop_runs / 1e9
     show = bool(progress) and expected_s > PROGRESS_AFTER_S
     every = max(1, int(0.05e9 / max(last_ns, 1)))
-    if loop_runs == 0:
+    per_thread = None
+    if opts.concurrency > 1:  # N threads, one shared session (the serial warm-up above is the same)
+        samples, wall_ns, per_thread = time_concurrent(
+            lambda: make_runner(sess, feeds, dtypes, plan, device_id, ort=ort), opts.concurrency,
+            runs if duration is None else None, duration)
+    elif loop_runs == 0:
         samples, wall_ns = [], 0
     else:
         bar = _ProgressBar(show, duration if duration is not None else loop_runs, "benchmark", duration is not None)
         with bar:
             samples, wall_ns = time_runs(run, loop_runs, duration, bar.callback(), every)
-    if warmup == 0:
+    if warmup == 0 and per_thread is None:
         samples = [first_ns] + samples
         wall_ns += first_ns
     stats = latency_stats(samples)
@@ -920,8 +1007,9 @@ def bench(
     per_node_info = None
     if per_node:
         n_prof = per_node_runs or (min(runs, DEFAULT_PER_NODE_RUNS) if duration is None else DEFAULT_PER_NODE_RUNS)
-        kernels, n_counted, run_us = _profile_kernels(ort, source, session_kw, planned, device_id, feeds, dtypes,
-                                                      warmup, n_prof)
+        kernels, n_counted, run_us, sources = _profile_kernels(ort, source, session_kw, planned, device_id, feeds,
+                                                               dtypes, warmup, n_prof, opts.trace,
+                                                               lm.model if (lm.file_size or 0) < MATCH_MAX_BYTES else None)
         static_nodes: list = []
         if static_profile is None:
             from .errors import OnnxstatError
@@ -933,8 +1021,9 @@ def bench(
                 warnings.append(f"per-node: static costs unavailable ({exc}); kernel times are reported without FLOPs/bytes")
         if static_profile is not None:
             static_nodes = list(static_profile.nodes)
-        nodes, op_rows, notes = join_nodes(kernels, n_counted, static_nodes, lm.model)
+        nodes, op_rows, notes = join_nodes(kernels, n_counted, static_nodes, lm.model, sources)
         warnings.extend(notes)
+        warnings.extend(kernel_roofline(nodes, {n.path: n for n in static_nodes}, device))
         per_node_info = {
             "runs": n_counted,
             "warmup": warmup,
@@ -944,6 +1033,9 @@ def bench(
             "matched": sum(1 for r in nodes if r["status"] == "matched"),
             "fused": sum(1 for r in nodes if r["status"] == "fused"),
             "unmatched": sum(1 for r in nodes if r["status"] == "fused/unmatched"),
+            "matching": "optimized model" if sources is not None else "node names",
+            "device": device.name if device is not None else None,
+            "trace": str(opts.trace) if opts.trace is not None else None,
         }
 
     n_timed = len(samples)
@@ -968,7 +1060,7 @@ def bench(
         latency_ms=stats,
         first_run_ms=first_ns / 1e6,
         session_init_ms=init_ns / 1e6,
-        fps=fps_of(batch, stats["mean"]),
+        fps=fps_of(batch, stats["mean"]) if per_thread is None else throughput_of(batch, n_timed, wall_ns),
         throughput=throughput_of(batch, n_timed, wall_ns),
         wall_ms=wall_ns / 1e6,
         timing_path=plan.label,
@@ -981,7 +1073,31 @@ def bench(
         seed=seed,
         int_range=int_range,
         samples_ms=[s / 1e6 for s in samples],
+        host=host_info(ort.__version__),
+        concurrency=None if per_thread is None else {
+            "threads": opts.concurrency, "requests": n_timed, "requests_per_thread": per_thread,
+            "throughput": throughput_of(batch, n_timed, wall_ns)},
+        unmatched_kernels=unmatched_kernels(nodes),
     )
+
+
+def _new_options(options, per_node: bool):
+    """The BenchOptions of the newer settings (defaults when none given), checked, and the roofline device."""
+    from .bench_options import BenchOptions
+
+    opts = options if options is not None else BenchOptions()
+    if not isinstance(opts, BenchOptions):
+        raise UsageError(f"options must be a BenchOptions, got {type(opts).__name__}")
+    if opts.trace is not None:
+        if not per_node:
+            raise UsageError("--trace keeps the trace of the per-node profile: add --per-node")
+        check_output_path(opts.trace)
+    device = opts.device
+    if isinstance(device, str):
+        from .roofline import get_device
+
+        device = get_device(device)
+    return opts, device
 
 
 def _dedupe(items):
@@ -1014,11 +1130,26 @@ def _save_optimized(ort, source, session_kw, providers, device_id, target) -> No
             os.unlink(tmp)
 
 
-def _profile_kernels(ort, source, session_kw, providers, device_id, feeds, dtypes, warmup, runs):
+def _profile_kernels(ort, source, session_kw, providers, device_id, feeds, dtypes, warmup, runs, trace=None,
+                     original=None):
+    """Kernel times of a profiled session; with ``original`` (the ModelProto) also the
+    original nodes every kernel executes (:func:`onnxstat.kernel_match.fused_sources`,
+    from the optimised model the session writes), else None.  ``trace``: keep
+    onnxruntime's JSON trace in that file."""
     tmpdir = tempfile.mkdtemp(prefix="onnxstat-prof-")
     try:
-        so = make_session_options(ort, profile_prefix=os.path.join(tmpdir, "ort"), **session_kw)
-        sess, _ = _create_session(ort, source, so, providers, device_id)
+        opt_path = os.path.join(tmpdir, "optimized.onnx") if original is not None else None
+        so = make_session_options(ort, profile_prefix=os.path.join(tmpdir, "ort"), optimized_path=opt_path, **session_kw)
+        try:
+            sess, _ = _create_session(ort, source, so, providers, device_id)
+        except ModelError:
+            if opt_path is None:
+                raise
+            # writing the optimised model can fail where running does not (a model over protobuf's 2 GB):
+            # profile without it, kernels are then joined by name
+            opt_path = None
+            so = make_session_options(ort, profile_prefix=os.path.join(tmpdir, "ort"), **session_kw)
+            sess, _ = _create_session(ort, source, so, providers, device_id)
         plan = plan_timing(list(sess.get_providers()), list(dtypes.values()), [o.type for o in sess.get_outputs()])
         run, keep = make_runner(sess, feeds, dtypes, plan, device_id, ort=ort)
         for _ in range(warmup + runs):
@@ -1030,9 +1161,30 @@ def _profile_kernels(ort, source, session_kw, providers, device_id, feeds, dtype
                 events = json.load(f)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot read onnxruntime's profile: {_one_line(exc)}") from None
-        return parse_profile(events, skip_runs=warmup)
+        if trace is not None:
+            _keep_trace(path, trace)
+        sources = None
+        if opt_path is not None:
+            from .kernel_match import fused_sources, load_optimized
+
+            optimized = load_optimized(opt_path)
+            if optimized is not None:
+                sources = fused_sources(original, optimized)
+        return (*parse_profile(events, skip_runs=warmup), sources)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _keep_trace(path: str, target) -> None:
+    """Copy onnxruntime's JSON trace to ``target`` (atomically)."""
+    from .io import write_atomic
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise ModelError(f"cannot read onnxruntime's trace: {_one_line(exc)}") from None
+    write_atomic(target, data)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -1054,6 +1206,8 @@ def summary_rows(res: BenchResult) -> list[tuple[str, str]]:
     threads = f"intra {opts['intra_op_threads'] or 'default'}, inter {opts['inter_op_threads'] or 'default'}"
     rows = [
         ("Model", res.model or "(in memory)"),
+        *([("Host", f"{res.host.get('cpu')}, {res.host.get('usable_cores')} core(s), "
+                    f"onnxruntime {res.host.get('onnxruntime_version')}")] if res.host else []),
         ("Providers", ", ".join(res.providers_used) + f" (requested {', '.join(short_name(p) for p in res.provider_requested)})"),
         ("Session", f"opt level {opts['graph_optimization_level']}, {opts['execution_mode']}, threads {threads}"),
         ("Inputs", ins),
@@ -1065,8 +1219,12 @@ def summary_rows(res: BenchResult) -> list[tuple[str, str]]:
     ]
     for k in ("min", "p50", "p90", "p95", "p99", "max"):
         rows.append((f"Latency {k}", units.ms(lat[k])))
-    rows.append(("FPS", units.fps_text(res.fps) + f" (batch {res.batch})"))
+    rows.append(("FPS", units.fps_text(res.fps) + f" (batch {res.batch}" + (", aggregate)" if res.concurrency else ")")))
     rows.append(("Throughput", _f(res.throughput, ",.1f") + " samples/s over the timed loop"))
+    if res.concurrency:
+        c = res.concurrency
+        rows.append(("Concurrency", f"{c['threads']} threads on one session, {c['requests']} requests: "
+                     f"{_f(c['throughput'], ',.1f')} samples/s aggregate; latencies are per request"))
     if res.end_to_end_ms:
         e = res.end_to_end_ms
         rows.append(("End-to-end (host copies)", f"mean {units.ms(e['mean'])}, p50 {units.ms(e['p50'])}, p99 {units.ms(e['p99'])}"))
@@ -1090,18 +1248,27 @@ def _show_node_column(rows: Sequence[dict]) -> bool:
 
 
 def _node_headers(rows: Sequence[dict]) -> list[str]:
-    return [h for h in NODE_HEADERS if h != "Node" or _show_node_column(rows)]
+    heads = [h for h in NODE_HEADERS if h != "Node" or _show_node_column(rows)]
+    return heads + (["Roof %"] if any("roofline_efficiency" in r for r in rows) else [])
 
 
 def _node_cells(r: dict, with_node: bool = True) -> list[str]:
     from . import units
 
     return [
-        r["name"], r["op_type"], r["status"], *([r["node"] or "-"] if with_node else []),
+        r["name"], r["op_type"], r["status"], *([_node_text(r)] if with_node else []),
         f"{r['mean_ms']:.4f}", _f(None if r["share"] is None else 100 * r["share"], ".1f") + ("%" if r["share"] is not None else ""),
         "-" if r["flops"] is None else units.si(r["flops"]), "-" if r["bytes"] is None else units.nbytes(r["bytes"]),
         _f(r["gflops_per_s"], ".2f"), _f(r["gb_per_s"], ".2f"),
+        *([_f(None if r["roofline_efficiency"] is None else 100 * r["roofline_efficiency"], ".1f")]
+          if "roofline_efficiency" in r else []),
     ]
+
+
+def _node_text(r: dict) -> str:
+    """The node a kernel is joined to; ``+N`` more when it executes several."""
+    more = len(r.get("source_nodes") or ()) - 1
+    return (r["node"] or "-") + (f" +{more}" if more > 0 else "")
 
 
 def _op_cells(g: dict) -> list[str]:
@@ -1159,13 +1326,15 @@ def to_csv(res: BenchResult, top: int | None = None) -> str:
     w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     if res.nodes:
         w.writerow(["name", "op_type", "status", "node", "provider", "calls_per_run", "mean_ms", "median_ms", "share",
-                    "flops", "bytes", "gflops_per_s", "gb_per_s"])
+                    "flops", "bytes", "gflops_per_s", "gb_per_s", "roofline_efficiency", "source_nodes"])
         for r in top_nodes(res, top):
             w.writerow([r["name"], r["op_type"], r["status"], r["node"] or "", r["provider"], r["calls_per_run"],
                         repr(r["mean_ms"]), repr(r["median_ms"]), "" if r["share"] is None else repr(r["share"]),
                         "" if r["flops"] is None else r["flops"], "" if r["bytes"] is None else r["bytes"],
                         "" if r["gflops_per_s"] is None else repr(r["gflops_per_s"]),
-                        "" if r["gb_per_s"] is None else repr(r["gb_per_s"])])
+                        "" if r["gb_per_s"] is None else repr(r["gb_per_s"]),
+                        "" if r.get("roofline_efficiency") is None else repr(r["roofline_efficiency"]),
+                        ";".join(r.get("source_nodes") or ())])
         return buf.getvalue()
     lat = res.latency_ms
     w.writerow(SUMMARY_CSV)

@@ -211,8 +211,9 @@ def _stderr_width() -> int | None:
 @output_options(("table", "json", "csv", "markdown", "html"))
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first; the summary shows node counts and totals before and after.")
-@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
-              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
+@click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
+              help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes; "
+                   "'auto' does so only when the static pass leaves shapes unknown.")
 @click.option("--no-nodes", is_flag=True, help="Terminal format: leave out the per-node table.")
 @click.option("--device", "device", default=None, metavar="NAME",
               help="Roofline on a device preset ('onnxstat devices'; e.g. h100, t4, orin) or 'host' to measure this machine.")
@@ -227,6 +228,9 @@ def _stderr_width() -> int | None:
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
 @click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
+@click.option("--per-node", is_flag=True,
+              help="With --bench: time every kernel too; with --device its efficiency, and --plot draws the "
+                   "measured kernels under the roof.")
 @click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
               help="Value of a small input (repeatable), e.g. --input-value sr=16000, so that conditions and "
                    "shapes computed from it resolve statically.")
@@ -236,7 +240,7 @@ def _stderr_width() -> int | None:
               help="Several models: progress bar on stderr (default: when stderr is a terminal).")
 def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
                 device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup,
-                input_values, jobs, progress):
+                input_values, jobs, progress, per_node):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS.
 
     Several files, folders (every *.onnx below them) or globs give one summary row
@@ -262,6 +266,10 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
                        simplify=simplify, shape_source=shape_source)
         sys.exit(code)
     bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
+    if per_node:
+        if not do_bench or sweeps:
+            raise UsageError("--per-node goes with --bench (and not with --sweep)")
+        bench_options["per_node"] = True
     if sweeps:
         if values:
             raise UsageError("--sweep and --input-value do not go together yet")
@@ -306,10 +314,16 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
     res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev,
                   input_values=values)
+    measured = b = None
     if do_bench:
         from .bench import bench
 
+        if bench_options.get("per_node"):  # the kernels join this profile's nodes, under dev's roof
+            from .bench_options import BenchOptions
+
+            bench_options = {**bench_options, "static_profile": res, "options": BenchOptions(device=dev)}
         b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
+        measured = b.nodes or None
         res.extras["bench"] = b.to_dict()
         res.warnings.extend(w for w in b.warnings if w not in res.warnings)
         if dev is not None:  # roofline latency beside the measured one, as an efficiency
@@ -327,7 +341,7 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
     if plot:
         from .plot import plot_roofline
 
-        plot_roofline(res, dev, plot)
+        plot_roofline(res, dev, plot, measured=measured, providers_used=b.providers_used if b else None)
         click.echo(f"wrote {plot}", err=True)
     shown_warnings = _shown_warnings(res, sym)
     if fmt == "table" and not output:  # the warnings first, on stderr; then the tables
@@ -362,7 +376,7 @@ def _shown_warnings(res, sym) -> list[str]:
     were set to a default for the tables is replaced by the line naming the values."""
     if sym is None:
         return list(res.warnings)
-    return [w for w in res.warnings if not w.startswith("unresolved dims set to")]
+    return [w for w in res.warnings if not w.startswith(("input dims not set", "unresolved dims set to"))]
 
 
 def _evaluated_at(res, sym) -> str:

@@ -22,13 +22,17 @@ from .io import check_output_path
 @click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
 @click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=True, readable=False), metavar="MODEL",
               help="Add a side-by-side comparison with MODEL (repeatable; same shapes and dims).")
+@click.option("--variants", default=None, metavar="V[,V...]",
+              help="Add variants of MODEL to the comparison (fp16, int8-dynamic, int8-qdq, int8-qoperator, int4-weight).")
+@click.option("--fidelity", is_flag=True, help="With --compare/--variants: output error, cosine, SNR, top-1 agreement.")
+@click.option("--localize", is_flag=True, help="With --compare/--variants: per-layer SNR against MODEL.")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first.")
-@click.option("--shape-source", type=click.Choice(["onnx", "ort"]), default="onnx", show_default=True,
+@click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 @click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
               help="Value of a small input (repeatable), e.g. --input-value sr=16000, as for 'onnxstat profile'.")
 def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, peak_tflops, bandwidth_gbs,
-               compare, simplify, shape_source, input_values):
+               compare, variants, fidelity, localize, simplify, shape_source, input_values):
     """Write a self-contained HTML report for MODEL (one file, no network needed to view it).
 
     \b
@@ -46,6 +50,9 @@ def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device
         check_output_path(output)
     if (runs is not None or warmup is not None) and not do_bench:
         raise UsageError("--runs/--warmup apply to --bench; add --bench")
+    options = {k: v for k, v in (("variants", variants), ("fidelity", fidelity), ("localize", localize)) if v}
+    if (fidelity or localize) and not (compare or variants):
+        raise UsageError("--fidelity and --localize need --compare MODEL or --variants")
     dev = device
     if peak_tflops is not None or bandwidth_gbs is not None:
         from .roofline import resolve_device
@@ -53,7 +60,8 @@ def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device
         dev = resolve_device(device, peak_tflops, bandwidth_gbs)
     page, messages = build_report(
         model, shapes, dim_values, bench=do_bench, runs=runs, warmup=warmup, device=dev,
-        compare=compare, simplify=simplify, shape_source=shape_source, input_values=values,
+        compare=compare, simplify=simplify, shape_source=shape_source, compare_options=options or None,
+        input_values=values,
     )
     warn(messages)
     emit(page, output)

@@ -132,6 +132,10 @@ class ModelEntry:
     label: str
     result: ProfileResult
     bench: dict | None = None
+    #: output (and per-layer) fidelity against the baseline (onnxstat.fidelity)
+    fidelity: dict | None = None
+    #: how the model was made when it is a --variants candidate (onnxstat.variants)
+    variant: dict | None = None
 
     @property
     def totals(self):
@@ -178,6 +182,7 @@ class ModelEntry:
 
     def to_dict(self) -> dict:
         r = self.result
+        extra = {k: v for k, v in (("fidelity", self.fidelity), ("variant", self.variant)) if v is not None}
         return jsonable({
             "label": self.label,
             "path": r.path,
@@ -190,6 +195,7 @@ class ModelEntry:
             "bench": self.bench,
             "unsupported": [{"domain": d, "op_type": o, "count": c} for d, o, c in r.unsupported],
             "warnings": list(r.warnings),
+            **extra,
         })
 
 
@@ -198,6 +204,8 @@ class Comparison:
     models: list[ModelEntry]
     settings: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: --variants candidates, made or not (recipe, file, error): onnxstat.variants
+    variants: list[dict] = field(default_factory=list)
 
     @property
     def baseline(self) -> ModelEntry:
@@ -271,6 +279,7 @@ class Comparison:
             ],
             "ratios": self.ratios(),
             "warnings": list(self.warnings),
+            **({"variants": self.variants} if self.variants else {}),
         })
 
 
@@ -340,7 +349,7 @@ def compare(
     entries: list[ModelEntry] = []
     for name, m in zip(names, models):
         try:
-            res = profile(m, input_shapes, dims, shape_source=shape_source)
+            res = profile(m, input_shapes, dims, shape_source=shape_source, strict_dims=False)
         except OnnxstatError as exc:
             if isinstance(m, (str, Path)) and str(m) in str(exc):
                 raise  # already names the file
@@ -463,7 +472,25 @@ def summary_rows(cmp: Comparison) -> list[tuple[str, list[str]]]:
         rows.append(row("FPS", "fps", units.fps_text))
         sp = rats.get("speedup", [None] * len(ms))
         rows.append(("Speedup (baseline mean / mean)", [units.speedup_text(s) for s in sp]))
+    if any(m.fidelity for m in ms):
+        from .fidelity import summary_rows as fidelity_rows
+
+        rows.extend(fidelity_rows(ms))
     return rows
+
+
+def extra_tables(cmp: Comparison, where: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, headers, rows) of the --variants / --fidelity tables: ``head`` the candidates
+    (one row per model), ``tail`` the variant recipes and the --localize layers."""
+    if not (cmp.variants or any(m.fidelity or m.variant for m in cmp.models)):
+        return []
+    from .fidelity import layer_tables
+    from .variants import decision_table, variant_table
+
+    models = [m.to_dict() for m in cmp.models]
+    if where == "head":
+        return decision_table(models, cmp.ratios().get("speedup"))
+    return variant_table(cmp.variants) + layer_tables(models)
 
 
 # --------------------------------------------------------------------------- renderers
@@ -485,10 +512,15 @@ def to_markdown(cmp: Comparison) -> str:
     parts = [f"# onnxstat compare: {', '.join(labels)}", ""]
     parts.append(f"Baseline: `{cmp.baseline.label}`. {cmp.structure_note[0].upper()}{cmp.structure_note[1:]}.")
     inputs = "; ".join(f"`{m.label}`: {_fmt_inputs(m.result)}" for m in cmp.models)
-    parts += ["", f"Inputs: {inputs}", "", "## Totals", ""]
+    parts += ["", f"Inputs: {inputs}", ""]
+    for title, heads, rows in extra_tables(cmp, "head"):
+        parts += [f"## {title}", "", _md_table(heads, rows), ""]
+    parts += ["## Totals", ""]
     parts.append(_md_table(["Metric"] + labels, [[k] + v for k, v in summary_rows(cmp)]))
     parts += ["", "## By op type", ""]
     parts.append(_md_table(["Op"] + labels, [[name] + [op_cell_text(c, name) for c in cells] for name, cells in cmp.op_rows()]))
+    for title, heads, rows in extra_tables(cmp, "tail"):
+        parts += ["", f"## {title}", "", _md_table(heads, rows)]
     parts += ["", "## Warnings", ""]
     parts += [f"- {w}" for w in cmp.warnings] if cmp.warnings else ["None."]
     return "\n".join(parts) + "\n"
@@ -527,10 +559,26 @@ def to_csv(cmp: Comparison) -> str:
         put("op_type", name, "flops", [c.flops if c else 0 for c in cells])
         put("op_type", name, "precision", [_precision(c) if c else "" for c in cells])
         put("op_type", name, "op_types", [" ".join(f"{o}:{k}" for o, k in sorted(c.op_types.items())) if c else "" for c in cells])
+    if any(m.fidelity for m in ms):
+        from .fidelity import csv_rows
+
+        for section, key, metric, values in csv_rows(ms):
+            put(section, key, metric, values)
     buf.write(f"# structure: {cmp.structure_note}\n")
     for msg in cmp.warnings:
         buf.write(f"# warning: {msg}\n")
     return buf.getvalue()
+
+
+def _rich_table(title: str, headers: list[str], rows: list[list[str]]):
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for h in headers:
+        t.add_column(h, overflow="fold")
+    for r in rows:
+        t.add_row(*r)
+    return t
 
 
 def print_table(cmp: Comparison, console=None) -> None:
@@ -545,6 +593,8 @@ def print_table(cmp: Comparison, console=None) -> None:
                                 f" {cmp.structure_note}"), highlight=False)
     for m in cmp.models:
         console.print(f"  {m.label}: {_fmt_inputs(m.result)}", highlight=False)
+    for title, heads, rows in extra_tables(cmp, "head"):
+        console.print(_rich_table(title, heads, rows))
     t = Table(title="Totals (xN = ratio to the baseline)", title_justify="left")
     t.add_column("Metric", style="bold cyan", overflow="fold")
     for lab in labels:
@@ -559,6 +609,8 @@ def print_table(cmp: Comparison, console=None) -> None:
     for name, cells in cmp.op_rows():
         ops.add_row(name, *[op_cell_text(c, name) for c in cells])
     console.print(ops)
+    for title, heads, rows in extra_tables(cmp, "tail"):
+        console.print(_rich_table(title, heads, rows))
     for wmsg in cmp.warnings:
         console.print(Text.assemble(("warning:", "yellow"), f" {wmsg}"), highlight=False)
 

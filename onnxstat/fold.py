@@ -82,10 +82,24 @@ _LOGICAL = {"Equal", "Less", "Greater", "And", "Or", "Not"}
 
 #: every op :func:`_fold` evaluates (it returns None for any other)
 FOLD_OPS = frozenset({
-    "Constant", "Shape", "Size", "Identity", "Cast", "Gather", "Concat", "Unsqueeze", "Squeeze",
+    "Constant", "Shape", "Size", "Identity", "Cast", "CastLike", "Gather", "Concat", "Unsqueeze", "Squeeze",
     "Slice", "Where", "ConstantOfShape", "Range", "Reshape", "Expand", "ReduceProd", "ReduceSum",
     "ReduceMax", "ReduceMin", "Transpose", "Tile", *_ARITH,
 })
+
+
+class FoldError(Exception):
+    """A value the model computes cannot exist (Range with delta 0): the node is wrong."""
+
+
+def fold_node(node: ox.NodeProto, ins: list, in_shapes: list | None) -> list | None:
+    """Output values of one node from its input values (None for an absent input),
+    or None when the node is not foldable here.  ``in_shapes`` (Shape / Size) gives
+    the input's shape.  numpy's floating-point warnings are silenced: a NaN or an
+    overflow in shape arithmetic is a value like any other."""
+    ins = [_ABSENT if x is None else x for x in ins]
+    with np.errstate(all="ignore"):
+        return _fold(node, ins, in_shapes or [None] * len(ins))
 
 
 def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
@@ -103,11 +117,13 @@ def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
         return None
     if op == "Shape":
         shp = in_shapes[0]
-        if shp is None or any(not isinstance(d, int) for d in shp):
+        if shp is None:
             return None
-        s = np.array(shp, dtype=np.int64)
         start, end = _attr(node, "start", 0), _attr(node, "end", None)
-        return [s[start:end]]
+        part = list(shp)[slice(start, end)]  # known dims of a partly known shape suffice
+        if any(not isinstance(d, int) for d in part):
+            return None
+        return [np.array(part, dtype=np.int64)]
     if op == "Size":
         shp = in_shapes[0]
         if shp is None or any(not isinstance(d, int) for d in shp):
@@ -122,6 +138,8 @@ def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
         if op == "Cast":
             to = _attr(node, "to")
             return [ins[0].astype(ox.np_dtype(to))]
+        if op == "CastLike":
+            return [ins[0].astype(np.asarray(ins[1]).dtype)]
         if op == "Gather":
             return [np.take(ins[0], ins[1], axis=_attr(node, "axis", 0))]
         if op == "Concat":
@@ -155,11 +173,19 @@ def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
                 return None
             return [np.full(shape, v.reshape(-1)[0], dtype=v.dtype)]
         if op == "Range":
-            return [np.arange(ins[0], ins[1], ins[2]).astype(ins[0].dtype)]
+            start, limit, delta = (np.asarray(x).reshape(-1)[0] for x in ins[:3])
+            if delta == 0:
+                raise FoldError(f"Range with delta 0 (start {start}, limit {limit}) has no end")
+            count = max(int(np.ceil((float(limit) - float(start)) / float(delta))), 0)
+            if count > MAX_FOLD_ELEMENTS:
+                return None
+            return [np.arange(start, limit, delta).astype(ins[0].dtype)]
         if op == "Reshape":
             return [_reshape_value(node, ins[0], ins[1])]
         if op == "Expand":
             shape = tuple(int(d) for d in ins[1])
+            if _numel(np.broadcast_shapes(ins[0].shape, shape)) > MAX_FOLD_ELEMENTS:
+                return None
             return [ins[0] * np.ones(shape, dtype=ins[0].dtype)]
         if op == "ReduceProd":
             return [np.prod(ins[0], keepdims=bool(_attr(node, "keepdims", 1))).astype(ins[0].dtype)]
@@ -169,6 +195,8 @@ def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
         if op == "Transpose":
             return [np.transpose(ins[0], _attr(node, "perm"))]
         if op == "Tile":
+            if ins[0].size * _numel(int(r) for r in ins[1]) > MAX_FOLD_ELEMENTS:
+                return None
             return [np.tile(ins[0], ins[1])]
     except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError, MemoryError):
         return None
@@ -176,6 +204,13 @@ def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
 
 
 _ABSENT = object()
+
+
+def _numel(dims) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n
 
 
 def reshape_target(shape_in: tuple, target, allowzero: int = 0) -> tuple | None:

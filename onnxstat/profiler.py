@@ -66,6 +66,7 @@ def profile(
     shape_source: str = "onnx",
     device: Any = None,
     input_values: Mapping[str, Any] | None = None,
+    strict_dims: bool = True,
 ) -> ProfileResult:
     """Profile a model: per-node and total MACs, FLOPs, params, weight bytes and memory traffic.
 
@@ -75,7 +76,10 @@ def profile(
     unknown by inference from one onnxruntime run on the CPU.  ``device`` (a
     :class:`onnxstat.roofline.Device` or a preset name) adds the roofline analysis.
     ``input_values`` maps small inputs to values (``{"sr": 16000}``) so that conditions
-    and shapes computed from them resolve statically.
+    and shapes computed from them resolve statically.  A name in ``dims`` that is no
+    dim of the model is an error (a typo) unless ``strict_dims`` is false (several
+    models profiled with one set of dims), where it is a warning.
+    ``shape_source="auto"`` fills what the static pass leaves unknown from onnxruntime.
 
     >>> import onnxstat
     >>> res = onnxstat.profile("model.onnx", input_shapes={"input": (1, 3, 224, 224)})
@@ -86,11 +90,16 @@ def profile(
     with gc_paused():  # the pass allocates many small objects and frees none: the collector only costs time
         lm = load(model)
         try:
-            return _profile(lm, input_shapes, dims, simplify, shape_source, device, dict(input_values or {}))
+            res = _profile(lm, input_shapes, dims, simplify, shape_source, device, dict(input_values or {}))
         except ShapeError as exc:
             if lm.path is not None and not str(exc).startswith(str(lm.path)):
                 raise ShapeError(f"{lm.path}: {exc}") from None
             raise
+        unknown = res.settings.get("unknown_dims") or []
+        if unknown and strict_dims:
+            known = ", ".join(sorted(res.settings.get("model_dims") or [])) or "none"
+            raise UsageError(f"dim {unknown[0]!r} is no dim of the model (its dims: {known}); check the name")
+        return res
 
 
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any,
@@ -110,6 +119,8 @@ def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: 
         return _with_device(before, device)
     after = _profile_loaded(simplified, input_shapes, dims, shape_source, warnings, values)
     after.settings["simplify"] = True
+    for key in ("unknown_dims", "model_dims", "defaulted_dims"):  # the dims given are the original model's
+        after.settings[key] = before.settings.get(key)
     after.extras["simplify"] = {
         "nodes_before": before.totals.node_count,
         "nodes_after": after.totals.node_count,
@@ -158,6 +169,9 @@ def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings:
             "input_shapes": {k: list(v) for k, v in input_shapes.items()},
             "input_values": {k: np.asarray(v).tolist() for k, v in (values or {}).items()},
             "dims": dict(shapes.dims),
+            "defaulted_dims": dict(shapes.defaulted_dims),
+            "unknown_dims": list(shapes.unknown_dims),
+            "model_dims": list(shapes.model_dims),
             "shape_source": shape_source,
         },
         file_size=lm.file_size,

@@ -106,9 +106,25 @@ def _md_table(headers: list[str], rows: list[list[Any]], align: str | None = Non
     return "\n".join(out)
 
 
+def completeness(t) -> str | None:
+    """One line saying the totals leave something out, or None when they are complete."""
+    parts = []
+    if t.unresolved_nodes:
+        parts.append(f"{t.unresolved_nodes} node(s) with unknown shapes or trip counts")
+    if t.unsupported_nodes:
+        parts.append(f"{t.unsupported_nodes} unsupported node(s)")
+    if not parts:
+        return None
+    return "INCOMPLETE: " + " and ".join(parts) + " not counted in MACs/FLOPs (see warnings)"
+
+
 def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
     t = res.totals
-    rows = [
+    rows = []
+    note = completeness(t)
+    if note:
+        rows.append(("Totals", note))
+    rows += [
         ("Params", f"{units.si(t.params)} ({units.count(t.params)})"),
         ("MACs", f"{units.si(t.macs)} ({units.count(t.macs)})"),
         ("FLOPs", f"{units.si(t.flops)} ({units.count(t.flops)})"),
@@ -131,6 +147,10 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
         rows.append(("Latency (bench)", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
                                          f"mean {units.ms(lat.get('mean'))}; {units.fps_text(bench.get('fps'))} "
                                          f"({', '.join(bench.get('providers_used', []))})"))
+        from .kernel_match import kernel_summary
+
+        if kernel_summary(bench.get("nodes") or []):
+            rows.append(("Kernels (bench)", kernel_summary(bench["nodes"])))
     simp = res.extras.get("simplify")
     if simp:
         tb = simp["totals_before"]
@@ -140,8 +160,9 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
 
 def dims_text(settings: dict) -> str:
     """The symbolic dims and the values used: ``batch=4, seq=1 (default: not set)``."""
-    parts = [f"{k}={v}" for k, v in (settings.get("dims") or {}).items()]
-    parts += [f"{k}={v} (default: not set)" for k, v in (settings.get("defaulted_dims") or {}).items()]
+    defaulted = settings.get("defaulted_dims") or {}
+    parts = [f"{k}={v}" for k, v in (settings.get("dims") or {}).items() if k not in defaulted]
+    parts += [f"{k}={v} (default: not set)" for k, v in defaulted.items()]
     return ", ".join(parts)
 
 

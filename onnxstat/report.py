@@ -595,8 +595,18 @@ def compare_view(compare: Mapping) -> dict:
                 "low": any(k in ("int8", "uint8", "int4", "uint4", "float16", "bfloat16") for k in prec),
             })
         op_rows.append({"op_type": r.get("op_type"), "cells": cells})
+    head: list = []
+    tail: list = []
+    if compare.get("variants") or any(m.get("fidelity") or m.get("variant") for m in models):
+        from .fidelity import layer_tables, summary_rows as fidelity_rows
+        from .variants import decision_table, variant_table
+
+        text_rows.extend(fidelity_rows(models))
+        head = decision_table(models, (compare.get("ratios") or {}).get("speedup"))
+        tail = variant_table(compare.get("variants") or []) + layer_tables(models)
     structure = compare.get("structure") or {}
     return {"models": models, "rows": rows, "text_rows": text_rows, "op_rows": op_rows,
+            "head_tables": head, "tail_tables": tail,
             "note": structure.get("note") or "", "warnings": list(compare.get("warnings") or [])}
 
 
@@ -821,13 +831,16 @@ def build_report(
     simplify: bool = False,
     shape_source: str = "onnx",
     generated_at: str | None = None,
+    compare_options: Mapping[str, Any] | None = None,
     input_values: Mapping[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
     """Profile ``model`` (a path, ModelProto or an existing ProfileResult) and render the page.
 
     ``device`` is a preset name or a ``roofline.Device``; a ProfileResult made
     with ``profile(..., device=...)`` brings its own.  ``compare`` lists models
-    profiled at the same shapes (the first, ``model``, is the baseline).
+    profiled at the same shapes (the first, ``model``, is the baseline);
+    ``compare_options`` (``variants``, ``fidelity``, ``localize``, ...) go to
+    :func:`onnxstat.variants.compare_models`.
 
     Returns ``(html, messages)``; messages name the sections left out because the
     module that computes them is not in this build.
@@ -874,9 +887,9 @@ def build_report(
     # comparison (with --bench it measures every model, the baseline included)
     compare = list(compare or ())
     compare_d = None
-    if compare:
+    if compare or compare_options:
         compare_d = _compare(res, source, compare, input_shapes, dims, bench_mod is not None, runs, warmup,
-                             simplify, shape_source, notes)
+                             simplify, shape_source, notes, compare_options)
     bench_d = None
     if not bench and isinstance(res.extras.get("bench"), Mapping):
         bench_d = dict(res.extras["bench"])  # measured when the profile was made (profile --bench)
@@ -984,7 +997,8 @@ def _run_bench(bench_mod, model, input_shapes, dims, runs, warmup) -> dict:
     return _dict(out) or {}
 
 
-def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simplify, shape_source, notes) -> dict:
+def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simplify, shape_source, notes,
+             options=None) -> dict:
     """The comparison dict: ``onnxstat.compare/1`` when the compare module is there, else totals of each profile."""
     from .profiler import profile as _profile
 
@@ -992,6 +1006,14 @@ def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simpl
         from . import compare as cmp_mod
     except ImportError:
         cmp_mod = None
+    if options:
+        if cmp_mod is None or source is None:
+            raise UsageError("variants and fidelity need onnxstat.compare and the model itself, not only its profile")
+        from .variants import compare_models
+
+        cmp = compare_models([source, *others], input_shapes, dims, bench=bench, runs=runs, warmup=warmup,
+                             shape_source=shape_source, **options)
+        return _dict(cmp) or {}
     if cmp_mod is not None and source is not None:
         cmp = cmp_mod.compare([source, *others], input_shapes, dims, bench=bench, runs=runs, warmup=warmup,
                               shape_source=shape_source)
@@ -1006,7 +1028,7 @@ def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simpl
         memory = None
     profiles = [res.to_dict()]
     for m in others:
-        other = _profile(m, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+        other = _profile(m, input_shapes, dims, simplify=simplify, shape_source=shape_source, strict_dims=False)
         if memory is not None and other.totals.peak_activation_bytes is None:
             _apply_memory(memory, other)
         profiles.append(other.to_dict())

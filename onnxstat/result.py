@@ -91,12 +91,20 @@ def shape_json(shape) -> list | None:
 class Totals(Counts):
     node_count: int = 0
     unsupported_nodes: int = 0
+    #: nodes whose cost is unknown: shapes or a trip count they need were not resolved
+    #: (or their handler failed); their MACs and FLOPs are not in the totals
+    unresolved_nodes: int = 0
     macs_by_precision: dict[str, Any] = field(default_factory=dict)
     flops_by_precision: dict[str, Any] = field(default_factory=dict)
     params_by_dtype: dict[str, Any] = field(default_factory=dict)
     weight_bytes_by_dtype: dict[str, Any] = field(default_factory=dict)
     peak_activation_bytes: Any = None
     peak_at_node: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Every node's cost is known: no unresolved and no unsupported node."""
+        return self.unresolved_nodes == 0 and self.unsupported_nodes == 0
 
     @property
     def arithmetic_intensity(self) -> float | None:
@@ -118,6 +126,8 @@ class Totals(Counts):
             **self.counts_dict(),
             "arithmetic_intensity": self.arithmetic_intensity,
             "node_count": self.node_count,
+            "complete": self.complete,
+            "unresolved_nodes": self.unresolved_nodes,
             "unsupported_nodes": self.unsupported_nodes,
             "macs_by_precision": dict(self.macs_by_precision),
             "flops_by_precision": dict(self.flops_by_precision),
@@ -257,6 +267,8 @@ def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
             t.node_count += 1
         if n.kind == "unsupported":
             t.unsupported_nodes += 1
+        elif n.unresolved or n.error:
+            t.unresolved_nodes += 1
         if n.macs:
             macs_p[n.compute_dtype] += n.macs
         if n.flops:

@@ -788,7 +788,7 @@ def symbolic_profile(
     extra = {k: v for k, v in dims_all.items() if k not in _input_dim_names(lm)}
     if extra and names:
         base = {k: v for k, v in dims_all.items() if k not in extra}
-        check = resolve(lm, input_shapes, {**base, **probes[0]}, source=shape_source)
+        check = _resolve(lm, input_shapes, {**base, **probes[0]}, source=shape_source)
         used = [k for k in extra if k in check.unresolved]
         for k in used:
             fallback[k] = int(extra[k])
@@ -918,6 +918,24 @@ def _sum_metrics(costs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _resolve(lm, input_shapes, dims, source: str = "onnx") -> Shapes:
+    """Shapes at one probe; data-dependent sizes the caller did not give (a NonZero
+    count) are taken as 1 and stay listed in ``unresolved`` as the fallback."""
+    sh = resolve(lm, input_shapes, dims, source=source)
+    inputs = _input_dim_names(lm)
+    extra = {label: 1 for label in sh.unresolved if label not in inputs and label not in dims}
+    if not extra:
+        return sh
+    again = resolve(lm, input_shapes, {**dims, **extra}, source=source)
+    for label in extra:
+        again.unresolved.setdefault(label, sh.unresolved[label])
+    again.unknown_dims = [d for d in again.unknown_dims if d not in extra]
+    again.warnings = [w for w in again.warnings if not w.startswith(tuple(f"--dim {k} " for k in extra))]
+    shown = ", ".join(extra)
+    again.warnings.append(f"data-dependent sizes taken as 1: {shown}; give their values with --dim 'NAME=VALUE'")
+    return again
+
+
 def _run_probes(lm, names, input_shapes, dims, shape_source):
     """Resolve shapes at every probe.
 
@@ -928,7 +946,7 @@ def _run_probes(lm, names, input_shapes, dims, shape_source):
     """
     notes: list[str] = []
     if not names:
-        return [{}], [resolve(lm, input_shapes, dims, source=shape_source)], notes
+        return [{}], [_resolve(lm, input_shapes, dims, source=shape_source)], notes
     n = n_probes(len(names))
     rng = np.random.default_rng(SEED + 2)
     first_error: OnnxstatError | None = None
@@ -938,7 +956,7 @@ def _run_probes(lm, names, input_shapes, dims, shape_source):
         failed = 0
         for p in probes:
             try:
-                got.append((p, resolve(lm, input_shapes, {**dims, **p}, source=shape_source)))
+                got.append((p, _resolve(lm, input_shapes, {**dims, **p}, source=shape_source)))
             except OnnxstatError as exc:
                 first_error = first_error or exc
                 failed += 1
@@ -953,7 +971,7 @@ def _run_probes(lm, names, input_shapes, dims, shape_source):
                 break
             p = _fresh_probe(names, [q for q, _ in good], rng, aligned)
             try:
-                sh = resolve(lm, input_shapes, {**dims, **p}, source=shape_source)
+                sh = _resolve(lm, input_shapes, {**dims, **p}, source=shape_source)
             except OnnxstatError:
                 continue
             if frozenset(sh.unresolved) == normal:
@@ -994,7 +1012,7 @@ def _fit_rounds(lm, syms, probes, resolved, input_shapes, dims, shape_source, no
             break
         p = fitter.next_probe(probes, rng)
         try:
-            sh = resolve(lm, input_shapes, {**dims, **p}, source=shape_source)
+            sh = _resolve(lm, input_shapes, {**dims, **p}, source=shape_source)
         except OnnxstatError:
             break
         probes.append(p)

@@ -441,3 +441,67 @@ __all__ = [
     "onnx_attention", "onnx_rotary_embedding", "ms_rotary_embedding", "ms_attention",
     "q_attention", "multi_head_attention", "group_query_attention", "packed_attention",
 ]
+
+
+# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import known, past_len, same_as_first  # noqa: E402
+
+shape_rule("RotaryEmbedding", domain="com.microsoft")(same_as_first)
+
+
+@shape_rule("Attention", "QAttention", domain="com.microsoft")
+def _ms_attention_shape(ctx: NodeContext):
+    """output [B, S, v_hidden]; present [2, B, N, past + S, head] (past: [2, B, N, P, H])."""
+    x, w = ctx.input(0), ctx.input(1)
+    if not (known(x) and known(w)):
+        return [None, None]
+    heads = int(ctx.attr("num_heads", 1))
+    sizes = ctx.attr("qkv_hidden_sizes")
+    v_hidden = int(sizes[2]) if sizes else w.shape[1] // 3
+    b, s = x.shape[0], x.shape[1]
+    head = (int(sizes[1]) if sizes else w.shape[1] // 3) // heads
+    return [(x.dtype, (b, s, v_hidden)), (x.dtype, (2, b, heads, past_len(ctx.input(4), 3) + s, head))]
+
+
+@shape_rule("MultiHeadAttention", domain="com.microsoft")
+def _multi_head_attention_shape(ctx: NodeContext):
+    """output [B, S, v_hidden]; present_key / present_value [B, N, past + kv_len, head]."""
+    q = ctx.input(0)
+    if not known(q) or len(q.shape) != 3:
+        return [None, None, None]
+    heads = int(ctx.attr("num_heads", 1))
+    k, v = ctx.input(1), ctx.input(2)
+    b, s, d = q.shape
+    if known(v) and len(v.shape) == 3:
+        v_hidden = v.shape[2]
+    elif known(v) and len(v.shape) == 4:
+        v_hidden = v.shape[1] * v.shape[3]
+    else:
+        v_hidden = d
+    head, v_head = d // heads, v_hidden // heads
+    if known(k) and len(k.shape) == 3:
+        kv_len = k.shape[1]
+    elif known(k) and len(k.shape) == 4:
+        kv_len = k.shape[2]
+    else:
+        kv_len = s
+    total = past_len(ctx.input(6), 2) + kv_len
+    return [(q.dtype, (b, s, v_hidden)), (q.dtype, (b, heads, total, head)), (q.dtype, (b, heads, total, v_head))]
+
+
+@shape_rule("GroupQueryAttention", domain="com.microsoft")
+def _group_query_attention_shape(ctx: NodeContext):
+    """output [B, S, Nq·H]; present_key / present_value [B, Nkv, past + S, H] (a shared
+    past/present buffer is not detectable from shapes alone)."""
+    q = ctx.input(0)
+    if not known(q) or len(q.shape) != 3:
+        return [None, None, None]
+    heads = int(ctx.attr("num_heads", 1))
+    kv_heads = int(ctx.attr("kv_num_heads", heads))
+    b, s, d = q.shape
+    head = d // (heads + 2 * kv_heads) if not known(ctx.input(1)) else d // heads
+    total = past_len(ctx.input(3), 2) + s
+    present = (q.dtype, (b, kv_heads, total, head))
+    return [(q.dtype, (b, s, heads * head)), present, present]

@@ -259,3 +259,50 @@ def nchwc_upsample(ctx: NodeContext) -> Cost:
         return ctx.cost(0, 0)
     r = sum(1 for a, b in zip(ctx.in_shape(0), ctx.out_shape(0)) if a != b)
     return ctx.cost(0, PE["lerp"] * (2**r - 1) * ctx.out_numel())
+
+
+# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import dtype_of, gemm_mn, known, matmul_shape, out, same_as_first, trans_last  # noqa: E402
+
+shape_rule("Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "BiasSoftmax", "LayerNormalization",
+           "SimplifiedLayerNormalization", domain=MS)(same_as_first)
+shape_rule("SimplifiedLayerNormalization")(same_as_first)
+
+
+@shape_rule("SkipLayerNormalization", "SkipSimplifiedLayerNormalization", domain=MS)
+def _skip_layer_norm_shape(ctx: NodeContext):
+    """Y, mean and inv_std_var ([..., 1], float32), and the sum input + skip (+ bias)."""
+    x = ctx.input(0)
+    if not known(x):
+        return [None]
+    stat = ("float32", (*x.shape[:-1], 1))
+    return [out(x.shape, x.dtype), stat, stat, out(x.shape, x.dtype)]
+
+
+@shape_rule("FusedMatMul", domain=MS)
+def _fused_matmul_shape(ctx: NodeContext):
+    a, b = ctx.input(0), ctx.input(1)
+    if not (known(a) and known(b)):
+        return [None]
+    return [out(matmul_shape(trans_last(a.shape, ctx.attr("transA")), trans_last(b.shape, ctx.attr("transB"))), a.dtype)]
+
+
+@shape_rule("FusedGemm", domain=MS)
+def _fused_gemm_shape(ctx: NodeContext):
+    a, b = ctx.input(0), ctx.input(1)
+    if not (known(a) and known(b)) or len(a.shape) != 2 or len(b.shape) != 2:
+        return [None]
+    return [(a.dtype, gemm_mn(ctx, a.shape, b.shape))]
+
+
+@shape_rule("EmbedLayerNormalization", domain=MS)
+def _embed_layer_norm_shape(ctx: NodeContext):
+    """output [B, S, hidden] and mask_index [B] (int32), embedding_sum as output."""
+    ids, word = ctx.input(0), ctx.input(2)
+    if not (known(ids) and known(word)):
+        return [None, None, None]
+    b, s = ids.shape[0], ids.shape[1]
+    y = (dtype_of(word), (b, s, word.shape[1]))
+    return [y, ("int32", (b,)), y]

@@ -76,3 +76,17 @@ def fused_conv(ctx: NodeContext) -> Cost:
     z = n if ctx.has_input(3) else 0
     act, notes = fused_activation(ctx, n)
     return ctx.cost(macs, 2 * macs + bias + z + act, weights=(1, 2), notes=notes)
+
+
+# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import conv_shape, known  # noqa: E402
+
+
+@shape_rule("FusedConv", domain="com.microsoft")
+def _fused_conv_shape(ctx: NodeContext):
+    x, w = ctx.input(0), ctx.input(1)
+    if not (known(x) and known(w)):
+        return [None]
+    return [(x.dtype, conv_shape(x.shape, w.shape, ctx.attrs))]

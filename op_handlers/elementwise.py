@@ -109,3 +109,13 @@ def variadic(ctx: NodeContext) -> Cost:
 def gelu(ctx: NodeContext) -> Cost:
     per = TANH_GELU if ctx.attr("approximate", "none") == "tanh" else ERF_GELU
     return ctx.cost(0, ctx.out_numel() * per, weights=None)
+
+
+# --------------------------------------------------------------------------- shape rules
+# onnx defines these by function bodies; when its inference of the body leaves the
+# output open, Y has X's type.
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import same_as_first  # noqa: E402
+
+shape_rule("Gelu", "Mish", "HardSwish", "Swish")(same_as_first)

@@ -68,3 +68,13 @@ def mvn(ctx: NodeContext) -> Cost:
 def lrn(ctx: NodeContext) -> Cost:
     size = ctx.attr("size", 1)
     return ctx.cost(0, (2 * size + 3) * ctx.out_numel(), weights=None)
+
+
+# --------------------------------------------------------------------------- shape rules
+# onnx defines these by function bodies; when its inference of the body leaves the
+# output open, Y has X's type.
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import same_as_first  # noqa: E402
+
+shape_rule("LayerNormalization", "GroupNormalization", "RMSNormalization", "MeanVarianceNormalization")(same_as_first)

@@ -356,3 +356,111 @@ def gather_block_quantized(ctx: NodeContext) -> Cost:
         if t is not None:
             read = read + gathered_bytes(t, ax, nidx)
     return qcost(ctx, 0, DEQUANT_FLOPS * y, w, compute_dtype=_dtype(ctx, 2), bytes_read=read)
+
+
+# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import broadcast, conv_shape, dtype_of, gemm_mn, known, matmul_shape, out, pool_shape, same_as_first  # noqa: E402,F401
+
+shape_rule("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", domain=MS)(same_as_first)
+
+
+@shape_rule("QLinearAdd", "QLinearMul", domain=MS)
+def _qlinear_binary_shape(ctx: NodeContext):
+    """A (input 0) and B (input 3) broadcast."""
+    a, b = ctx.input(0), ctx.input(3)
+    if not (known(a) and known(b)):
+        return [None]
+    return [out(broadcast(a.shape, b.shape), a.dtype)]
+
+
+@shape_rule("QuantizeLinear", domain=MS)
+def _ms_quantize_shape(ctx: NodeContext):
+    x = ctx.input(0)
+    return [out(x.shape, dtype_of(ctx.input(2), "uint8"))] if known(x) else [None]
+
+
+@shape_rule("DequantizeLinear", domain=MS)
+def _ms_dequantize_shape(ctx: NodeContext):
+    x = ctx.input(0)
+    return [out(x.shape, dtype_of(ctx.input(1)))] if known(x) else [None]
+
+
+@shape_rule("MatMulIntegerToFloat", domain=MS)
+def _matmul_to_float_shape(ctx: NodeContext):
+    a, b = ctx.input(0), ctx.input(1)
+    if not (known(a) and known(b)):
+        return [None]
+    return [out(matmul_shape(a.shape, b.shape), dtype_of(ctx.input(2)))]
+
+
+@shape_rule("DynamicQuantizeMatMul", domain=MS)
+def _dynamic_quantize_matmul_shape(ctx: NodeContext):
+    a, b = ctx.input(0), ctx.input(1)
+    if not (known(a) and known(b)):
+        return [None]
+    return [out(matmul_shape(a.shape, b.shape), a.dtype)]
+
+
+@shape_rule("MatMulNBits", domain=MS)
+def _matmul_nbits_shape(ctx: NodeContext):
+    """Y = A [..., K] times the N x K quantized B: [..., N] in A's dtype."""
+    a, n = ctx.input(0), ctx.attr("N")
+    if not known(a) or not n:
+        return [None]
+    return [(a.dtype, (*a.shape[:-1], int(n)))]
+
+
+@shape_rule("QGemm", domain=MS)
+def _qgemm_shape(ctx: NodeContext):
+    a, b = ctx.input(0), ctx.input(3)
+    if not (known(a) and known(b)) or len(a.shape) != 2 or len(b.shape) != 2:
+        return [None]
+    y_scale = ctx.input(7)
+    dtype = dtype_of(ctx.input(8), a.dtype) if y_scale is not None else "float32"
+    return [(dtype, gemm_mn(ctx, a.shape, b.shape))]
+
+
+@shape_rule("QLinearAveragePool", domain=MS)
+def _qlinear_pool_shape(ctx: NodeContext):
+    x = ctx.input(0)
+    return [out(pool_shape(x.shape, ctx.attrs), x.dtype)] if known(x) else [None]
+
+
+@shape_rule("QLinearGlobalAveragePool", domain=MS)
+def _qlinear_global_pool_shape(ctx: NodeContext):
+    x = ctx.input(0)
+    if not known(x):
+        return [None]
+    ones = [1] * (len(x.shape) - 2)
+    if ctx.attr("channels_last"):
+        return [(x.dtype, (x.shape[0], *ones, x.shape[-1]))]
+    return [(x.dtype, (x.shape[0], x.shape[1], *ones))]
+
+
+@shape_rule("QLinearConcat", domain=MS)
+def _qlinear_concat_shape(ctx: NodeContext):
+    """Inputs after Y's scale and zero point come in (data, scale, zero point) triples."""
+    data = [ctx.input(i) for i in range(2, len(ctx.inputs), 3)]
+    if not data or not all(known(d) for d in data):
+        return [None]
+    rank = len(data[0].shape)
+    axis = int(ctx.attr("axis", 0)) % rank
+    shape = list(data[0].shape)
+    shape[axis] = sum(d.shape[axis] for d in data)
+    return [(data[0].dtype, tuple(shape))]
+
+
+@shape_rule("GatherBlockQuantized", domain=MS)
+def _gather_block_quantized_shape(ctx: NodeContext):
+    """Rows of the (unpacked) table gathered by the indices, in the scales' dtype."""
+    data, idx = ctx.input(0), ctx.input(1)
+    if not (known(data) and known(idx)):
+        return [None]
+    bits = int(ctx.attr("bits", 4))
+    shape = list(data.shape)
+    if data.dtype == "uint8" and bits < 8:
+        shape[-1] = shape[-1] * (8 // bits)
+    axis = int(ctx.attr("gather_axis", 0)) % len(shape)
+    return [(dtype_of(ctx.input(2)), tuple(shape[:axis] + list(idx.shape) + shape[axis + 1:]))]

@@ -227,3 +227,19 @@ __all__ = [
     "LSTM_CELL_FLOPS", "LSTM_OUTPUT_FLOPS", "GRU_RESET_FLOPS", "GRU_UPDATE_FLOPS",
     "DYNAMIC_QUANT_FLOPS", "DEQUANT_FLOPS", "rnn", "gru", "lstm", "dynamic_quantize_lstm",
 ]
+
+
+# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
+
+from .registry import shape_rule  # noqa: E402
+from .shape_rules import known  # noqa: E402
+
+
+@shape_rule("DynamicQuantizeLSTM", domain="com.microsoft")
+def _dynamic_quantize_lstm_shape(ctx):
+    """Y [S, D, B, H], Y_h and Y_c [D, B, H]."""
+    x, w, hidden = ctx.input(0), ctx.input(1), ctx.attr("hidden_size")
+    if not (known(x) and known(w)) or not hidden:
+        return [None, None, None]
+    d, s, b, h = w.shape[0], x.shape[0], x.shape[1], int(hidden)
+    return [(x.dtype, (s, d, b, h)), (x.dtype, (d, b, h)), (x.dtype, (d, b, h))]

@@ -11,7 +11,7 @@ reported as unsupported.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from .base import Cost, NodeContext
@@ -113,6 +113,22 @@ class Registry:
 
         return deco
 
+    def shape_rule(self, *op_types: str, domain: str = "") -> Callable[[ShapeRule], ShapeRule]:
+        """Decorator: ``rule`` gives the output types of these ops (every registered
+        version), for ops onnx's own inference does not know.  Written beside the ops'
+        cost handlers, after them."""
+
+        def deco(rule: ShapeRule) -> ShapeRule:
+            for op in op_types:
+                key = (norm_domain(domain), op)
+                lst = self._entries.get(key)
+                if not lst:
+                    raise ValueError(f"shape rule for {domain or 'ai.onnx'}::{op}, which has no handler")
+                self._entries[key] = [replace(e, shape_rule=rule) for e in lst]
+            return rule
+
+        return deco
+
     def lookup(self, domain: str, op_type: str, opset: int | None = None) -> Entry | None:
         """The entry with the highest ``since_version <= opset`` (or the oldest when
         the opset predates every entry, or the newest when the opset is unknown)."""
@@ -145,3 +161,4 @@ class Registry:
 #: The one registry the library uses; family modules register into it on import.
 REGISTRY = Registry()
 register = REGISTRY.register
+shape_rule = REGISTRY.shape_rule

@@ -525,7 +525,16 @@ def test_per_node_optimised_reports_fused_kernels():
     res = B.bench(CNN, dims={"batch": 1}, per_node=True, opt_level="extended", runs=3, warmup=1)
     by = {r["name"]: r for r in res.nodes}
     assert by["conv1"]["status"] == "fused" and by["conv1"]["op_type"] == "FusedConv"
-    assert any("no kernel of their own" in w and "bn1" in w for w in res.warnings)
+    # the FusedConv kernel executes conv1 (BN folded in) and relu1, found through the optimised model:
+    # conv1 at batch 1: MACs 16*64*64*(3*3*3) = 1,769,472 -> 3,538,944 FLOPs + 65,536 bias = 3,604,480;
+    # bn1 2 per element of 1x16x64x64 = 131,072; relu1 1 per element = 65,536; sum 3,801,088
+    assert by["conv1"]["source_nodes"] == ["conv1", "bn1", "relu1"]
+    assert by["conv1"]["flops"] == 3_604_480 + 131_072 + 65_536 == 3_801_088
+    # its traffic is what crosses the fused kernel: input 1x3x64x64 float32 (49,152 B), conv weight (1,728) and
+    # bias (64), the four BN vectors of 16 (256), output relu1_out 1x16x64x64 (262,144): 313,344 B
+    assert by["conv1"]["bytes"] == 49_152 + 1_728 + 64 + 256 + 262_144 == 313_344
+    assert res.per_node["matching"] == "optimized model" and res.unmatched_kernels == []
+    assert not any("no kernel of their own" in w for w in res.warnings)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -69,10 +69,10 @@ def test_sample_cnn_totals():
     # params: convs 448 + 2*2320 + 4640 = 9728; BN 3 layers * 4 * 16 = 192; fc 330 -> 10,250
     assert res.totals.params == 10_250
     assert res.totals.weight_bytes == 41_000
-    assert any("batch" in w and "set to 1" in w for w in res.warnings)
+    assert any("batch=1" in w and "not set, 1 used" in w for w in res.warnings)
     res4 = onnxstat.profile(SAMPLES / "cnn.onnx", dims={"batch": 4})
     assert res4.totals.macs == 4 * 7_668_032
-    assert not any("set to 1" in w for w in res4.warnings)
+    assert not any("not set, 1 used" in w for w in res4.warnings)
 
 
 def test_constant_weights_and_external_weights_count_like_initializers():
@@ -242,7 +242,7 @@ def test_cli_formats_carry_unresolved_dim_warning(tmp_path):
         r = run("profile", str(SAMPLES / "cnn.onnx"), "--format", fmt, "-o", str(out))
         assert r.exit_code == 0, r.output
         text = out.read_text()
-        assert "batch" in text and "set to 1" in text, fmt
+        assert "batch=1" in text and "not set, 1 used" in text, fmt
 
 
 def test_cli_csv_rows_and_total(tmp_path):

@@ -472,7 +472,7 @@ def test_input_shape_rank_mismatch():
 def test_unresolved_dims_warn_and_profile():
     res = run("profile", SAMPLES / "cnn.onnx", "--format", "json")
     assert res.exit_code == 0
-    assert "unresolved dims set to 1: batch" in res.stderr
+    assert "input dims not set, 1 used: batch=1" in res.stderr
 
 
 def test_negative_initializer_dim(tmp_path):
