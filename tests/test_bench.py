@@ -112,7 +112,7 @@ def test_cuda_absent_is_an_error_naming_available_providers():
     msg = str(ei.value)
     assert "cuda (CUDAExecutionProvider) is not available" in msg
     assert "available: AzureExecutionProvider, CPUExecutionProvider" in msg
-    assert "--provider cuda,cpu" in msg
+    assert "providers cuda,cpu" in msg  # read from Python: the argument, not the option
     assert ei.value.exit_code == 2
 
 
