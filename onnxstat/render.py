@@ -258,7 +258,11 @@ def make_console(**kwargs):
     brackets.  Styles are passed explicitly (``style=``, ``Text.assemble``)."""
     from rich.console import Console
 
-    return Console(markup=False, emoji=False, **kwargs)
+    from .textsafe import install
+
+    console = Console(markup=False, emoji=False, **kwargs)
+    install(console)  # model text in any table is escaped (onnxstat.textsafe)
+    return console
 
 
 def terminal_console():

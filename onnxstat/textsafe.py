@@ -68,3 +68,45 @@ def csv_writer(buf):
     always quoted (line breaks, carriage returns, commas and quotes inside them
     included), numbers are written bare."""
     return csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+
+
+def _safe_cell(cell: Any) -> Any:
+    if isinstance(cell, str):
+        return term(cell)
+    from rich.text import Text
+
+    if isinstance(cell, Text) and _UNSAFE.search(cell.plain):
+        return Text(term(cell.plain), style=cell.style, justify=cell.justify, no_wrap=cell.no_wrap)
+    return cell
+
+
+def safe_renderables(renderables: list) -> list:
+    """Every table cell, title and printed text escaped with :func:`term`: one print is
+    one line of text from the model's point of view (renderers print line by line)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out = []
+    for r in renderables:
+        if isinstance(r, Table):
+            for col in r.columns:
+                col._cells = [_safe_cell(c) for c in col._cells]
+                col.header = _safe_cell(col.header)
+            r.title = _safe_cell(r.title) if r.title is not None else None
+        elif isinstance(r, Text):
+            r = _safe_cell(r)
+        out.append(r)
+    return out
+
+
+def install(console) -> None:
+    """Make every ``console.print`` of ``console`` safe (see :func:`safe_renderables`):
+    tables of any command (compare, bench, batch, sweep) pass model names through
+    :func:`term` without each renderer having to."""
+    from rich.console import RenderHook
+
+    class _Hook(RenderHook):
+        def process_renderables(self, renderables):
+            return safe_renderables(renderables)
+
+    console.push_render_hook(_Hook())

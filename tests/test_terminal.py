@@ -245,3 +245,17 @@ def test_dims_row_names_defaulted_dims():
     assert names.index("Dims") == names.index("Input") + 1
     text = rendered(res, 80)
     assert "batch=1 (default: not set)" in text
+
+
+def test_every_command_table_escapes_names(tmp_path):
+    # compare and batch build their own tables: the console escapes them too
+    a = evil_model(tmp_path)
+    b = tmp_path / "evil\x1b[31m2.onnx"
+    b.write_bytes(a.read_bytes())
+    r = run_cli("compare", a, b)
+    assert r.exit_code == 0, r.stderr
+    _no_raw_controls(r.stdout)
+    r = run_cli("profile", a, b)  # several models: one summary row each
+    assert r.exit_code == 0, r.stderr
+    _no_raw_controls(r.stdout)
+    assert "evil\\x1b[31m2.onnx" in r.stdout
