@@ -1357,22 +1357,27 @@ def print_table(res: BenchResult, top: int | None = None, console=None) -> None:
     for k, v in summary_rows(res):
         t.add_row(k, v)
     console.print(t)
-    if res.nodes:
+    if res.nodes:  # tables that fit the console's width, numbers never wrapped (onnxstat.layout)
+        from .layout import Col, table
+
         shown = top_nodes(res, top)
-        nt = Table(title=f"Kernels ({len(shown)} of {len(res.nodes)}, slowest first)", title_justify="left")
         heads = _node_headers(shown)
         with_node = "Node" in heads
-        for i, h in enumerate(heads):
-            nt.add_column(h, justify="right" if i >= (4 if with_node else 3) else "left")
-        for r in shown:
-            nt.add_row(*_node_cells(r, with_node))
+        text = {"Kernel": Col("Kernel", "left", 0, shrink=True, min_width=14),
+                "Op type": Col("Op type", "left", 2, shrink=True, min_width=12),
+                "Status": Col("Status", "left", 6), "Node": Col("Node", "left", 5, shrink=True, min_width=10)}
+        prio = {"Mean ms": 0, "Share": 1, "GFLOP/s": 3, "GB/s": 3, "FLOPs": 4, "Bytes": 5, "Kernels": 4}
+        cols = [text.get(h) or Col(h, priority=prio.get(h, 5)) for h in heads]
+        nt, dropped = table(cols, [_node_cells(r, with_node) for r in shown], console.width,
+                            title=f"Kernels ({len(shown)} of {len(res.nodes)}, slowest first)")
         console.print(nt)
-        ot = Table(title="By op type", title_justify="left")
-        for i, h in enumerate(OP_HEADERS):
-            ot.add_column(h, justify="right" if i >= 2 else "left")
-        for g in res.by_op_type:
-            ot.add_row(*_op_cells(g))
+        cols = [text.get(h) or Col(h, priority=prio.get(h, 5)) for h in OP_HEADERS]
+        ot, dropped2 = table(cols, [_op_cells(g) for g in res.by_op_type], console.width, title="By op type")
         console.print(ot)
+        left_out = list(dict.fromkeys(dropped + dropped2))
+        if left_out:
+            console.print(f"(not shown at {console.width} columns: {', '.join(left_out)}; --format csv or json "
+                          "show every column)", style="dim")
 
 
 def render(res: BenchResult, fmt: str, top: int | None = None) -> str:

@@ -259,3 +259,20 @@ def test_every_command_table_escapes_names(tmp_path):
     assert r.exit_code == 0, r.stderr
     _no_raw_controls(r.stdout)
     assert "evil\\x1b[31m2.onnx" in r.stdout
+
+
+def test_bench_kernel_tables_fit_80_columns():
+    pytest.importorskip("onnxruntime")
+    from onnxstat import bench as B
+
+    res = onnxstat.bench(str(MLP), runs=3, warmup=1, per_node=True)
+    buf = io.StringIO()
+    B.print_table(res, None, render.make_console(file=buf, width=80, color_system=None))
+    text = buf.getvalue()
+    assert all(layout.cell_len(line.rstrip()) <= 80 for line in text.splitlines())
+    kernels = text[text.index("Kernels ("):text.index("By op type")]
+    for r in B.top_nodes(res, None):
+        cells = B._node_cells(r, True)
+        # the mean time and the share are whole, on the kernel's one line
+        assert any(cells[4] in line and cells[5] in line for line in kernels.splitlines()), (cells, kernels)
+    assert "…" not in kernels.replace("(not shown", "")
