@@ -57,7 +57,10 @@ def __getattr__(name: str):
     from importlib import import_module
 
     if name in _CALLABLE_MODULES:
-        return import_module(_CALLABLE_MODULES[name], __name__)  # binds itself as onnxstat.<name>
+        try:
+            return import_module(_CALLABLE_MODULES[name], __name__)  # binds itself as onnxstat.<name>
+        except ImportError as exc:  # getattr/hasattr semantics: a missing attribute, the cause kept
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r} ({exc})") from exc
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name], __name__), name)
         globals()[name] = value

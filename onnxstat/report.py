@@ -643,11 +643,11 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     rows = []
     ish = s.get("input_shapes") or {}
     rows.append(("Input shapes", ", ".join(f"{k}={units.shape(v)}" for k, v in ish.items()) or "from the model"))
-    dims = s.get("dims") or {}
+    defaulted = s.get("defaulted_dims") or {}
+    dims = {k: v for k, v in (s.get("dims") or {}).items() if k not in defaulted}
     rows.append(("Dims", ", ".join(f"{k}={v}" for k, v in dims.items()) or "none"))
     rows.append(("Shape source", str(s.get("shape_source", "onnx"))))
     rows.append(("Simplify", "yes" if s.get("simplify") else "no"))
-    defaulted = s.get("defaulted_dims") or {}
     if defaulted:
         rows.append(("Dims not set", ", ".join(f"{k}={v} (default)" for k, v in defaulted.items())))
     for k, v in s.items():
