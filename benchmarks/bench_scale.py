@@ -195,6 +195,9 @@ class Case:
     target_wall: float | None = None  # onnxstat wall seconds
     target_rss_mb: float | None = None  # onnxstat peak RSS
     target_ratio: float | None = None  # onnxstat wall / onnx-tool wall
+    #: onnxstat wall / wall of plain ``onnx.load`` + ``onnx.shape_inference.infer_shapes``
+    #: on the same file, measured in the same run (the floor a full profile builds on)
+    target_infer_ratio: float | None = None
 
 
 CASES = {
@@ -205,7 +208,7 @@ CASES = {
     "llm_7b": Case("llm_7b", "decoder 32 x 4096, 6.74 B weights external and missing, seq 128",
                    ["--dim", "batch=1", "--dim", "seq=128"], ["-d", "input_ids:int32:1x128"],
                    target_wall=10, target_rss_mb=500),
-    "chain_100k": Case("chain_100k", "synthetic chain of 100,000 nodes", target_wall=30),
+    "chain_100k": Case("chain_100k", "synthetic chain of 100,000 nodes", target_wall=30, target_infer_ratio=3),
 }
 MODELS = tuple(CASES)
 
@@ -451,13 +454,22 @@ def main(argv=None) -> int:
                 out_o.unlink(missing_ok=True)
             ro = best_of(cmd_o, workdir / f"{name}.onnx_tool.log", args.repeat, args.timeout)
             macs_o = onnx_tool_macs(out_o) if ro.ok and out_o else None
-        rows.append((case, size_mb, rs, ro, macs_s, macs_o))
-        print(f"  onnxstat: {_brief(rs)}; onnx-tool: {_brief(ro) if ro else 'not run'}", file=sys.stderr)
+        ri = None
+        if path is not None:
+            ri = best_of([sys.executable, "-c", INFER_BASELINE, str(path)], workdir / f"{name}.infer.log",
+                         args.repeat, args.timeout)
+        rows.append((case, size_mb, rs, ro, macs_s, macs_o, ri))
+        print(f"  onnxstat: {_brief(rs)}; onnx-tool: {_brief(ro) if ro else 'not run'}; "
+              f"onnx.load + infer_shapes: {_brief(ri) if ri else 'not run'}", file=sys.stderr)
 
     print(f"best of {args.repeat} runs; onnxstat: python -m onnxstat.cli profile MODEL --format json -o OUT; "
           f"onnx-tool {ot_info}: python -m onnx_tool -i MODEL -f OUT\n")
     print_table(rows, ot_py is not None)
     return 1 if failed else 0
+
+
+#: the baseline: onnx's own loading and whole-graph shape inference of the same file
+INFER_BASELINE = "import sys, onnx; onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1], load_external_data=False))"
 
 
 def _brief(r: Run) -> str:
@@ -466,7 +478,7 @@ def _brief(r: Run) -> str:
     return f"{secs(r.wall)} s wall, {secs(r.cpu)} s CPU, {r.rss_mb:.0f} MB peak RSS"
 
 
-def verdict(case: Case, rs: Run, ro: Run | None) -> str:
+def verdict(case: Case, rs: Run, ro: Run | None, ri: Run | None = None) -> str:
     if not rs.ok:
         return "onnxstat FAILED: " + rs.error
     parts = []
@@ -480,6 +492,13 @@ def verdict(case: Case, rs: Run, ro: Run | None) -> str:
             parts.append(f"wall ratio <= 1/3: {'yes' if r <= case.target_ratio else 'NO'}")
         else:
             parts.append("wall ratio <= 1/3: n/a")
+    if case.target_infer_ratio is not None:
+        if ri is not None and ri.ok:
+            r = rs.wall / ri.wall
+            parts.append(f"<= {case.target_infer_ratio:g}x onnx.load + infer_shapes: "
+                         f"{'yes' if r <= case.target_infer_ratio else 'NO'}")
+        else:
+            parts.append("vs onnx.load + infer_shapes: n/a")
     return "; ".join(parts) or "-"
 
 
@@ -492,9 +511,9 @@ def print_table(rows, with_ot: bool) -> None:
     head = ["model", "file MB", "onnxstat wall s", "CPU s", "peak RSS MB"]
     if with_ot:
         head += ["onnx-tool wall s", "CPU s", "peak RSS MB", "wall ratio", "CPU ratio", "RSS ratio", "MACs onnxstat / onnx-tool"]
-    head += ["targets"]
+    head += ["load + infer_shapes s", "onnxstat / that", "targets"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    for case, size_mb, rs, ro, macs_s, macs_o in rows:
+    for case, size_mb, rs, ro, macs_s, macs_o, ri in rows:
         cells = [f"{case.name}: {case.what}", f"{size_mb:.1f}"]
         cells += [secs(rs.wall), secs(rs.cpu), f"{rs.rss_mb:.0f}"] if rs.ok else ["failed", "-", "-"]
         if with_ot:
@@ -506,7 +525,11 @@ def print_table(rows, with_ot: bool) -> None:
                 cells += [f"failed after {ro.wall:.1f} s: {err}".replace("|", "/") if ro is not None else "-", "-",
                           f"{ro.rss_mb:.0f}" if ro is not None else "-", "-", "-", "-"]
             cells.append(f"{fmt_macs(macs_s)} / {fmt_macs(macs_o)}")
-        cells.append(verdict(case, rs, ro if with_ot else None))
+        if ri is not None and ri.ok:
+            cells += [secs(ri.wall), f"{rs.wall / ri.wall:.2f}" if rs.ok else "-"]
+        else:
+            cells += ["-", "-"]
+        cells.append(verdict(case, rs, ro if with_ot else None, ri))
         lines.append("| " + " | ".join(cells) + " |")
     print("\n".join(lines))
 

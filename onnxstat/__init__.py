@@ -27,6 +27,7 @@ from .errors import ModelError, ModelNotFoundError, OnnxstatError, ShapeError, U
 if TYPE_CHECKING:
     from .bench import BenchResult
     from .compare import Comparison
+    from .plugins import register_handler
     from .profiler import profile
     from .report import Report
     from .result import ProfileResult, Totals
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "profile", "bench", "compare", "report", "symbolic", "sweep",
+    "profile", "bench", "compare", "report", "symbolic", "sweep", "register_handler",
     "ProfileResult", "Totals", "BenchResult", "Comparison", "Report", "SweepResult", "SymbolicResult",
     "OnnxstatError", "ModelError", "ModelNotFoundError", "ShapeError", "UsageError", "__version__",
 ]
@@ -46,7 +47,7 @@ __all__ = [
 _LAZY = {
     "profile": ".profiler", "ProfileResult": ".result", "Totals": ".result",
     "BenchResult": ".bench", "Comparison": ".compare", "Report": ".report", "SweepResult": ".sweep",
-    "SymbolicResult": ".symbolic",
+    "SymbolicResult": ".symbolic", "register_handler": ".plugins",
 }
 #: API functions that are modules made callable (see onnxstat._callable)
 _CALLABLE_MODULES = {"bench": ".bench", "compare": ".compare", "report": ".report", "sweep": ".sweep",

@@ -132,8 +132,15 @@ def get_schema(op_type: str, version: int, domain: str = ""):
 
 def schema_default(attr_schema):
     """The default of a schema attribute as an AttributeProto (type UNDEFINED when it has
-    none), as ``onnx.defs.OpSchema.Attribute.default_value`` gives it."""
-    return AttributeProto.FromString(attr_schema._default_value)
+    none), as ``onnx.defs.OpSchema.Attribute.default_value`` gives it.
+
+    The C++ schema object carries the default serialized (a private attribute the public
+    property reads); when an onnx release renames it, the public property is used."""
+    raw = getattr(attr_schema, "_default_value", None)
+    if isinstance(raw, bytes):
+        return AttributeProto.FromString(raw)
+    full()  # the public property is defined by the onnx package itself
+    return attr_schema.default_value
 
 
 # --------------------------------------------------------------------------- helpers

@@ -103,16 +103,28 @@ class Analyzer:
         self.opsets = {norm_domain(o.domain): o.version for o in lm.model.opset_import}
         self.out = Analysis()
         self.seen_weights: set[str] = set()
+        self._tensors: dict[tuple[str, str], TensorInfo] = {}
+        #: sparse initializers: weight key -> bytes stored (values + indices)
+        self.sparse_bytes: dict[str, int] = {}
         # weight names per scope -> key used to count each tensor once
         self.weight_scope: dict[str, dict[str, str]] = {}
 
     # -- tensors -----------------------------------------------------------
     def _tensor(self, view: GraphView, path: str, name: str, weights: dict[str, str]) -> TensorInfo | None:
+        """The tensor as handlers see it (one object per tensor and scope: a node's output
+        is the next node's input)."""
         if not name:
             return None
+        key = (path, name)
+        t = self._tensors.get(key)
+        if t is None or t.is_weight != (name in weights):
+            t = self._tensors[key] = self._new_tensor(path, name, weights)
+        return t
+
+    def _new_tensor(self, path: str, name: str, weights: dict[str, str]) -> TensorInfo:
         vt = self.shapes.lookup(path, name)
         dtype, shape = ("undefined", None) if vt is None else (vt.dtype, vt.shape)
-        if shape is not None and any(d is None for d in shape):
+        if shape is not None and not vt.known and any(d is None for d in shape):
             shape = None  # some dim unknown: handlers see an unknown shape, never a guess
         is_weight = name in weights
         is_const = is_weight or name in self.shapes.values
@@ -130,6 +142,9 @@ class Analyzer:
             weights[name] = f"{scope_key}:{name}" if path else name
         for name in view.constants:
             weights[name] = f"{scope_key}:{name}" if path else name
+        for name, st in view.sparse.items():
+            weights[name] = f"{scope_key}:{name}" if path else name
+            self.sparse_bytes[weights[name]] = _sparse_stored_bytes(st)
         produced: list[NodeCost] = []
         for i in view.order:
             node = view.graph.node[i]
@@ -138,7 +153,8 @@ class Analyzer:
         return produced
 
     def _ctx(self, view: GraphView, path: str, node: ox.NodeProto, label: str, weights: dict[str, str]) -> NodeContext:
-        domain = norm_domain(node.domain)
+        dom = node.domain
+        domain = "" if not dom or dom == "ai.onnx" else dom
         opset = self.opsets.get(domain, 0)
         return NodeContext(
             op_type=node.op_type,
@@ -188,6 +204,8 @@ class Analyzer:
             return [rec]
         _check_non_negative(cost, full, node.op_type, ctx)
         self._apply(rec, cost, weights, repeat)
+        if not node.attribute:
+            return [rec]
         subs = list(subgraphs(node))
         if not subs:
             return [rec]
@@ -226,9 +244,10 @@ class Analyzer:
             if key in self.seen_weights:
                 continue  # shared weight: counted at its first consumer
             self.seen_weights.add(key)
+            nb = self.sparse_bytes.get(key, w.nbytes)  # a sparse weight: its dense elements, its stored bytes
             rec.params += w.numel
-            rec.weight_bytes += w.nbytes
-            rec.weights.append((key, w.dtype, w.numel, w.nbytes))
+            rec.weight_bytes += nb
+            rec.weights.append((key, w.dtype, w.numel, nb))
 
     # -- control flow ------------------------------------------------------
     #: a Loop whose M is at least this and that also has a condition input is a
@@ -529,6 +548,19 @@ class Analyzer:
             p = self._cf_outer(p)
             if p is None:
                 return None
+
+
+def _sparse_stored_bytes(st) -> int:
+    """Bytes a sparse initializer stores: its values and its indices."""
+    from op_handlers.base import dtype_name, nbytes
+
+    total = 0
+    for t in (st.values, st.indices):
+        n = 1
+        for d in t.dims:
+            n *= d
+        total += nbytes(n, dtype_name(t.data_type))
+    return total
 
 
 def _carried_weights(node: ox.NodeProto, body: ox.GraphProto, weights: dict[str, str]) -> dict[str, str]:

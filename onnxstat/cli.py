@@ -15,13 +15,14 @@ import click
 from . import __version__
 from .errors import OnnxstatError, UsageError
 from .io import check_output_path, write_atomic
+from .plugins import plugin_option
 
 EXIT_INTERNAL = 3
 
 
 #: commands defined in modules of their own, imported when first asked for so that
 #: starting the CLI for ``profile`` does not load them
-LAZY_COMMANDS = {"bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices", "report": "cmd_report"}
+LAZY_COMMANDS = {"annotate": "cmd_annotate", "bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices", "report": "cmd_report"}
 
 
 class Group(click.Group):
@@ -238,9 +239,14 @@ def _stderr_width() -> int | None:
               help="Several models: profile N at a time in worker processes (0 = one per CPU core).")
 @click.option("--progress/--no-progress", default=None,
               help="Several models: progress bar on stderr (default: when stderr is a terminal).")
+@click.option("--group-by", "group_by", type=click.Choice(["node", "scope"]), default="node", show_default=True,
+              help="'scope': the module tree from node names (/encoder/layer.0/...), with subtotals.")
+@click.option("--depth", type=click.IntRange(min=1), default=None, help="With --group-by scope: levels of the tree shown.")
+@click.option("--fold-repeats", is_flag=True, help="With --group-by scope: fold repeated blocks (layer.0 … layer.11) into one row.")
+@plugin_option
 def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_source, no_nodes,
                 device, peak_tflops, bandwidth_gbs, symbolic, sweeps, plot, do_bench, provider, runs, warmup,
-                input_values, jobs, progress, per_node):
+                input_values, jobs, progress, group_by, depth, fold_repeats, per_node):
     """Count params, MACs, FLOPs, weight bytes and memory traffic of MODELS.
 
     Several files, folders (every *.onnx below them) or globs give one summary row
@@ -252,14 +258,22 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     values = parse_input_values(input_values)
     if output:
         check_output_path(output)
+    scope_options = {"depth": depth, "fold_repeats": fold_repeats} if group_by == "scope" else None
+    if (depth is not None or fold_repeats) and scope_options is None:
+        raise UsageError("--depth and --fold-repeats go with --group-by scope")
+    if per_node and not do_bench:
+        raise UsageError("--per-node goes with --bench")
     if fmt == "html":
-        if is_batch(models) or sweeps or symbolic:
-            raise UsageError("the HTML report (-o FILE.html) takes one model, without --sweep or --symbolic")
+        if is_batch(models) or sweeps or symbolic or scope_options is not None:
+            raise UsageError("the HTML report (-o FILE.html) takes one model, without --sweep, --symbolic or --group-by scope")
         return _profile_html(models[0], shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs,
                              warmup, simplify, shape_source, output)
     if is_batch(models):
-        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values:
-            raise UsageError("--sweep, --symbolic, --bench, --plot, --device and --input-value take one model, not several")
+        if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values or scope_options:
+            raise UsageError("--sweep, --symbolic, --bench, --plot, --device, --input-value and --group-by scope "
+                             "take one model, not several")
+        if jobs != 1 and click.get_current_context().params.get("plugins"):
+            raise UsageError("--plugin works with --jobs 1 (worker processes do not load plugins)")
         from .batch import cli_run
 
         code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
@@ -267,10 +281,10 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
         sys.exit(code)
     bench_options = {"providers": provider, "runs": runs, "warmup": warmup}
     if per_node:
-        if not do_bench or sweeps:
-            raise UsageError("--per-node goes with --bench (and not with --sweep)")
         bench_options["per_node"] = True
     if sweeps:
+        if scope_options is not None or per_node:
+            raise UsageError("--sweep does not go with --group-by scope or --per-node")
         if values:
             raise UsageError("--sweep and --input-value do not go together yet")
         if device or peak_tflops or bandwidth_gbs:
@@ -287,7 +301,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     if symbolic and values:
         raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options, values)
+                 symbolic, plot, do_bench, bench_options, values, scope_options)
 
 
 def _profile_html(model, shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs, warmup,
@@ -308,7 +322,7 @@ def _profile_html(model, shapes, dim_values, device, peak_tflops, bandwidth_gbs,
 
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
-                 symbolic, plot, do_bench, bench_options, values) -> None:
+                 symbolic, plot, do_bench, bench_options, values, scope_options=None) -> None:
     from . import render
     from .profiler import profile
 
@@ -343,17 +357,31 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         plot_roofline(res, dev, plot, measured=measured, providers_used=b.providers_used if b else None)
         click.echo(f"wrote {plot}", err=True)
+    scope_rows = None
+    if scope_options is not None:
+        from .scopes import by_scope
+
+        scope_rows = by_scope(res, scope_options["depth"], scope_options["fold_repeats"])
+        res.extras["by_scope"] = scope_rows
     shown_warnings = _shown_warnings(res, sym)
     if fmt == "table" and not output:  # the warnings first, on stderr; then the tables
         warn(shown_warnings)
-        _print_profile(res, sym, render.terminal_console(), top, no_nodes, False)
+        _print_profile(res, sym, render.terminal_console(), top, no_nodes, False, scope_rows)
         return
     if fmt == "json":
         text = render.to_json(res)
+    elif fmt == "csv" and scope_rows is not None:
+        from .scopes import scope_csv
+
+        text = scope_csv(scope_rows)
     elif fmt == "csv":
         text = render.to_csv(res, top)
     elif fmt == "markdown":
         text = render.to_markdown(res, top)
+        if scope_rows is not None:
+            from .scopes import scope_markdown
+
+            text += "\n" + scope_markdown(scope_rows)
         if sym is not None:  # the formulas first
             from .symbolic import symbolic_markdown
 
@@ -365,7 +393,8 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         from .render import make_console
 
         buf = StringIO()
-        _print_profile(res, sym, make_console(file=buf, width=160, color_system=None), top, no_nodes, True)
+        _print_profile(res, sym, make_console(file=buf, width=160, color_system=None), top, no_nodes, True,
+                       scope_rows)
         text = buf.getvalue()
     warn(shown_warnings)
     emit(text, output)
@@ -388,8 +417,9 @@ def _evaluated_at(res, sym) -> str:
     return f"The tables below are the profile at {values} (--dim NAME=VALUE for other values)."
 
 
-def _print_profile(res, sym, console, top, no_nodes, show_warnings) -> None:
-    """The terminal view: with --symbolic the formulas first, then the tables at the values used."""
+def _print_profile(res, sym, console, top, no_nodes, show_warnings, scope_rows=None) -> None:
+    """The terminal view: with --symbolic the formulas first, then the tables at the values
+    used; with --group-by scope the scope tree instead of the node table."""
     from . import render
 
     if sym is not None:
@@ -398,7 +428,12 @@ def _print_profile(res, sym, console, top, no_nodes, show_warnings) -> None:
         print_symbolic(sym, console)
         console.print(_evaluated_at(res, sym), style="bold")
         console.print()
-    render.print_table(res, top=top, console=console, show_nodes=not no_nodes, show_warnings=show_warnings)
+    render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None,
+                       show_warnings=show_warnings)
+    if scope_rows is not None:
+        from .scopes import print_scope_tree
+
+        print_scope_tree(scope_rows, console)
 
 
 def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_options, shape_source, simplify,
@@ -465,6 +500,7 @@ def _symbolic_text(sym) -> str:
 @click.argument("name", required=False)
 @output_options(("table", "json", "markdown"))
 @click.option("--domain", default=None, help="Only this domain (ai.onnx, com.microsoft, …).")
+@plugin_option
 def ops_cmd(name, fmt, output, domain):
     """List every supported (domain, op_type) with its formula, or look up op NAME
     (any case; e.g. 'onnxstat ops conv', 'onnxstat ops Attention --domain com.microsoft')."""

@@ -6,6 +6,7 @@ import click
 
 from .cli import cli, emit, parse_shape_options, shape_options, warn
 from .io import check_output_path
+from .plugins import plugin_option
 
 
 @cli.command("report")
@@ -31,6 +32,7 @@ from .io import check_output_path
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 @click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
               help="Value of a small input (repeatable), e.g. --input-value sr=16000, as for 'onnxstat profile'.")
+@plugin_option
 def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, peak_tflops, bandwidth_gbs,
                compare, variants, fidelity, localize, simplify, shape_source, input_values):
     """Write a self-contained HTML report for MODEL (one file, no network needed to view it).

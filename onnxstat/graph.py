@@ -57,6 +57,8 @@ class GraphView:
     order: list[int] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     initializers: dict[str, ox.TensorProto] = field(default_factory=dict)
+    #: sparse initializers by name (their dense type is the tensor's; their stored bytes are less)
+    sparse: dict[str, object] = field(default_factory=dict)
     constants: dict[str, ox.TensorProto] = field(default_factory=dict)
     input_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
@@ -76,11 +78,12 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
     """Index a graph and check it: unique names, every input defined, no cycle, outputs produced."""
     v = GraphView(graph=graph, path=path, outer=outer)
     v.initializers = {t.name: t for t in graph.initializer}
-    v.input_names = [i.name for i in graph.input if i.name not in v.initializers]
+    v.sparse = {t.values.name: t for t in graph.sparse_initializer}
+    v.input_names = [i.name for i in graph.input if i.name not in v.initializers and i.name not in v.sparse]
     v.output_names = [o.name for o in graph.output]
     nodes = graph.node
     v.labels = [node_label(n, i) for i, n in enumerate(nodes)]
-    defined_static = set(v.initializers) | {i.name for i in graph.input}
+    defined_static = set(v.initializers) | set(v.sparse) | {i.name for i in graph.input}
     for i, n in enumerate(nodes):
         for o in n.output:
             if not o:
@@ -97,19 +100,35 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
                     if a.name == "value" and a.type == ox.AttributeProto.TENSOR:
                         v.constants[o] = a.t
     available = defined_static | set(outer)
+    producer = v.producer
+    consumers = v.consumers
+    in_order = True  # every node after the producers of what it reads (the spec asks for it)
     for i, n in enumerate(nodes):
         for x in n.input:
             if not x:
                 continue
-            v.consumers.setdefault(x, []).append(i)
-            if x not in available and x not in v.producer:
-                raise ModelError(f"node {v.labels[i]!r} ({n.op_type}) input {x!r} is produced by nothing{v.where()}")
+            users = consumers.get(x)
+            if users is None:
+                consumers[x] = [i]
+            else:
+                users.append(i)
+            p = producer.get(x)
+            if p is None:
+                if x not in available:
+                    raise ModelError(f"node {v.labels[i]!r} ({n.op_type}) input {x!r} is produced by nothing{v.where()}")
+            elif p >= i:
+                in_order = False
+        if not n.attribute:
+            continue
         for _, g in subgraphs(n):
             for x in _used_outer_names(g):
-                if x not in available and x not in v.producer:
+                p = producer.get(x)
+                if p is None and x not in available:
                     raise ModelError(f"node {v.labels[i]!r} ({n.op_type}) subgraph reads {x!r}, which is produced by nothing{v.where()}")
-                v.consumers.setdefault(x, []).append(i)
-    v.order = _topo_order(v, available)
+                if p is not None and p >= i:
+                    in_order = False
+                consumers.setdefault(x, []).append(i)
+    v.order = list(range(len(nodes))) if in_order else _topo_order(v, available)
     for o in v.output_names:
         if o not in v.producer and o not in available:
             raise ModelError(f"graph output {o!r} is never produced{v.where()}")
@@ -119,25 +138,17 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
 def _node_deps(v: GraphView, i: int) -> set[str]:
     n = v.graph.node[i]
     deps = {x for x in n.input if x}
-    for _, g in subgraphs(n):
-        deps |= _used_outer_names(g)
+    if n.attribute:
+        for _, g in subgraphs(n):
+            deps |= _used_outer_names(g)
     return {d for d in deps if d in v.producer}
 
 
 def _topo_order(v: GraphView, available: set[str]) -> list[int]:
+    """Kahn's algorithm, keeping the file's order among ready nodes (for files whose
+    nodes are not in order already)."""
     n_nodes = len(v.graph.node)
     deps = [_node_deps(v, i) for i in range(n_nodes)]
-    # fast path: already sorted (the ONNX spec requires it, and exporters comply)
-    done: set[int] = set()
-    sorted_ok = True
-    for i in range(n_nodes):
-        if any(v.producer[d] not in done for d in deps[i]):
-            sorted_ok = False
-            break
-        done.add(i)
-    if sorted_ok:
-        return list(range(n_nodes))
-    # Kahn's algorithm, keeping the file's order among ready nodes
     import heapq
 
     indeg = [0] * n_nodes
@@ -198,6 +209,22 @@ def check_node(node: ox.NodeProto, label: str, opsets: dict[str, int], where: st
     output counts, required attributes, attribute types)."""
     if not node.op_type:
         raise ModelError(f"node {label!r} has no op_type{where}")
+    # a node of the same form as one checked already passes (a graph repeats a few forms)
+    key = (node.domain, node.op_type, len(node.input), len(node.output),
+           tuple((a.name, a.type, a.ref_attr_name) for a in node.attribute) if node.attribute else (),
+           opsets.get(_ONNX_DOMAINS.get(node.domain, node.domain)))
+    if key in _CHECKED:
+        return
+    _check_node(node, label, opsets, where)
+    if len(_CHECKED) < 100_000:
+        _CHECKED.add(key)
+
+
+#: node forms (domain, op, arity, attribute names and types, opset) that passed check_node
+_CHECKED: set = set()
+
+
+def _check_node(node: ox.NodeProto, label: str, opsets: dict[str, int], where: str) -> None:
     names = [a.name for a in node.attribute]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -256,10 +283,12 @@ def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets:
             raise ModelError(f"two graph inputs are named {i.name!r}{where}")
         seen_in.add(i.name)
     view = build_view(graph, path, outer)
-    visible = frozenset(outer | set(view.initializers) | set(view.producer) | seen_in)
+    visible = frozenset(outer | set(view.initializers) | set(view.sparse) | set(view.producer) | seen_in)
     for k, node in enumerate(graph.node):
         label = view.labels[k]
         check_node(node, label, opsets, where)
+        if not node.attribute:
+            continue
         for attr_name, sub in subgraphs(node):
             sub_path = f"{path}/{label}/{attr_name}" if path else f"{label}/{attr_name}"
             _check_graph(sub, sub_path, visible, opsets)

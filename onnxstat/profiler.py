@@ -67,6 +67,7 @@ def profile(
     device: Any = None,
     input_values: Mapping[str, Any] | None = None,
     strict_dims: bool = True,
+    custom_handlers: Any = None,
 ) -> ProfileResult:
     """Profile a model: per-node and total MACs, FLOPs, params, weight bytes and memory traffic.
 
@@ -80,6 +81,8 @@ def profile(
     dim of the model is an error (a typo) unless ``strict_dims`` is false (several
     models profiled with one set of dims), where it is a warning.
     ``shape_source="auto"`` fills what the static pass leaves unknown from onnxruntime.
+    ``custom_handlers`` lists handlers declared with :func:`onnxstat.register_handler`
+    (or plugin files): they count for this call only.
 
     >>> import onnxstat
     >>> res = onnxstat.profile("model.onnx", input_shapes={"input": (1, 3, 224, 224)})
@@ -87,6 +90,15 @@ def profile(
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)
+    if custom_handlers:
+        from .plugins import registered, specs_of
+
+        specs = specs_of(custom_handlers)
+        with registered(specs):
+            res = profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source, device=device,
+                          input_values=input_values, strict_dims=strict_dims)
+        res.settings["custom_handlers"] = [s.label for s in specs]
+        return res
     with gc_paused():  # the pass allocates many small objects and frees none: the collector only costs time
         lm = load(model)
         try:

@@ -757,12 +757,24 @@ def render_html(
         "simplify": profile.get("simplify"),
         "notes": notes,
         "precision_rows": precision_rows(totals),
+        "scope_html": _scope_html(profile.get("by_scope")),
     }
     from markupsafe import Markup
 
     ctx["css"] = Markup(_asset("report.css"))
     ctx["js"] = Markup(_asset("report.js").replace("</", "<\\/"))
     return _env().get_template("report.html.j2").render(**ctx)
+
+
+def _scope_html(rows) -> str | None:
+    """The collapsible module tree when the node names carry scopes (onnxstat.scopes)."""
+    from .scopes import has_scopes, scope_tree_html
+
+    if not rows or not has_scopes(rows):
+        return None
+    from markupsafe import Markup
+
+    return Markup(scope_tree_html(rows))
 
 
 def _asset(name: str) -> str:
@@ -922,6 +934,10 @@ def build_report(
             else:
                 roofline_svg = _roofline_svg(plot, res, dev, rl_obj)
 
+    if "by_scope" not in res.extras:  # the module tree, from the node names
+        from .scopes import by_scope
+
+        res.extras["by_scope"] = by_scope(res)
     page = render_html(res.to_dict(), bench=bench_d, roofline=roofline, roofline_svg=roofline_svg,
                        compare=compare_d, notes=notes, generated_at=generated_at)
     return page, messages

