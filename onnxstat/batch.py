@@ -221,6 +221,20 @@ def _profile_row(path: str, input_shapes, dims, simplify: bool, shape_source: st
     return row
 
 
+def _worker_context() -> dict:
+    """Pool arguments that give workers the caller's message wording (options on the
+    command line, argument names from Python: see onnxstat.errors)."""
+    from .errors import CLI_CONTEXT
+
+    return {"initializer": _set_cli_context, "initargs": (CLI_CONTEXT.get(),)}
+
+
+def _set_cli_context(on: bool) -> None:
+    from .errors import CLI_CONTEXT
+
+    CLI_CONTEXT.set(on)
+
+
 def _worker(task: tuple) -> BatchRow:
     """Pool entry point (top level, so the ``spawn`` start method can pickle it)."""
     return _profile_row(*task)
@@ -337,7 +351,7 @@ def _run_pool(tasks: list[tuple], n_jobs: int, bar: _Progress, worker=_worker) -
     ctx = multiprocessing.get_context("spawn")
     rows: list[BatchRow | None] = [None] * len(tasks)
     pending = list(range(len(tasks)))
-    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, **_worker_context())
     try:
         futures = {pool.submit(worker, tasks[i]): i for i in pending}
         broken = False
@@ -358,7 +372,7 @@ def _run_pool(tasks: list[tuple], n_jobs: int, bar: _Progress, worker=_worker) -
     # isolate the model(s) that kill their worker
     pending = [i for i in range(len(tasks)) if rows[i] is None]
     while pending:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, **_worker_context())
         try:
             futures = [(i, pool.submit(worker, tasks[i])) for i in pending]
             for k, (i, fut) in enumerate(futures):
@@ -430,7 +444,7 @@ def to_json(res: BatchResult) -> str:
 
 def to_csv(res: BatchResult) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     w.writerow(COLUMNS)
     for r in res.models:
         d = r.to_dict()

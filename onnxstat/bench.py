@@ -429,9 +429,9 @@ class _ProgressBar:
 
 
 def _ort():
-    import onnxruntime as ort
+    from .extras import require
 
-    return ort
+    return require("onnxruntime", "measuring latency")
 
 
 def make_session_options(ort, *, threads=None, inter_threads=None, execution_mode="sequential", opt_level="all",
@@ -790,6 +790,13 @@ class BenchResult:
     def mean_ms(self) -> float:
         return self.latency_ms["mean"]
 
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        return (f"BenchResult(model={short_path(self.model)!r}, mean={self.latency_ms.get('mean', 0):.4g} ms, "
+                f"p50={self.latency_ms.get('p50', 0):.4g} ms, fps={self.fps or 0:.1f}, runs={self.runs}, "
+                f"providers={','.join(p.replace('ExecutionProvider', '') for p in self.providers_used)})")
+
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA,
@@ -901,6 +908,10 @@ def bench(
     :class:`onnxstat.bench_options.BenchOptions`) carries the settings without a
     keyword of their own: ``concurrency``, ``trace`` and ``device`` (see
     :func:`onnxstat.bench_options.run_bench` to give every setting that way).
+
+    >>> import onnxstat
+    >>> b = onnxstat.bench("model.onnx", dims={"batch": 1}, runs=50)
+    >>> b.mean_ms, b.fps, b.providers_used
     """
     from .loader import load
     from .profiler import _norm_dims, _norm_input_shapes
@@ -1208,7 +1219,7 @@ def summary_rows(res: BenchResult) -> list[tuple[str, str]]:
     ]
     for k in ("min", "p50", "p90", "p95", "p99", "max"):
         rows.append((f"Latency {k}", units.ms(lat[k])))
-    rows.append(("FPS", _f(res.fps, ",.1f") + f" (batch {res.batch}" + (", aggregate)" if res.concurrency else ")")))
+    rows.append(("FPS", units.fps_text(res.fps) + f" (batch {res.batch}" + (", aggregate)" if res.concurrency else ")")))
     rows.append(("Throughput", _f(res.throughput, ",.1f") + " samples/s over the timed loop"))
     if res.concurrency:
         c = res.concurrency
@@ -1312,7 +1323,7 @@ def to_csv(res: BenchResult, top: int | None = None) -> str:
     import io
 
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     if res.nodes:
         w.writerow(["name", "op_type", "status", "node", "provider", "calls_per_run", "mean_ms", "median_ms", "share",
                     "flops", "bytes", "gflops_per_s", "gb_per_s", "roofline_efficiency", "source_nodes"])
@@ -1346,22 +1357,27 @@ def print_table(res: BenchResult, top: int | None = None, console=None) -> None:
     for k, v in summary_rows(res):
         t.add_row(k, v)
     console.print(t)
-    if res.nodes:
+    if res.nodes:  # tables that fit the console's width, numbers never wrapped (onnxstat.layout)
+        from .layout import Col, table
+
         shown = top_nodes(res, top)
-        nt = Table(title=f"Kernels ({len(shown)} of {len(res.nodes)}, slowest first)", title_justify="left")
         heads = _node_headers(shown)
         with_node = "Node" in heads
-        for i, h in enumerate(heads):
-            nt.add_column(h, justify="right" if i >= (4 if with_node else 3) else "left")
-        for r in shown:
-            nt.add_row(*_node_cells(r, with_node))
+        text = {"Kernel": Col("Kernel", "left", 0, shrink=True, min_width=14),
+                "Op type": Col("Op type", "left", 2, shrink=True, min_width=12),
+                "Status": Col("Status", "left", 6), "Node": Col("Node", "left", 5, shrink=True, min_width=10)}
+        prio = {"Mean ms": 0, "Share": 1, "GFLOP/s": 3, "GB/s": 3, "FLOPs": 4, "Bytes": 5, "Kernels": 4}
+        cols = [text.get(h) or Col(h, priority=prio.get(h, 5)) for h in heads]
+        nt, dropped = table(cols, [_node_cells(r, with_node) for r in shown], console.width,
+                            title=f"Kernels ({len(shown)} of {len(res.nodes)}, slowest first)")
         console.print(nt)
-        ot = Table(title="By op type", title_justify="left")
-        for i, h in enumerate(OP_HEADERS):
-            ot.add_column(h, justify="right" if i >= 2 else "left")
-        for g in res.by_op_type:
-            ot.add_row(*_op_cells(g))
+        cols = [text.get(h) or Col(h, priority=prio.get(h, 5)) for h in OP_HEADERS]
+        ot, dropped2 = table(cols, [_op_cells(g) for g in res.by_op_type], console.width, title="By op type")
         console.print(ot)
+        left_out = list(dict.fromkeys(dropped + dropped2))
+        if left_out:
+            console.print(f"(not shown at {console.width} columns: {', '.join(left_out)}; --format csv or json "
+                          "show every column)", style="dim")
 
 
 def render(res: BenchResult, fmt: str, top: int | None = None) -> str:
@@ -1388,3 +1404,8 @@ __all__ = [
     "check_used_providers", "parse_providers", "batch_size", "parse_profile", "join_nodes", "ort_node_names",
     "render", "print_table", "to_json", "to_markdown", "to_csv", "time_runs", "make_runner", "to_ort_value",
 ]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "bench")

@@ -43,6 +43,15 @@ class Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from .errors import CLI_CONTEXT
+
+        token = CLI_CONTEXT.set(True)  # error messages name the options (see onnxstat.errors)
+        try:
+            return self._invoke(ctx)
+        finally:
+            CLI_CONTEXT.reset(token)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except OnnxstatError as exc:
@@ -68,7 +77,9 @@ class Group(click.Group):
 
 
 def fail(message: str, code: int) -> None:
-    message = " ".join(str(message).split())
+    from .textsafe import term
+
+    message = term(" ".join(str(message).split()))
     click.echo(f"onnxstat: error: {message}", err=True)
     sys.exit(code)
 
@@ -114,11 +125,44 @@ def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
     )
 
 
+#: report formats by the extension of ``-o FILE`` (used when --format is left out)
+EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+                     ".html": "html", ".htm": "html"}
+
+
+def format_for(fmt: str | None, output: str | None, formats: tuple[str, ...]) -> str:
+    """The report format: ``--format`` when given, else the one ``-o``'s extension names
+    (``.json``, ``.csv``, ``.md``, ``.html``), else the command's default.  A format that
+    contradicts the extension is a usage error, not a JSON file holding a table."""
+    from pathlib import Path
+
+    by_ext = EXTENSION_FORMATS.get(Path(output).suffix.lower()) if output else None
+    if fmt is None:
+        if by_ext is None:
+            return formats[0]
+        if by_ext not in formats:
+            raise UsageError(f"-o {output}: this command writes {', '.join(formats)}, not {by_ext}; "
+                             "choose another extension or --format")
+        return by_ext
+    if by_ext is not None and by_ext != fmt:
+        raise UsageError(f"--format {fmt} contradicts -o {output} (a {by_ext} file name); "
+                         "leave out --format or change the extension")
+    return fmt
+
+
 def output_options(formats: tuple[str, ...]) -> Callable:
+    """``-o FILE`` and ``--format``; the command receives the format resolved by :func:`format_for`."""
+    import functools
+
     def deco(fn: Callable) -> Callable:
-        fn = click.option("-o", "--output", type=click.Path(), help="Write the report to FILE (atomically).")(fn)
-        fn = click.option("--format", "fmt", type=click.Choice(formats), default=formats[0], show_default=True, help="Report format.")(fn)
-        return fn
+        @functools.wraps(fn)
+        def wrapper(*args, fmt=None, output=None, **kwargs):
+            return fn(*args, fmt=format_for(fmt, output, formats), output=output, **kwargs)
+
+        wrapper = click.option("-o", "--output", type=click.Path(), help="Write the report to FILE (atomically).")(wrapper)
+        wrapper = click.option("--format", "fmt", type=click.Choice(formats), default=None,
+                               help=f"Report format [default: from -o's extension, else {formats[0]}].")(wrapper)
+        return wrapper
 
     return deco
 
@@ -128,13 +172,36 @@ def emit(text: str, output: str | None) -> None:
     if output:
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)
-    else:
-        click.echo(text, nl=False)
+    else:  # color=True: text is written as rendered (click would strip escape codes from a pipe)
+        click.echo(text, nl=False, color=True)
 
 
 def warn(messages) -> None:
+    """Each message on stderr as ``onnxstat: warning: ...``: one line each, or on a terminal
+    wrapped at its width between words (continuation lines indented)."""
+    from .textsafe import term
+
+    width = _stderr_width()
     for m in messages:
-        click.echo(f"onnxstat: warning: {m}", err=True)
+        line = f"onnxstat: warning: {term(m)}"
+        if width:
+            import textwrap
+
+            line = "\n".join(textwrap.wrap(line, width, subsequent_indent="    ", break_long_words=False,
+                                            break_on_hyphens=False))
+        click.echo(line, err=True)
+
+
+def _stderr_width() -> int | None:
+    """The terminal's width when stderr is a terminal, else None (logs keep one line per warning)."""
+    import os
+
+    try:
+        if not sys.stderr.isatty():
+            return None
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 # --------------------------------------------------------------------------- profile
@@ -143,7 +210,7 @@ def warn(messages) -> None:
 @cli.command("profile")
 @click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=True, readable=False))
 @shape_options
-@output_options(("table", "json", "csv", "markdown"))
+@output_options(("table", "json", "csv", "markdown", "html"))
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show the N nodes with the most MACs instead of all nodes in graph order.")
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first; the summary shows node counts and totals before and after.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
@@ -197,6 +264,11 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
         raise UsageError("--depth and --fold-repeats go with --group-by scope")
     if per_node and not do_bench:
         raise UsageError("--per-node goes with --bench")
+    if fmt == "html":
+        if is_batch(models) or sweeps or symbolic or scope_options is not None:
+            raise UsageError("the HTML report (-o FILE.html) takes one model, without --sweep, --symbolic or --group-by scope")
+        return _profile_html(models[0], shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs,
+                             warmup, simplify, shape_source, output)
     if is_batch(models):
         if sweeps or symbolic or do_bench or plot or device or peak_tflops or bandwidth_gbs or values or scope_options:
             raise UsageError("--sweep, --symbolic, --bench, --plot, --device, --input-value and --group-by scope "
@@ -221,7 +293,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
         if len(models) != 1:
             raise UsageError("--sweep takes one model")
         return _profile_sweep(models[0], shapes, dim_values, sweeps, plot, do_bench, bench_options,
-                              shape_source, simplify, fmt, output)
+                              shape_source, simplify, fmt, output, symbolic)
     dev = None
     if device or peak_tflops is not None or bandwidth_gbs is not None or plot:
         from .cmd_devices import device_from_options
@@ -231,6 +303,23 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
         raise UsageError("--symbolic and --input-value do not go together yet")
     _profile_one(models[0], shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
                  symbolic, plot, do_bench, bench_options, values, scope_options)
+
+
+def _profile_html(model, shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs, warmup,
+                  simplify, shape_source, output) -> None:
+    """``profile --format html`` / ``-o FILE.html``: the page ``onnxstat report`` writes."""
+    from .report import build_report
+
+    dev = device
+    if peak_tflops is not None or bandwidth_gbs is not None:
+        from .roofline import resolve_device
+
+        dev = resolve_device(device, peak_tflops, bandwidth_gbs)
+    page, messages = build_report(model, shapes, dim_values, bench=do_bench, runs=runs if do_bench else None,
+                                  warmup=warmup if do_bench else None, device=dev, simplify=simplify,
+                                  shape_source=shape_source)
+    warn(messages)
+    emit(page, output)
 
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
@@ -275,17 +364,10 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
         scope_rows = by_scope(res, scope_options["depth"], scope_options["fold_repeats"])
         res.extras["by_scope"] = scope_rows
-    if fmt == "table" and not output:
-        console = render.terminal_console()
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)
-        if scope_rows is not None:
-            from .scopes import print_scope_tree
-
-            print_scope_tree(scope_rows, console)
-        if sym is not None:
-            from .symbolic import print_symbolic
-
-            print_symbolic(sym, console)
+    shown_warnings = _shown_warnings(res, sym)
+    if fmt == "table" and not output:  # the warnings first, on stderr; then the tables
+        warn(shown_warnings)
+        _print_profile(res, sym, render.terminal_console(), top, no_nodes, False, scope_rows)
         return
     if fmt == "json":
         text = render.to_json(res)
@@ -301,63 +383,132 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
             from .scopes import scope_markdown
 
             text += "\n" + scope_markdown(scope_rows)
-        if sym is not None:
+        if sym is not None:  # the formulas first
             from .symbolic import symbolic_markdown
 
-            text += "\n" + symbolic_markdown(sym)
+            title, _, rest = text.partition("\n")
+            text = f"{title}\n\n{symbolic_markdown(sym)}\n{_evaluated_at(res, sym)}\n{rest}"
     else:
         from io import StringIO
 
         from .render import make_console
 
         buf = StringIO()
-        console = make_console(file=buf, width=160, color_system=None)
-        render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None)
-        if scope_rows is not None:
-            from .scopes import print_scope_tree
-
-            print_scope_tree(scope_rows, console)
-        if sym is not None:
-            from .symbolic import print_symbolic
-
-            print_symbolic(sym, console)
+        _print_profile(res, sym, make_console(file=buf, width=160, color_system=None), top, no_nodes, True,
+                       scope_rows)
         text = buf.getvalue()
-    warn(res.warnings)
+    warn(shown_warnings)
     emit(text, output)
 
 
+def _shown_warnings(res, sym) -> list[str]:
+    """With --symbolic the formulas cover the dims left unset: the warning that they
+    were set to a default for the tables is replaced by the line naming the values."""
+    if sym is None:
+        return list(res.warnings)
+    return [w for w in res.warnings if not w.startswith(("input dims not set", "unresolved dims set to"))]
+
+
+def _evaluated_at(res, sym) -> str:
+    from .render import dims_text
+
+    given = res.settings.get("dims") or {}
+    defaulted = res.settings.get("defaulted_dims") or {}
+    values = dims_text({"dims": {s: given.get(s, defaulted.get(s, 1)) for s in sym.symbols}}) or "the dims given"
+    return f"The tables below are the profile at {values} (--dim NAME=VALUE for other values)."
+
+
+def _print_profile(res, sym, console, top, no_nodes, show_warnings, scope_rows=None) -> None:
+    """The terminal view: with --symbolic the formulas first, then the tables at the values
+    used; with --group-by scope the scope tree instead of the node table."""
+    from . import render
+
+    if sym is not None:
+        from .symbolic import print_symbolic
+
+        print_symbolic(sym, console)
+        console.print(_evaluated_at(res, sym), style="bold")
+        console.print()
+    render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None,
+                       show_warnings=show_warnings)
+    if scope_rows is not None:
+        from .scopes import print_scope_tree
+
+        print_scope_tree(scope_rows, console)
+
+
 def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_options, shape_source, simplify,
-                   fmt, output) -> None:
+                   fmt, output, symbolic=False) -> None:
+    """--sweep: one row per grid point and the exact polynomial of each counted metric in
+    the swept dims.  With --symbolic the full formulas (every free dim, per op type) follow
+    the sweep: after the tables, as ``symbolic`` in the JSON, as a section in Markdown."""
     from .sweep import parse_sweep, plot_format, plot_sweep, print_sweep, render_sweep, sweep
 
     grid = parse_sweep(sweeps)
+    if symbolic and fmt == "csv":
+        raise UsageError("--symbolic with --sweep: the formulas do not fit a CSV; use --format json or markdown")
     if plot:
         plot_format(plot)
         check_output_path(plot)
     sw = sweep(model, grid, shapes, dim_values, bench=do_bench, bench_options=bench_options,
                shape_source=shape_source, simplify=simplify)
+    sym = None
+    if symbolic:
+        from .symbolic import symbolic_profile
+
+        sym = symbolic_profile(model, shapes, dim_values, shape_source=shape_source)
     if plot:
         plot_sweep(sw, plot)
         click.echo(f"wrote {plot}", err=True)
-    warn(sw.warnings)
+    warn(sw.warnings + ([f"symbolic: {w}" for w in sym.warnings] if sym else []))
     if fmt == "table" and not output:
-        print_sweep(sw)
+        from .render import terminal_console
+        from .symbolic import print_symbolic
+
+        console = terminal_console()
+        print_sweep(sw, console)
+        if sym is not None:
+            console.print()
+            print_symbolic(sym, console)
         return
-    emit(render_sweep(sw, fmt), output)
+    if sym is None:
+        return emit(render_sweep(sw, fmt), output)
+    if fmt == "json":
+        import json
+
+        return emit(json.dumps({**sw.to_dict(), **sym.to_dict()}, indent=2) + "\n", output)
+    from .symbolic import symbolic_markdown
+
+    text = render_sweep(sw, fmt)
+    emit(text + "\n" + (symbolic_markdown(sym) if fmt == "markdown" else _symbolic_text(sym)), output)
+
+
+def _symbolic_text(sym) -> str:
+    from io import StringIO
+
+    from .render import make_console
+    from .symbolic import print_symbolic
+
+    buf = StringIO()
+    print_symbolic(sym, make_console(file=buf, width=160, color_system=None))
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- ops
 
 
 @cli.command("ops")
+@click.argument("name", required=False)
 @output_options(("table", "json", "markdown"))
 @click.option("--domain", default=None, help="Only this domain (ai.onnx, com.microsoft, …).")
 @plugin_option
-def ops_cmd(fmt, output, domain):
-    """List every supported (domain, op_type) with its formula."""
+def ops_cmd(name, fmt, output, domain):
+    """List every supported (domain, op_type) with its formula, or look up op NAME
+    (any case; e.g. 'onnxstat ops conv', 'onnxstat ops Attention --domain com.microsoft')."""
     from .coverage import ops_table
+    from .render import terminal_console
 
-    emit(ops_table(fmt, domain), output)
+    emit(ops_table(fmt, domain, name, width=terminal_console().width), output)
 
 
 def main() -> None:

@@ -58,57 +58,69 @@ def _tf(v) -> str:
 
 def devices_rows(devs) -> list[list[str]]:
     rows = []
-    for d in devs:
+    for i, d in enumerate(devs, 1):
         p = d.peaks
         rows.append([
-            d.name + (" (measured)" if d.measured and "measured" not in d.name else ""),
+            f"[{i}] " + d.name + (" (measured)" if d.measured and "measured" not in d.name else ""),
             d.kind,
             _tf(p.get("fp32")),
             _tf(p.get("fp16")),
             _tf(p.get("int8")),
             f"{d.bandwidth / 1e9:,.4g}",
             f"{d.ridge('fp32'):.3g}",
-            ", ".join(d.aliases),
+            ", ".join(d.aliases[:2]) + (", …" if len(d.aliases) > 2 else ""),
         ])
     return rows
 
 
-HEADERS = ["Device", "Kind", "FP32 TFLOP/s", "FP16/BF16 TFLOP/s", "INT8 TOP/s", "Bandwidth GB/s", "FP32 ridge FLOP/B", "Aliases"]
+HEADERS = ["Device", "Kind", "FP32 TFLOP/s", "FP16 TFLOP/s", "INT8 TOP/s", "Memory GB/s", "Ridge FLOP/B", "Aliases"]
+
+#: the table fits this many columns (a wider terminal does not make it wider)
+DEVICES_WIDTH = 100
 
 
-def render_devices(devs, fmt: str) -> str:
+def render_devices(devs, fmt: str, sources: bool = False, width: int = DEVICES_WIDTH) -> str:
+    """JSON (everything), or the table in ``width`` columns; ``sources`` adds the numbered
+    datasheet sources and notes below it."""
     if fmt == "json":
         return json.dumps({"schema": "onnxstat.devices/1", "devices": [d.to_dict() for d in devs]}, indent=2) + "\n"
     from io import StringIO
 
+    from . import layout
     from .render import make_console
-    from rich.table import Table
 
     buf = StringIO()
-    console = make_console(file=buf, width=200, color_system=None)
-    t = Table(title="Device presets (dense peaks; '-' = absent)", title_justify="left")
-    for i, h in enumerate(HEADERS):
-        t.add_column(h, justify="left" if i in (0, 1, 7) else "right", overflow="fold")
-    for r in devices_rows(devs):
-        t.add_row(*r)
+    console = make_console(file=buf, width=width, color_system=None)
+    cols = [layout.Col("Device", "left", 0), layout.Col("Kind", "left", 6), layout.Col("FP32 TFLOP/s", priority=1),
+            layout.Col("FP16 TFLOP/s", priority=2), layout.Col("INT8 TOP/s", priority=3),
+            layout.Col("Memory GB/s", priority=1), layout.Col("Ridge FLOP/B", priority=5),
+            layout.Col("Aliases", "left", 4, shrink=True, min_width=8)]
+    t, dropped = layout.table(cols, devices_rows(devs), width,
+                              title="Device presets (dense peaks; FP16 = FP16/BF16; '-' = absent)")
     console.print(t)
+    if dropped:
+        console.print(f"(not shown: {', '.join(dropped)}; --format json has everything)")
+    if not sources:
+        console.print("Datasheet sources and notes: onnxstat devices --sources")
+        return buf.getvalue()
     console.print("Sources:")
     for i, d in enumerate(devs, 1):
-        console.print(f"  [{i}] {d.name}: {d.source}" + (f" Note: {d.notes}" if d.notes else ""), highlight=False, soft_wrap=True)
+        console.print(f"[{i}] {d.name}: {d.source}" + (f" Note: {d.notes}" if d.notes else ""), highlight=False)
     return buf.getvalue()
 
 
 @cli.command("devices")
 @output_options(("table", "json"))
 @click.option("--host", "host", is_flag=True, help="Also measure this machine (about 1-2 s): numpy fp32 GEMM and a 64 MiB copy.")
-def devices_cmd(fmt, output, host):
-    """List the device presets used by --device (peaks, bandwidth, source)."""
+@click.option("--sources", is_flag=True, help="Also print the datasheet source and the notes of every preset.")
+def devices_cmd(fmt, output, host, sources):
+    """List the device presets used by --device (peaks, bandwidth; sources with --sources)."""
     from .roofline import measure_host, presets
 
     devs = presets()
     if host:
         devs.append(measure_host())
-    emit(render_devices(devs, fmt), output)
+    emit(render_devices(devs, fmt, sources=sources), output)
 
 
 __all__ = ["device_options", "plot_option", "device_from_options", "render_devices"]

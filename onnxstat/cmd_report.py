@@ -30,9 +30,11 @@ from .plugins import plugin_option
 @click.option("--simplify", is_flag=True, help="Run onnx-simplifier first.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
               help="'ort' also runs the model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
+@click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
+              help="Value of a small input (repeatable), e.g. --input-value sr=16000, as for 'onnxstat profile'.")
 @plugin_option
 def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device, peak_tflops, bandwidth_gbs,
-               compare, variants, fidelity, localize, simplify, shape_source):
+               compare, variants, fidelity, localize, simplify, shape_source, input_values):
     """Write a self-contained HTML report for MODEL (one file, no network needed to view it).
 
     \b
@@ -42,7 +44,10 @@ def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device
     from .errors import UsageError
     from .report import build_report
 
+    from .cli import parse_input_values
+
     shapes, dim_values = parse_shape_options(input_shapes, dims)
+    values = parse_input_values(input_values)
     if output:
         check_output_path(output)
     if (runs is not None or warmup is not None) and not do_bench:
@@ -58,6 +63,7 @@ def report_cmd(model, input_shapes, dims, output, do_bench, runs, warmup, device
     page, messages = build_report(
         model, shapes, dim_values, bench=do_bench, runs=runs, warmup=warmup, device=dev,
         compare=compare, simplify=simplify, shape_source=shape_source, compare_options=options or None,
+        input_values=values,
     )
     warn(messages)
     emit(page, output)

@@ -155,7 +155,7 @@ class ModelEntry:
         t = self.totals
         if key == "file_size":
             return self.result.file_size
-        if key in ("latency_p50_ms", "latency_p90_ms"):
+        if key in ("latency_mean_ms", "latency_p50_ms", "latency_p90_ms"):
             lat = (self.bench or {}).get("latency_ms") or {}
             return lat.get(key.split("_")[1])
         if key == "fps":
@@ -211,6 +211,14 @@ class Comparison:
     def baseline(self) -> ModelEntry:
         return self.models[0]
 
+    def __repr__(self) -> str:
+        labels = ", ".join(m.label for m in self.models[:4]) + (", …" if len(self.models) > 4 else "")
+        if len(labels) > 100:
+            labels = labels[:99] + "…"
+        sp = self.ratios().get("speedup") if any(m.bench for m in self.models) else None
+        tail = f", speedup={sp[-1]:.2f}" if sp and sp[-1] is not None else ""
+        return f"Comparison(models=[{labels}], baseline={self.baseline.label[:40]!r}{tail})"
+
     # -- structure --------------------------------------------------------
     @property
     def node_counts(self) -> list[int]:
@@ -237,7 +245,8 @@ class Comparison:
                 continue
             out[key] = [ratio(m.metric(key), base.metric(key)) for m in self.models]
         if any(m.bench for m in self.models):
-            out["speedup"] = [ratio(base.metric("latency_p50_ms"), m.metric("latency_p50_ms")) for m in self.models]
+            out["speedup"] = [units.speedup(base.metric("latency_mean_ms"), m.metric("latency_mean_ms"))
+                              for m in self.models]
         return out
 
     # -- per op type ------------------------------------------------------
@@ -321,7 +330,12 @@ def compare(
     labels: Sequence[str] | None = None,
 ) -> Comparison:
     """Profile ``models`` (paths or ModelProtos; the first is the baseline) at the same
-    input shapes and compare them.  ``bench`` also measures latency on the CPU."""
+    input shapes and compare them.  ``bench`` also measures latency on the CPU.
+
+    >>> import onnxstat
+    >>> cmp = onnxstat.compare(["model.onnx", "model_int8.onnx"], dims={"batch": 1})
+    >>> cmp.ratios()["macs"], cmp.to_dict()["structure"]["note"]
+    """
     from .profiler import profile
 
     models = list(models)
@@ -454,9 +468,10 @@ def summary_rows(cmp: Comparison) -> list[tuple[str, list[str]]]:
     if any(m.bench for m in ms):
         rows.append(row("Latency p50", "latency_p50_ms", units.ms))
         rows.append(row("Latency p90", "latency_p90_ms", units.ms))
-        rows.append(row("FPS", "fps", lambda v: f"{float(v):.1f}"))
+        rows.append(row("Latency mean", "latency_mean_ms", units.ms))
+        rows.append(row("FPS", "fps", units.fps_text))
         sp = rats.get("speedup", [None] * len(ms))
-        rows.append(("Speedup", ["-" if s is None else f"x{s:.2f}" for s in sp]))
+        rows.append(("Speedup (baseline mean / mean)", [units.speedup_text(s) for s in sp]))
     if any(m.fidelity for m in ms):
         from .fidelity import summary_rows as fidelity_rows
 
@@ -514,7 +529,7 @@ def to_markdown(cmp: Comparison) -> str:
 def to_csv(cmp: Comparison) -> str:
     """Long table: section, key, metric, then one column per model (exact numbers)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     ms = cmp.models
     w.writerow(["section", "key", "metric"] + [m.label for m in ms])
 
@@ -617,3 +632,8 @@ def render_text(cmp: Comparison, fmt: str, width: int = 160) -> str:
 
 
 __all__ = ["compare", "Comparison", "ModelEntry", "OpCell", "family", "ratio", "render_text", "SCHEMA"]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "compare")

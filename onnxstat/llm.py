@@ -41,9 +41,7 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -460,6 +458,12 @@ class LLMResult:
     measured: dict | None = None
     warnings: list[str] = field(default_factory=list)
     prefill_profile: Any = None  # the ProfileResult of the prefill (for the HTML report)
+
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        return (f"LLMResult(model={short_path(self.model)!r}, prompt={self.prompt}, context={self.context}, "
+                f"prefill_macs={self.prefill.get('macs')}, kv_bytes_per_token={self.kv_cache.get('bytes_per_token')})")[:199]
 
     def to_dict(self) -> dict:
         from .symbolic import exact, pretty
@@ -1015,14 +1019,9 @@ def to_json(res: "LLMResult") -> str:
     return json.dumps(res.to_dict(), indent=2) + "\n"
 
 
-class _CallableModule(types.ModuleType):
-    """``onnxstat.llm`` is this module and the function: ``onnxstat.llm(model, prompt=512, context=4096)``."""
+from ._callable import make_callable  # noqa: E402
 
-    def __call__(self, *args, **kwargs) -> LLMResult:
-        return llm(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_callable(__name__, "llm")  # onnxstat.llm is this module and the function: onnxstat.llm(model, prompt=512, context=4096)
 
 __all__ = ["LLMResult", "Signature", "KVPair", "SCHEMA", "detect_signature", "fit_decode_formula", "generate_bench",
            "greedy_tokens", "kv_cache", "llm", "phase_inputs", "print_llm", "to_json", "to_markdown", "prompt_ids", "run_generation", "sum_over_past"]

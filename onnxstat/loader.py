@@ -32,7 +32,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from . import _onnx as ox
-from .errors import ModelError, UsageError
+from .errors import ModelError, ModelNotFoundError, UsageError
 from .graph import GraphView, build_view, validate_model
 from .io import register_input
 
@@ -328,10 +328,10 @@ def _check_path(path: Path) -> None:
         st = path.stat()
     except FileNotFoundError:
         if path.is_symlink():
-            raise UsageError(f"{path}: broken symbolic link (the file it points to does not exist)") from None
-        raise UsageError(f"{path}: no such file") from None
+            raise ModelNotFoundError(f"{path}: broken symbolic link (the file it points to does not exist)", path) from None
+        raise ModelNotFoundError(f"{path}: no such file", path) from None
     except NotADirectoryError:
-        raise UsageError(f"{path}: no such file (a parent in the path is not a folder)") from None
+        raise ModelNotFoundError(f"{path}: no such file (a parent in the path is not a folder)", path) from None
     except PermissionError:
         raise UsageError(f"{path}: permission denied") from None
     except OSError as exc:

@@ -26,9 +26,10 @@ def observe_shapes(lm: LoadedModel, inputs, seed: int = 0, int_range=None) -> di
     Outputs are bound to CPU memory through IO binding and read as OrtValues, so no
     output is converted to numpy (bfloat16/float8 values and sequences are fine).
     """
-    import onnxruntime as ort
-
+    from .extras import require
     from .inputs import DEFAULT_INT_RANGE, bind_input, make_inputs, ort_feed
+
+    ort = require("onnxruntime", "--shape-source ort")
 
     model = onnx.ModelProto()
     model.CopyFrom(lm.full_model())

@@ -98,7 +98,9 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     time are labelled.  ``providers_used`` (the measurement's providers) puts a
     note in the title when the device is not the hardware measured.
     """
-    import matplotlib
+    from .extras import require
+
+    matplotlib = require("matplotlib", "--plot")
 
     # Figure + the Agg canvas directly: no pyplot, no global backend switch, no display needed
     from matplotlib.figure import Figure
@@ -132,7 +134,7 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         ridge = peak / bw
         xline = [lo, ridge, hi]
         yline = [lo * bw, peak, peak]
-        label = f"{p} roof: {units.si(peak, 'FLOP/s')}" + ("" if used == p else f" (= {used}, no {p} peak)")
+        label = f"{p} roof: {units.rate(peak, p)}" + ("" if used == p else f" (= {used}, no {p} peak)")
         if meas and device.bandwidth_levels:
             label += f", memory {units.nbytes(bw)}/s"
         ax.plot(xline, yline, ROOF_STYLE.get(p, "-"), color="black", linewidth=1.4, label=label)
@@ -215,7 +217,7 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     if title is None:
         dev_name = device.name if src in device.name else f"{device.name} ({src})"
         title = (f"{name} on {dev_name}, {units.nbytes(bw)}/s: roofline latency "
-                 f"{rl.latency_s * 1e3:.4g} ms, {len(pts)} nodes with FLOPs")
+                 f"{units.duration(rl.latency_s)}, {len(pts)} nodes with FLOPs")
         if meas:
             title += (f"\n{len(meas)} measured kernels with FLOPs, "
                       f"{sum(m['time_s'] for m in meas) * 1e3:.4g} ms of kernel time per run")

@@ -83,6 +83,10 @@ def profile(
     ``shape_source="auto"`` fills what the static pass leaves unknown from onnxruntime.
     ``custom_handlers`` lists handlers declared with :func:`onnxstat.register_handler`
     (or plugin files): they count for this call only.
+
+    >>> import onnxstat
+    >>> res = onnxstat.profile("model.onnx", input_shapes={"input": (1, 3, 224, 224)})
+    >>> res.totals.macs, res.totals.params, res.to_dict()["schema"]
     """
     input_shapes = _norm_input_shapes(input_shapes)
     dims = _norm_dims(dims)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from typing import Any
 
-from . import units
+from . import layout, units
 from .analysis import NodeCost
 from .result import ProfileResult, jsonable
+from .textsafe import csv_writer, md, term
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -79,7 +79,7 @@ def node_row(n: NodeCost) -> list:
 
 def to_csv(res: ProfileResult, top: int | None = None) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv_writer(buf)
     w.writerow(NODE_COLUMNS)
     for n in select_nodes(res, top):
         w.writerow(node_row(n))
@@ -88,9 +88,9 @@ def to_csv(res: ProfileResult, top: int | None = None) -> str:
                 jsonable(t.weight_bytes), jsonable(t.bytes_read), jsonable(t.bytes_written),
                 jsonable(t.memory_traffic_bytes), ""])
     for d, o, c in res.unsupported:
-        buf.write(f"# unsupported: {d or 'ai.onnx'}::{o} x{c}\n")
+        buf.write(term(f"# unsupported: {d or 'ai.onnx'}::{o} x{c}") + "\n")
     for msg in res.warnings:
-        buf.write(f"# warning: {msg}\n")
+        buf.write(term(f"# warning: {msg}") + "\n")
     return buf.getvalue()
 
 
@@ -102,7 +102,7 @@ def _md_table(headers: list[str], rows: list[list[Any]], align: str | None = Non
     out = ["| " + " | ".join(headers) + " |"]
     out.append("|" + "|".join(":---" if a == "l" else "---:" for a in align) + "|")
     for r in rows:
-        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+        out.append("| " + " | ".join(md(c) for c in r) + " |")
     return "\n".join(out)
 
 
@@ -145,7 +145,7 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
     if bench:
         lat = bench.get("latency_ms", {})
         rows.append(("Latency (bench)", f"p50 {units.ms(lat.get('p50'))}, p90 {units.ms(lat.get('p90'))}, "
-                                         f"mean {units.ms(lat.get('mean'))}; {bench.get('fps', 0):.1f} FPS "
+                                         f"mean {units.ms(lat.get('mean'))}; {units.fps_text(bench.get('fps'))} "
                                          f"({', '.join(bench.get('providers_used', []))})"))
         from .kernel_match import kernel_summary
 
@@ -158,6 +158,14 @@ def summary_rows(res: ProfileResult) -> list[tuple[str, str]]:
     return rows
 
 
+def dims_text(settings: dict) -> str:
+    """The symbolic dims and the values used: ``batch=4, seq=1 (default: not set)``."""
+    defaulted = settings.get("defaulted_dims") or {}
+    parts = [f"{k}={v}" for k, v in (settings.get("dims") or {}).items() if k not in defaulted]
+    parts += [f"{k}={v} (default: not set)" for k, v in defaulted.items()]
+    return ", ".join(parts)
+
+
 def header_rows(res: ProfileResult) -> list[tuple[str, str]]:
     rows = [("Model", res.path or "(in memory)")]
     rows.append(("Opset", ", ".join(f"{d} {v}" for d, v in res.opset.items())))
@@ -165,6 +173,9 @@ def header_rows(res: ProfileResult) -> list[tuple[str, str]]:
         rows.append(("Producer", res.producer))
     for name, dtype, shape in res.inputs:
         rows.append(("Input", f"{name}: {dtype} [{units.shape(shape)}]"))
+    dims = dims_text(res.settings)
+    if dims:
+        rows.append(("Dims", dims))
     for name, dtype, shape in res.outputs:
         rows.append(("Output", f"{name}: {dtype} [{units.shape(shape)}]"))
     return rows
@@ -187,7 +198,7 @@ NODE_HEADERS = ["Node", "Op", "Precision", "Output shape", "MACs", "FLOPs", "Par
 ROOFLINE_HEADERS = ["FLOPs/B", "Bound", "Roofline"]
 
 
-def node_cells(n: NodeCost, extra: dict | None = None) -> list[Any]:
+def node_cells(n: NodeCost, extra: dict | None = None, time_unit: tuple[float, str] | None = None) -> list[Any]:
     out_shape = units.shape(n.outputs[0][2]) if n.outputs else "-"
     flops = units.si(n.flops) if n.kind != "unsupported" else "unsupported"
     cells = [n.path, n.op_type, n.compute_dtype, out_shape, units.si(n.macs), flops, units.si(n.params),
@@ -195,7 +206,7 @@ def node_cells(n: NodeCost, extra: dict | None = None) -> list[Any]:
     if extra is not None:
         inten, t = extra.get("intensity"), extra.get("roofline_time_s")
         cells += [f"{inten:.2f}" if isinstance(inten, (int, float)) else "-", extra.get("bound") or "-",
-                  f"{t * 1e6:.3g} us" if isinstance(t, (int, float)) else "-"]
+                  units.duration(t, time_unit, 3) if isinstance(t, (int, float)) else "-"]
     return cells
 
 
@@ -203,18 +214,20 @@ def node_table(res: ProfileResult, top: int | None) -> tuple[list[str], list[lis
     """Headers and rows of the node table (roofline columns when a device was given)."""
     extras = res.node_extras if res.node_extras else None
     index = {id(n): i for i, n in enumerate(res.nodes)}
+    # one time unit for the whole roofline column
+    tu = units.time_unit([e.get("roofline_time_s") for e in extras if e]) if extras is not None else None
     rows = []
     for n in select_nodes(res, top):
         extra = None
         if extras is not None:
             i = index[id(n)]
             extra = extras[i] if i < len(extras) else {}
-        rows.append(node_cells(n, extra))
+        rows.append(node_cells(n, extra, tu))
     return (NODE_HEADERS + ROOFLINE_HEADERS if extras is not None else NODE_HEADERS), rows
 
 
 def to_markdown(res: ProfileResult, top: int | None = None) -> str:
-    parts = [f"# onnxstat profile: {res.path or 'model'}", ""]
+    parts = [f"# onnxstat profile: {md(res.path or 'model')}", ""]
     parts.append(_md_table(["", ""], [list(r) for r in header_rows(res)], "ll"))
     parts += ["", "## Totals", "", _md_table(["Metric", "Value"], [list(r) for r in summary_rows(res)], "ll")]
     parts += ["", "## By op type", "", _md_table(OP_HEADERS, op_rows(res))]
@@ -223,11 +236,11 @@ def to_markdown(res: ProfileResult, top: int | None = None) -> str:
     parts += ["", title, "", _md_table(headers, rows, "llll" + "r" * (len(headers) - 4))]
     parts += ["", "## Unsupported ops", ""]
     if res.unsupported:
-        parts += [f"- `{d or 'ai.onnx'}::{o}` x{c}" for d, o, c in res.unsupported]
+        parts += [f"- {md(d or 'ai.onnx')}::{md(o)} x{c}" for d, o, c in res.unsupported]
     else:
         parts.append("None.")
     parts += ["", "## Warnings", ""]
-    parts += [f"- {w}" for w in res.warnings] if res.warnings else ["None."]
+    parts += [f"- {md(w)}" for w in res.warnings] if res.warnings else ["None."]
     return "\n".join(parts) + "\n"
 
 
@@ -245,34 +258,79 @@ def make_console(**kwargs):
     brackets.  Styles are passed explicitly (``style=``, ``Text.assemble``)."""
     from rich.console import Console
 
-    return Console(markup=False, emoji=False, **kwargs)
+    from .textsafe import install
+
+    console = Console(markup=False, emoji=False, **kwargs)
+    install(console)  # model text in any table is escaped (onnxstat.textsafe)
+    return console
 
 
 def terminal_console():
-    """A rich console for stdout; 140 columns when stdout is not a terminal (pipes, files)."""
+    """A rich console for stdout: the terminal's width, or ``$COLUMNS``, else 140 columns
+    when stdout is not a terminal (pipes, files)."""
+    import os
+
     console = make_console()
-    return console if console.is_terminal else make_console(width=140)
+    return console if console.is_terminal or os.environ.get("COLUMNS", "").isdigit() else make_console(width=140)
 
 
-def print_table(res: ProfileResult, top: int | None = None, console=None, show_nodes: bool = True) -> None:
+#: node table columns: (header, justify, priority, shrink); priority 0 is dropped last
+NODE_COLS = [
+    layout.Col("Node", "left", 0, shrink=True, min_width=16),
+    layout.Col("Op", "left", 1, shrink=True, min_width=18),
+    layout.Col("Precision", "left", 7),
+    layout.Col("Output shape", "left", 3),
+    layout.Col("MACs", priority=2),
+    layout.Col("FLOPs", priority=1),
+    layout.Col("Params", priority=6),
+    layout.Col("Traffic", priority=4),
+]
+ROOFLINE_COLS = [layout.Col("FLOPs/B", priority=8), layout.Col("Bound", "left", 5), layout.Col("Roofline", priority=5)]
+OP_COLS = [
+    layout.Col("Op type", "left", 0, shrink=True, min_width=12),
+    layout.Col("Count", priority=3),
+    layout.Col("MACs", priority=2),
+    layout.Col("FLOPs", priority=1),
+    layout.Col("FLOPs %", priority=4),
+    layout.Col("Params", priority=6),
+    layout.Col("Traffic", priority=5),
+    layout.Col("Traffic %", priority=7),
+]
+
+
+def print_head(rows: list[tuple[str, str]], console) -> None:
+    """Key/value rows: keys in a column, values wrapped at separators to the width left
+    (never inside a number), the model path shortened from the left."""
     from rich.table import Table
+
+    rows = [(term(k), term(v)) for k, v in rows]
+    key_w = max((layout.cell_len(k) for k, _ in rows), default=0)
+    value_w = max(10, console.width - key_w - 2)
+    head = Table(show_header=False, box=None, pad_edge=False)
+    head.add_column(style="bold cyan", no_wrap=True)
+    head.add_column(overflow="fold", max_width=value_w)
+    for k, v in rows:
+        lines = [layout.shorten_left(v, value_w)] if k == "Model" else layout.wrap_value(v, value_w)
+        for j, line in enumerate(lines):
+            head.add_row(k if j == 0 else "", line)
+    console.print(head)
+
+
+def print_table(res: ProfileResult, top: int | None = None, console=None, show_nodes: bool = True,
+                show_warnings: bool = True) -> None:
+    """The profile as terminal tables that fit ``console.width`` (see :mod:`onnxstat.layout`).
+
+    ``show_warnings=False`` leaves the warnings out (the CLI prints them on stderr first)."""
     from rich.text import Text
 
     console = console or terminal_console()
-    head = Table(show_header=False, box=None, pad_edge=False)
-    head.add_column(style="bold cyan")
-    head.add_column()
-    for k, v in header_rows(res) + summary_rows(res):
-        head.add_row(k, v)
-    console.print(head)
+    print_head(header_rows(res) + summary_rows(res), console)
     console.print()
 
-    ops = Table(title="By op type", title_justify="left")
-    for i, h in enumerate(OP_HEADERS):
-        ops.add_column(h, justify="left" if i == 0 else "right")
-    for r in op_rows(res):
-        ops.add_row(*[str(c) for c in r])
+    ops, dropped = layout.table(OP_COLS, op_rows(res), console.width, title="By op type")
     console.print(ops)
+    _dropped_note(console, dropped)
+    console.print()
 
     if show_nodes:
         if top is None and len(res.nodes) > TABLE_MAX_NODES:
@@ -281,16 +339,21 @@ def print_table(res: ProfileResult, top: int | None = None, console=None, show_n
                           "(--top N for another number, --format csv or json for every node)", style="dim")
         headers, rows = node_table(res, top)
         title = f"Top {top} nodes by MACs" if top else "Nodes (graph order)"
-        nt = Table(title=title, title_justify="left")
-        for i, h in enumerate(headers):
-            nt.add_column(h, justify="left" if i < 4 else "right", overflow="fold")
-        for cells in rows:
-            style = "red" if cells[5] == "unsupported" else None
-            nt.add_row(*[str(c) for c in cells], style=style)
+        cols = NODE_COLS + ROOFLINE_COLS if len(headers) > len(NODE_COLS) else NODE_COLS
+        styles = ["red" if cells[5] == "unsupported" else None for cells in rows]
+        nt, dropped = layout.table(cols, rows, console.width, title=title, row_styles=styles)
         console.print(nt)
+        _dropped_note(console, dropped)
 
     if res.unsupported:
         console.print(Text.assemble(("Unsupported ops", "bold red"), " (MACs/FLOPs not counted): " + ", ".join(
-            f"{d + '::' if d else ''}{o} x{c}" for d, o, c in res.unsupported)))
-    for w in res.warnings:
-        console.print(Text.assemble(("warning:", "yellow"), f" {w}"), highlight=False)
+            term(f"{d + '::' if d else ''}{o} x{c}") for d, o, c in res.unsupported)))
+    if show_warnings:
+        for w in res.warnings:
+            console.print(Text.assemble(("warning:", "yellow"), f" {term(w)}"), highlight=False)
+
+
+def _dropped_note(console, dropped: list[str]) -> None:
+    if dropped:
+        console.print(f"(not shown at {console.width} columns: {', '.join(dropped)}; a wider terminal, "
+                      "--format csv or json show every column)", style="dim")

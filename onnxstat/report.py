@@ -25,6 +25,7 @@ import json
 import math
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -163,7 +164,7 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
              sub=("ms: " + " · ".join(parts)) if parts else None,
              exact_text=f"{'median' if key == 'p50' else 'mean'} of {bench.get('runs', '?')} runs")
         fps = bench.get("fps")
-        card("fps", "Throughput", fps, "-" if _num(fps) is None else f"{_num(fps):,.{0 if _num(fps) >= 100 else 1}f} FPS",
+        card("fps", "Throughput", fps, units.fps_text(fps),
              sub=(f"batch {bench['batch']} · " if bench.get("batch") else "") + "from the mean latency", exact_text="")
     if roofline:
         lat_s = roofline_totals(roofline).get("roofline_latency_s")
@@ -213,7 +214,7 @@ def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
     if isinstance(peaks, Mapping):
         for p, v in peaks.items():
             if v:
-                device_rows.append((f"Peak {p}", units.si(v, "FLOP/s")))
+                device_rows.append((f"Peak {p}", units.rate(v, p)))
     elif _num(peaks) is not None:
         device_rows.append(("Peak", units.si(peaks, "FLOP/s")))
     bw = dev.get("bandwidth_bytes_per_s")
@@ -468,6 +469,7 @@ COMPARE_METRICS = (
     ("peak_activation_bytes", "Peak activation memory", "bytes", "lower"),
     ("low_precision_mac_share", "Low-precision MAC share", "share", None),
     ("node_count", "Nodes", "int", None),
+    ("latency_mean_ms", "Latency mean", "ms", "lower"),
     ("latency_p50_ms", "Latency p50", "ms", "lower"),
     ("latency_p90_ms", "Latency p90", "ms", "lower"),
     ("fps", "Throughput (FPS)", "fps", "higher"),
@@ -490,7 +492,7 @@ def _human(v: Any, kind: str) -> str:
     if kind == "share":
         return f"{100 * _num(v):.1f}%"
     if kind == "fps":
-        return f"{_num(v):,.1f}"
+        return units.fps_text(v)
     return units.count(v)
 
 
@@ -520,7 +522,7 @@ def _metric(m: Mapping, key: str) -> Any:
     bench = m.get("bench") or {}
     if key == "file_size":
         return m.get("file_size")
-    if key in ("latency_p50_ms", "latency_p90_ms"):
+    if key in ("latency_mean_ms", "latency_p50_ms", "latency_p90_ms"):
         return (bench.get("latency_ms") or {}).get(key.split("_")[1])
     if key == "fps":
         return bench.get("fps")
@@ -561,6 +563,11 @@ def compare_view(compare: Mapping) -> dict:
             ratio, cls = _ratio(v, _metric(base, key), better) if i else ("", "")
             cells.append({"human": _human(v, kind), "value": exact(v), "ratio": ratio, "cls": cls})
         rows.append({"key": key, "label": label, "cells": cells})
+    if any(_metric(m, "latency_mean_ms") is not None for m in models):  # the one speedup definition
+        base_mean = _metric(base, "latency_mean_ms")
+        sp = [units.speedup(base_mean, _metric(m, "latency_mean_ms")) for m in models]
+        rows.append({"key": "speedup", "label": "Speedup (baseline mean / mean)", "cells": [
+            {"human": units.speedup_text(s), "value": exact(s), "ratio": "", "cls": ""} for s in sp]})
     text_rows = [
         ("MACs by precision", [_by_dtype((m.get("totals") or {}).get("macs_by_precision"), units.si) for m in models]),
         ("Weight bytes by dtype", [_by_dtype((m.get("totals") or {}).get("weight_bytes_by_dtype"), units.nbytes) for m in models]),
@@ -636,13 +643,16 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     rows = []
     ish = s.get("input_shapes") or {}
     rows.append(("Input shapes", ", ".join(f"{k}={units.shape(v)}" for k, v in ish.items()) or "from the model"))
-    dims = s.get("dims") or {}
+    defaulted = s.get("defaulted_dims") or {}
+    dims = {k: v for k, v in (s.get("dims") or {}).items() if k not in defaulted}
     rows.append(("Dims", ", ".join(f"{k}={v}" for k, v in dims.items()) or "none"))
     rows.append(("Shape source", str(s.get("shape_source", "onnx"))))
     rows.append(("Simplify", "yes" if s.get("simplify") else "no"))
+    if defaulted:
+        rows.append(("Dims not set", ", ".join(f"{k}={v} (default)" for k, v in defaulted.items())))
     for k, v in s.items():
-        if k not in ("input_shapes", "dims", "shape_source", "simplify"):
-            rows.append((k.replace("_", " ").capitalize(), json.dumps(v) if not isinstance(v, str) else v))
+        if k not in ("input_shapes", "dims", "shape_source", "simplify", "defaulted_dims"):
+            rows.append((k.replace("_", " ").capitalize(), _setting_text(v)))
     if bench:
         parts = [f"{bench.get('runs', '?')} runs", f"{bench.get('warmup', '?')} warm-up"]
         prov = bench.get("providers_used") or bench.get("provider_requested")
@@ -661,6 +671,18 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     if compare:
         rows.append(("Compared with", ", ".join(m["label"] for m in compare_view(compare)["models"][1:]) or "-"))
     return rows
+
+
+def _setting_text(v: Any) -> str:
+    """A setting as a person reads it: ``sr=16000``, ``none`` for an empty map or list
+    (never a raw ``{}``)."""
+    if isinstance(v, Mapping):
+        return ", ".join(f"{k}={_setting_text(x)}" for k, x in v.items()) or "none"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_setting_text(x) for x in v) or "none"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return "-" if v is None else str(v)
 
 
 NOTE_KEYS = ("memory", "roofline", "roofline_chart", "bench", "compare")
@@ -786,7 +808,7 @@ def _bench_rows(bench: Mapping) -> list[tuple[str, str, str, str]]:
         rows.append((key, label, human if human is not None else str(value), exact(value) if not isinstance(value, (list, dict)) else ""))
 
     fps = bench.get("fps")
-    add("fps", "Throughput (from mean latency)", fps, None if _num(fps) is None else f"{_num(fps):,.1f} inferences/s")
+    add("fps", "Throughput (from mean latency)", fps, None if _num(fps) is None else units.fps_text(fps))
     add("batch", "Batch", bench.get("batch"))
     add("runs", "Timed runs", bench.get("runs"))
     add("warmup", "Warm-up runs", bench.get("warmup"))
@@ -832,6 +854,7 @@ def build_report(
     shape_source: str = "onnx",
     generated_at: str | None = None,
     compare_options: Mapping[str, Any] | None = None,
+    input_values: Mapping[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
     """Profile ``model`` (a path, ModelProto or an existing ProfileResult) and render the page.
 
@@ -852,7 +875,8 @@ def build_report(
     if isinstance(model, ProfileResult):
         res = model
     else:
-        res = _profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source)
+        res = _profile(model, input_shapes, dims, simplify=simplify, shape_source=shape_source,
+                       input_values=input_values)
     if isinstance(device, str) and not device.strip():
         raise UsageError("--device: give a device name (see 'onnxstat devices')")
 
@@ -1035,3 +1059,76 @@ def _compare(res, source, others, input_shapes, dims, bench, runs, warmup, simpl
             _apply_memory(memory, other)
         profiles.append(other.to_dict())
     return {"profiles": profiles}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass
+class Report:
+    """What :func:`report` returns: the self-contained HTML page and the notes about it."""
+
+    html: str
+    model: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+    def save(self, path) -> Path:
+        """Write the page to ``path`` atomically; returns the path."""
+        from .io import check_output_path, write_atomic
+
+        check_output_path(path)
+        write_atomic(path, self.html)
+        return Path(path)
+
+    def to_dict(self) -> dict:
+        return {"schema": "onnxstat.report/1", "model": self.model, "html_bytes": len(self.html.encode("utf-8")),
+                "messages": list(self.messages)}
+
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        return (f"Report(model={short_path(self.model)!r}, html={len(self.html.encode('utf-8')):,} bytes, "
+                f"messages={len(self.messages)})")
+
+
+def report(
+    model,
+    input_shapes: Mapping[str, Any] | None = None,
+    dims: Mapping[str, Any] | None = None,
+    *,
+    output=None,
+    bench: bool = False,
+    runs: int | None = None,
+    warmup: int | None = None,
+    device: Any = None,
+    compare: Iterable = (),
+    simplify: bool = False,
+    shape_source: str = "onnx",
+    input_values: Mapping[str, Any] | None = None,
+) -> Report:
+    """The HTML report of ``model`` (a path, a ModelProto or a :class:`ProfileResult`), as
+    :class:`Report`; ``output`` also writes it there (atomically).
+
+    Arguments as :func:`onnxstat.profile`, plus ``bench`` (measure with onnxruntime),
+    ``device`` (roofline preset or :class:`onnxstat.roofline.Device`) and ``compare``
+    (more models, side by side; ``model`` is the baseline).
+
+    >>> import onnxstat
+    >>> rep = onnxstat.report("model.onnx", dims={"batch": 1}, output="model.html")
+    >>> rep.save("copy.html")
+    """
+    from .result import ProfileResult
+
+    page, messages = build_report(model, input_shapes, dims, bench=bench, runs=runs, warmup=warmup, device=device,
+                                  compare=compare, simplify=simplify, shape_source=shape_source,
+                                  input_values=input_values)
+    path = model.path if isinstance(model, ProfileResult) else (str(model) if isinstance(model, (str, Path)) else None)
+    rep = Report(page, path, list(messages))
+    if output is not None:
+        rep.save(output)
+    return rep
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "report")

@@ -212,6 +212,13 @@ class ProfileResult:
     #: the roofline.RooflineResult when a device was given
     roofline: Any = None
 
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        t = self.totals
+        return (f"ProfileResult(model={short_path(self.path)!r}, nodes={t.node_count}, params={t.params}, "
+                f"macs={t.macs}, flops={t.flops}, warnings={len(self.warnings)})")[:199]
+
     def to_dict(self) -> dict:
         with gc_paused():
             return self._to_dict()

@@ -12,8 +12,10 @@ def simplify_loaded(lm: LoadedModel, inputs) -> tuple[LoadedModel | None, str]:
         return None, f"weight data is not available (external file {loc!r} is {why})"
     try:
         import onnxsim
-    except ImportError as exc:  # pragma: no cover - onnxsim is a dependency
-        return None, f"onnx-simplifier is not importable ({exc})"
+    except ImportError:
+        from .extras import missing_message
+
+        return None, missing_message("onnxsim", "--simplify")
     try:
         full = lm.full_model()
     except Exception as exc:

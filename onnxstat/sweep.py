@@ -6,11 +6,14 @@ FLOPs, params, weight bytes, bytes read/written, memory traffic, the peak
 activation memory when the profile has it, and with ``bench=True`` the latency
 measured by :func:`onnxstat.bench.bench`.
 
-Scaling exponents come from a log-log least-squares fit over all rows with a
-positive value: ``log(metric) = c + sum_d e_d * log(d)`` for every swept dim with
-at least two values, so ``e_seq`` is the exponent of ``seq`` with the other swept
-dims held fixed (``seq^1.93``).  A pure power law gives its exponent exactly;
-``a*seq^2 + b*seq`` gives a value between 1 and 2 that rises with ``seq``.
+Scaling: the counted metrics (MACs, FLOPs, traffic, ...) are polynomials of the
+dims, and the sweep reports that polynomial: the exact formula from
+:func:`onnxstat.symbolic` with the dims not swept set to their values, checked
+against every row (``formulas``: ``128·seq² + 49152·seq``, trend ``O(seq²)``).  Only
+where there is no formula (measured latency, a formula the rows contradict, a
+``--simplify`` run) an exponent comes from a log-log least-squares fit over all rows
+with a positive value: ``log(metric) = c + sum_d e_d * log(d)`` for every swept dim
+with at least two values (``seq^1.93``).
 
 The JSON contract is ``{"schema": "onnxstat.sweep/1", "dims": [...], "rows": [...]}``
 (see :meth:`SweepResult.to_dict`).
@@ -138,6 +141,8 @@ class SweepResult:
     exponents: dict[str, dict[str, float | None]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    #: metric -> {"exact": sympy text, "pretty": formula, "trend": "O(seq²)"} of the swept dims
+    formulas: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -147,10 +152,25 @@ class SweepResult:
     def values(self, name: str) -> list[int]:
         return sorted({r["dims"][name] for r in self.rows})
 
+    def __repr__(self) -> str:
+        from ._callable import short_path
+
+        grid = ", ".join(f"{d}={len(self.values(d))} values" for d in self.dims[:3])
+        return f"SweepResult(model={short_path(self.model)!r}, {grid}, rows={len(self.rows)})"
+
     def exponent_text(self, metric: str) -> str:
         """``seq^1.93 · batch^1.00`` ('' when nothing was fitted)."""
         ex = self.exponents.get(metric) or {}
         return " · ".join(f"{d}^{e:.2f}" for d, e in ex.items() if e is not None)
+
+    def scaling_text(self, metric: str) -> str:
+        """``= 128·seq² + 49152·seq, O(seq²)`` from the formula, else ``∝ seq^1.93``
+        from the fit ('' when there is neither)."""
+        f = self.formulas.get(metric)
+        if f:
+            return f"= {f['pretty']}, {f['trend']}"
+        ex = self.exponent_text(metric)
+        return f"∝ {ex} (fitted)" if ex else ""
 
     def to_dict(self) -> dict:
         return {
@@ -160,6 +180,7 @@ class SweepResult:
             "rows": [
                 {"dims": dict(r["dims"]), **{m: r[m] for m in ROW_METRICS if r.get(m) is not None}} for r in self.rows
             ],
+            "formulas": {m: dict(f) for m, f in self.formulas.items()},
             "exponents": {m: dict(e) for m, e in self.exponents.items()},
             "settings": dict(self.settings),
             "warnings": list(self.warnings),
@@ -212,6 +233,10 @@ def sweep(
     ``grid`` maps symbolic input dims to values; ``input_shapes``/``dims`` fix the
     rest as in :func:`onnxstat.profile`.  ``bench=True`` also measures each point
     with :func:`onnxstat.bench.bench` (``bench_options`` are passed through).
+
+    >>> import onnxstat
+    >>> sw = onnxstat.sweep("model.onnx", {"seq": [128, 256, 512]}, dims={"batch": 1})
+    >>> [r["flops"] for r in sw.rows]
     """
     from .loader import load
     from .profiler import _norm_dims, _norm_input_shapes, profile
@@ -282,10 +307,41 @@ def sweep(
             "simplify": bool(simplify),
         },
     )
+    if not simplify:  # onnx-simplifier may change the graph between points: no single formula
+        result.formulas, notes = sweep_formulas(lm, rows, names, input_shapes, dims, shape_source)
+        result.warnings.extend(notes)
     for m in SCALING_METRICS:
-        if any(r.get(m) is not None for r in rows):
+        if m not in result.formulas and any(r.get(m) is not None for r in rows):
             result.exponents[m] = fit_exponents(rows, names, m)
     return result
+
+
+def sweep_formulas(lm, rows, names, input_shapes, dims, shape_source) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """The exact formula of each counted metric in the swept dims (the other symbolic
+    dims at the value the rows used), kept only where it reproduces every row."""
+    from .errors import OnnxstatError
+    from .symbolic import evaluate, exact, pretty, symbol, symbolic_profile, trend
+
+    try:
+        sym = symbolic_profile(lm, input_shapes, dims, shape_source=shape_source)
+    except OnnxstatError as exc:
+        return {}, [f"sweep: no formula ({exc}); scaling exponents fitted instead"]
+    fixed = {symbol(s): 1 for s in sym.symbols if s not in names}  # what profile() uses for a dim not set
+    out: dict[str, dict[str, str]] = {}
+    bad = []
+    for m in SCALING_METRICS:
+        if m not in sym.totals or not any(r.get(m) is not None for r in rows):
+            continue
+        e = sym.totals[m]
+        if fixed and hasattr(e, "subs"):
+            e = e.subs(fixed)
+        if all(r.get(m) is None or evaluate(e, r["dims"]) == r[m] for r in rows):
+            out[m] = {"exact": exact(e), "pretty": pretty(e), "trend": trend(e)}
+        else:
+            bad.append(LABELS[m])
+    notes = [f"sweep: the symbolic formula of {', '.join(bad)} does not reproduce every row; "
+             "scaling exponents fitted instead"] if bad else []
+    return out, notes
 
 
 
@@ -326,9 +382,10 @@ def print_sweep(res: SweepResult, console=None) -> None:
     for r in res.rows:
         t.add_row(*[str(r["dims"][d]) for d in res.dims], *[_cell(m, r.get(m)) for m in shown])
     console.print(t)
-    lines = [f"{LABELS[m]} ∝ {res.exponent_text(m)}" for m in shown if res.exponent_text(m)]
-    if lines:
-        console.print("Scaling (log-log least squares): " + "; ".join(lines))
+    for m in shown:
+        text = res.scaling_text(m)
+        if text:
+            console.print(f"{LABELS[m]} {text}")
 
 
 def sweep_markdown(res: SweepResult) -> str:
@@ -338,10 +395,10 @@ def sweep_markdown(res: SweepResult) -> str:
     for r in res.rows:
         cells = [str(r["dims"][d]) for d in res.dims] + [_cell(m, r.get(m)) for m in shown]
         lines.append("| " + " | ".join(cells) + " |")
-    ex = [(m, res.exponent_text(m)) for m in shown if res.exponent_text(m)]
+    ex = [(m, res.scaling_text(m)) for m in shown if res.scaling_text(m)]
     if ex:
-        lines += ["", "Scaling (log-log least squares over the sweep):", ""]
-        lines += [f"- {LABELS[m]} ∝ {t}" for m, t in ex]
+        lines += ["", "Scaling (exact formulas; ∝ marks a log-log fit):", ""]
+        lines += [f"- {LABELS[m]} {t}" for m, t in ex]
     return "\n".join(lines) + "\n"
 
 
@@ -349,7 +406,7 @@ def sweep_csv(res: SweepResult) -> str:
     """One line per row: the dims, then every metric present (exact integers)."""
     metrics = res.metrics
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)  # text quoted: round-trips (textsafe)
     w.writerow(list(res.dims) + metrics)
     for r in res.rows:
         w.writerow([r["dims"][d] for d in res.dims] + ["" if r.get(m) is None else r[m] for m in metrics])
@@ -391,9 +448,12 @@ def plot_format(path: str | Path) -> str:
 
 def render_sweep_plot(res: SweepResult, fmt: str = "png", x: str | None = None) -> bytes:
     """Each metric against the swept dim ``x`` (log-log), one line per combination of the other dims."""
+    from .extras import require
+
+    require("matplotlib", "--plot")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     if fmt not in PLOT_FORMATS.values():
         raise UsageError(f"plot format must be png or svg, got {fmt!r}")
@@ -425,16 +485,35 @@ def render_sweep_plot(res: SweepResult, fmt: str = "png", x: str | None = None) 
         ax.set_xticklabels([str(v) for v in xs])
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(x)
-        ax.set_ylabel(LABELS[m] + (" (bytes)" if m.endswith("bytes") else ""))
+        ax.set_ylabel(LABELS[m])
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # labels even within one decade
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos, m=m: _tick(v, m)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        f = res.formulas.get(m)
         e = (res.exponents.get(m) or {}).get(x)
-        ax.set_title(f"{LABELS[m]} ∝ {x}^{e:.2f}" if e is not None else LABELS[m])
+        sub = f["trend"] if f else (f"∝ {x}^{e:.2f} (fitted)" if e is not None else "")
+        ax.set_title(f"{LABELS[m]}: {sub}" if sub else LABELS[m], fontsize="medium")
         ax.grid(True, which="both", alpha=0.3)
         if others and len(groups) > 1:
             ax.legend(fontsize="small")
+    name = Path(res.model).name if res.model else "model"
+    fixed = ", ".join(f"{k}={v}" for k, v in (res.settings.get("dims") or {}).items())
+    fig.suptitle(f"{name}: cost against {x}" + (f" ({fixed})" if fixed else ""))
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format=fmt, metadata={"Date": None} if fmt == "svg" else {"Software": None})
     return buf.getvalue()
+
+
+def _tick(v: float, metric: str) -> str:
+    """An axis label in the report's units: ``10 M``, ``2 MB``, ``0.5 ms`` (not ``1e7``)."""
+    if metric.startswith("latency"):
+        return f"{v:g} ms"
+    for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K"), (1, "")):
+        if abs(v) >= div:
+            num = f"{v / div:g}"
+            return f"{num} {p}B" if metric.endswith("bytes") else f"{num} {p}".rstrip()
+    return f"{v:g}"
 
 
 def plot_sweep(res: SweepResult, path: str | Path, x: str | None = None) -> Path:
@@ -460,3 +539,8 @@ __all__ = [
     "sweep_json",
     "render_sweep",
 ]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "sweep")

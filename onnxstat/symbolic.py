@@ -538,6 +538,12 @@ class SymbolicResult:
     def pretty(self, metric: str) -> str:
         return pretty(self.totals[metric])
 
+    def __repr__(self) -> str:
+        text = pretty(self.totals["flops"]) if "flops" in self.totals else ""
+        if len(text) > 100:
+            text = text[:99] + "…"
+        return f"SymbolicResult(symbols={self.symbols[:6]!r}, flops={text!r})"
+
     def to_dict(self) -> dict:
         """Keys to merge into the profile JSON (``res.extras.update(...)``)."""
         approx = {m: "≈ " + pretty(smooth(e)) for m, e in self.totals.items() if _has_floor(e)}
@@ -549,6 +555,7 @@ class SymbolicResult:
             "symbolic": {
                 "symbols": list(self.symbols),
                 "pretty": {m: pretty(e) for m, e in self.totals.items()},
+                "trend": {m: trend(e) for m, e in self.totals.items()},
                 "fallback": dict(self.fallback),
                 "fitted_nodes": list(self.fitted_nodes),
                 "probes": len(self.probes),
@@ -659,8 +666,27 @@ def _pretty(expr: Any, sig: bool = True) -> str:
 
 
 def pretty(expr: Any) -> str:
-    """Human formula, coefficients to 3 significant digits: ``4.09e9·batch``, ``2.1e6·seq² + 9.4e8·seq``."""
-    return _pretty(expr, sig=True)
+    """Human formula with exact coefficients (integers and rationals as they are), terms
+    by degree: ``280·batch·seq² + 101592·batch·seq``, ``1/2·seq``, ``⌈height/32⌉``."""
+    return _pretty(expr, sig=False)
+
+
+def trend(expr: Any) -> str:
+    """The growth of a formula: its leading monomials (highest total degree, floors and
+    ceilings dropped, coefficients left out) in O-notation: ``O(batch·seq²)``; ``O(1)``
+    for a constant."""
+    e = smooth(expr)
+    if not isinstance(e, sympy.Basic) or not e.free_symbols:
+        return "O(1)"
+    terms = [t for t in sympy.Add.make_args(sympy.expand(e)) if t.free_symbols]
+    top = max(_degree(t) for t in terms)
+    monos = []
+    for t in terms:
+        if _degree(t) == top:
+            m = _pretty(t.as_coeff_Mul()[1], sig=False)
+            if m not in monos:
+                monos.append(m)
+    return "O(" + " + ".join(sorted(monos)) + ")"
 
 
 # --------------------------------------------------------------------------- probes
@@ -731,6 +757,10 @@ def symbolic_profile(
     See the module docstring for the method.  ``dims`` may also give values for
     data-dependent dims (by name) and for dims that cannot stay symbolic (by the
     label ``"tensor[k]"`` the warning names).
+
+    >>> import onnxstat
+    >>> sym = onnxstat.symbolic("model.onnx", dims={"batch": 1})
+    >>> sym.pretty("flops"), sym.at({"seq": 128})["flops"]
     """
     input_shapes, dims_all = _norm_shapes_and_dims(input_shapes, dims)
     lm = model if isinstance(model, LoadedModel) else load(model)
@@ -1120,7 +1150,7 @@ def _node_atoms(n: NodeCost, scope: str, syms, resolved) -> list[tuple[Any, tupl
 
 
 def symbolic_lines(res: SymbolicResult, metrics: Sequence[str] = ("macs", "flops", "params", "weight_bytes", "memory_traffic_bytes")) -> list[str]:
-    """``MACs = 4.09e9·batch`` lines (with the smooth trend when a formula has floors)."""
+    """``MACs = 7668032·batch`` lines (with the smooth trend when a formula has floors)."""
     out = []
     for m in metrics:
         e = res.totals[m]
@@ -1139,13 +1169,14 @@ def print_symbolic(res: SymbolicResult, console=None, top: int | None = None) ->
 
     console = console or terminal_console()
     syms = ", ".join(res.symbols) or "none"
-    t = Table(title=f"Costs as formulas of {syms}", show_lines=False)
-    t.add_column("Metric")
-    t.add_column("Formula")
-    t.add_column("Trend (floors dropped)")
+    t = Table(title=f"Costs as formulas of {syms} (exact)", show_lines=False)
+    t.add_column("Metric", no_wrap=True)
+    t.add_column("Trend", no_wrap=True)
+    t.add_column("Formula", overflow="fold")
     for m in TOTAL_METRICS:
         e = res.totals[m]
-        t.add_row(LABELS[m], pretty(e), pretty(smooth(e)) if _has_floor(e) else "")
+        formula = pretty(e) + (f"  (≈ {pretty(smooth(e))})" if _has_floor(e) else "")
+        t.add_row(LABELS[m], trend(e), formula)
     console.print(t)
     rows = res.by_op_type[:top] if top else res.by_op_type
     t2 = Table(title="Per op type")
@@ -1162,10 +1193,11 @@ def symbolic_markdown(res: SymbolicResult, top: int | None = None) -> str:
     def esc(s: str) -> str:
         return s.replace("|", "\\|")
 
-    lines = [f"## Costs as formulas of {', '.join(res.symbols) or 'no symbols'}", "", "| Metric | Formula | Exact |", "|---|---|---|"]
+    lines = [f"## Costs as formulas of {', '.join(res.symbols) or 'no symbols'}", "",
+             "| Metric | Trend | Formula | sympy |", "|---|---|---|---|"]
     for m in TOTAL_METRICS:
         e = res.totals[m]
-        lines.append(f"| {LABELS[m]} | {esc(pretty(e))} | `{esc(exact(e))}` |")
+        lines.append(f"| {LABELS[m]} | {esc(trend(e))} | {esc(pretty(e))} | `{esc(exact(e))}` |")
     lines += ["", "| Op type | MACs | FLOPs | Memory traffic |", "|---|---|---|---|"]
     for dom, op, c in (res.by_op_type[:top] if top else res.by_op_type):
         lines.append(
@@ -1183,6 +1215,7 @@ __all__ = [
     "evaluate",
     "exact",
     "pretty",
+    "trend",
     "smooth",
     "symbol",
     "symbolic_lines",
@@ -1191,3 +1224,8 @@ __all__ = [
     "model_symbols",
     "probe_points",
 ]
+
+
+from ._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "symbolic_profile")

@@ -60,3 +60,73 @@ def shape(s) -> str:
 def ms(x: Any) -> str:
     v = _f(x)
     return "-" if v is None else f"{v:.3f} ms"
+
+
+# --------------------------------------------------------------------------- one vocabulary
+#
+# Every renderer (terminal, Markdown, CSV comments, HTML) takes rates, times, FPS and
+# speedups from here, so that one quantity reads the same everywhere.
+
+#: integer precisions run operations, not floating-point operations: their peaks are OP/s
+INTEGER_PRECISIONS = ("int8", "uint8", "int4", "uint4", "int16", "uint16", "int32")
+
+
+def rate(x: Any, precision: str = "fp32") -> str:
+    """A compute rate: ``67.00 TFLOP/s`` for floating-point precisions, ``1979.00 TOP/s``
+    for integer ones (``int8``); T is the largest prefix, as on datasheets."""
+    return si(x, "OP/s" if precision.lower() in INTEGER_PRECISIONS else "FLOP/s")
+
+
+#: time units by size: (seconds per unit, symbol)
+TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def time_unit(seconds: Any) -> tuple[float, str]:
+    """One unit for a set of durations in seconds (a table's column, a summary): the
+    largest unit in which the largest value is at least 1 (``ms`` for 0.2 ms .. 999 ms)."""
+    vals = [abs(v) for v in (_f(s) for s in (seconds if isinstance(seconds, (list, tuple)) else [seconds]))
+            if v is not None and v > 0]
+    top = max(vals, default=0.0)
+    for scale, sym in TIME_UNITS:
+        if top >= scale:
+            return scale, sym
+    return TIME_UNITS[-1]
+
+
+def duration(seconds: Any, unit: tuple[float, str] | None = None, digits: int = 4) -> str:
+    """``seconds`` in ``unit`` (by default the one :func:`time_unit` picks for it alone),
+    ``digits`` significant digits: ``926.2 ns``, ``1.234 ms``."""
+    v = _f(seconds)
+    if v is None:
+        return "-"
+    scale, sym = unit or time_unit(v)
+    return f"{v / scale:.{digits}g} {sym}"
+
+
+def fps(batch: Any, mean_ms: Any) -> float | None:
+    """Frames (samples) per second, from the mean latency: ``batch * 1000 / mean_ms``."""
+    b, m = _f(batch), _f(mean_ms)
+    return b * 1000.0 / m if b is not None and m else None
+
+
+def fps_text(v: Any) -> str:
+    """``12,945.2 FPS`` (thousands separators, one decimal) everywhere."""
+    x = _f(v)
+    return "-" if x is None else f"{x:,.1f} FPS"
+
+
+#: the one definition of speedup, written into every format that shows one
+SPEEDUP_DEFINITION = "speedup = baseline mean latency / model mean latency"
+
+
+def speedup(baseline_mean_ms: Any, model_mean_ms: Any) -> float | None:
+    """How many times faster than the baseline: baseline mean latency / model mean
+    latency (> 1 is faster).  With equal batch sizes it is also the FPS ratio."""
+    b, m = _f(baseline_mean_ms), _f(model_mean_ms)
+    return b / m if b is not None and m else None
+
+
+def speedup_text(s: Any) -> str:
+    """``1.10×`` (two decimals), ``-`` when unknown."""
+    v = _f(s)
+    return "-" if v is None else f"{v:.2f}×"

@@ -276,7 +276,7 @@ def test_cli_run_writes_report_and_returns_exit_code(zoo_dir, tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     code = cli_run([str(zoo_dir / "a" / "chain9.onnx")], fmt="csv")
     captured = capsys.readouterr()
-    assert code == 0 and captured.out.startswith("path,status,error,") and captured.err == ""
+    assert code == 0 and captured.out.startswith('"path","status","error",') and captured.err == ""
     with pytest.raises(UsageError, match="folder"):
         cli_run([str(zoo_dir / "a")], fmt="json", output=str(tmp_path / "nope" / "x.json"))
 

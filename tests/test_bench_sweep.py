@@ -89,7 +89,7 @@ def test_sweep_session_params_and_errors():
         assert st[("all", "cuda")]["status"] == "failed" and "not available" in st[("all", "cuda")]["error"]
     with pytest.raises(UsageError, match="not a symbolic input dim"):
         bench_sweep(CNN, {"seq": [1, 2]}, options=FAST)
-    with pytest.raises(UsageError, match="both as --dim and --sweep"):
+    with pytest.raises(UsageError, match="both as dims and grid"):  # the API names its arguments
         bench_sweep(CNN, {"batch": [1, 2]}, dims={"batch": 1}, options=FAST)
     with pytest.raises(UsageError, match="both as an option"):
         bench_sweep(CNN, {"threads": [1, 2]}, options=FAST.replace(threads=1))

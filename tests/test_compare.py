@@ -359,10 +359,10 @@ def fake_bench_module(latencies: dict[str, float]):
 
     class R:
         def __init__(self, p50):
-            self.p50 = p50
+            self.p50, self.mean = p50 if not isinstance(p50, tuple) else p50[0], p50 if not isinstance(p50, tuple) else p50[1]
 
-        def to_dict(self):
-            return {"latency_ms": {"p50": self.p50, "p90": 1.5 * self.p50}, "fps": 1000.0 / self.p50}
+        def to_dict(self):  # fps from the mean latency, as bench computes it
+            return {"latency_ms": {"p50": self.p50, "p90": 1.5 * self.p50, "mean": self.mean}, "fps": 1000.0 / self.mean}
 
     def bench(model, input_shapes=None, dims=None, *, runs=100, warmup=10):
         bench.calls.append((Path(str(model)).name, runs, warmup))
@@ -374,20 +374,22 @@ def fake_bench_module(latencies: dict[str, float]):
 
 
 def test_bench_ratios_and_speedup(monkeypatch):
-    mod = fake_bench_module({"cnn.onnx": 2.0, "cnn_int8_qdq.onnx": 0.5})
+    # (p50, mean) in ms: the means differ from the medians, so the definition shows
+    mod = fake_bench_module({"cnn.onnx": (2.0, 2.4), "cnn_int8_qdq.onnx": (0.5, 0.8)})
     monkeypatch.setitem(sys.modules, "onnxstat.bench", mod)
     res = compare([S("cnn.onnx"), S("cnn_int8_qdq.onnx")], dims=CNN_DIMS, bench=True, runs=7, warmup=2)
     assert mod.bench.calls == [("cnn.onnx", 7, 2), ("cnn_int8_qdq.onnx", 7, 2)]
     r = res.ratios()
-    # p50 2.0 -> 0.5 ms: latency ratio 0.25, speedup 2.0 / 0.5 = 4; fps 500 -> 2000: x4
+    # p50 2.0 -> 0.5 ms: latency ratio 0.25; speedup = baseline mean / model mean = 2.4 / 0.8 = 3;
+    # fps 1000/2.4 -> 1000/0.8: x3, the same number
     assert r["latency_p50_ms"] == [1.0, 0.25]
     assert r["latency_p90_ms"] == [1.0, 0.25]
-    assert r["speedup"] == [1.0, 4.0]
-    assert r["fps"] == [1.0, 4.0]
+    assert r["speedup"] == pytest.approx([1.0, 3.0])
+    assert r["fps"] == pytest.approx([1.0, 3.0])
     d = res.to_dict()
     assert d["models"][1]["bench"]["latency_ms"]["p50"] == 0.5
     md = render_text(res, "markdown")
-    assert "| Speedup | x1.00 | x4.00 |" in md
+    assert "| Speedup (baseline mean / mean) | 1.00× | 3.00× |" in md
 
 
 def test_bench_unavailable_is_a_usage_error(monkeypatch):

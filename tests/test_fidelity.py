@@ -251,7 +251,7 @@ def test_rendered_tables(cnn_variants):
     table = render_text(cnn_variants, "table", width=200)
     assert "Candidates" in table and "int4-weight" in table
     csv_text = render_text(cnn_variants, "csv")
-    assert "fidelity,logits,snr_db," in csv_text
+    assert '"fidelity","logits","snr_db",' in csv_text
 
 
 def test_report_html_shows_fidelity(tmp_path):

@@ -191,15 +191,15 @@ def test_bind_user_inputs_fold_dims_and_conflicts(tmp_path):
     np.save(p, np.ones((3, 4), np.float32))
     arrays, shapes, dims = bind_user_inputs(declared, {"b": str(p)}, {}, {})
     assert list(arrays) == ["b"] and shapes == {"b": (3, 4)} and dims == {"batch": 3}
-    with pytest.raises(UsageError, match=r"dim 'batch' is 3 in this array but 2 in --dim batch=2"):
+    with pytest.raises(UsageError, match=r"dim 'batch' is 3 in this array but 2 in dims batch=2"):
         bind_user_inputs(declared, {"b": str(p)}, {}, {"batch": 2})
-    with pytest.raises(UsageError, match=r"contradicts --input-shape b=5x4"):
+    with pytest.raises(UsageError, match=r"contradicts input_shapes b=5x4"):
         bind_user_inputs(declared, {"b": str(p)}, {"b": (5, 4)}, {})
     q = tmp_path / "a.npy"
     np.save(q, np.ones((2, 4), np.float32))
-    with pytest.raises(UsageError, match=r"dim 'batch' is 3 in this array but 2 in --input a="):
+    with pytest.raises(UsageError, match=r"dim 'batch' is 3 in this array but 2 in inputs a="):
         bind_user_inputs(declared, {"a": str(q), "b": str(p)}, {}, {})
-    with pytest.raises(UsageError, match=r"--input names 'c', which is not a model input \(inputs: a, b\)"):
+    with pytest.raises(UsageError, match=r"inputs names 'c', which is not a model input \(inputs: a, b\)"):
         bind_user_inputs(declared, {"c": str(p)}, {}, {})
 
 

@@ -888,7 +888,7 @@ def run_doc_case(setup, folder: Path) -> tuple[str, int, str]:
         if res.exit_code == 0:  # show the warnings, not the report
             err = "\n".join(line for line in err.splitlines() if line.startswith("onnxstat:") and "wrote" not in line)
         if argv[:1] == ["profile"] and "--format" in argv and argv[argv.index("--format") + 1] == "csv":
-            total = next(line for line in res.stdout.splitlines() if line.startswith("TOTAL"))
+            total = next(line for line in res.stdout.splitlines() if line.startswith('"TOTAL"'))
             err = (err + "\n" if err else "") + "(stdout) " + total
     finally:
         os.chdir(old)

@@ -317,7 +317,7 @@ def test_sample_cnn_on_t4():
 
 def test_devices_command_table_and_json(tmp_path):
     runner = CliRunner()
-    r = runner.invoke(cli, ["devices"])
+    r = runner.invoke(cli, ["devices", "--sources"])
     assert r.exit_code == 0, r.output
     assert "H100 SXM" in r.output and "Sources:" in r.output and "datasheet" in r.output
     r = runner.invoke(cli, ["devices", "--format", "json"])
@@ -354,7 +354,7 @@ def test_device_options_validate_the_plot_path(tmp_path):
 
     assert device_from_options(None, None, None) is None
     assert device_from_options("t4", None, None, str(tmp_path / "r.svg")).name == "T4"
-    with pytest.raises(UsageError, match="needs --device"):
+    with pytest.raises(UsageError, match="needs device"):
         device_from_options(None, None, None, str(tmp_path / "r.png"))
     with pytest.raises(UsageError, match="unsupported extension"):
         device_from_options("t4", None, None, str(tmp_path / "r.pdf"))

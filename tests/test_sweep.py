@@ -81,11 +81,24 @@ def test_exponents_match_a_hand_least_squares(tr_sweep):
     # the slope of log f(seq) against log seq
     seqs = [128, 256, 512, 1024]
     want = slope([math.log(s) for s in seqs], [math.log(transformer_macs(1, s)) for s in seqs])
-    ex = tr_sweep.exponents["macs"]
+    ex = fit_exponents(tr_sweep.rows, ["seq", "batch"], "macs")
     assert ex["batch"] == pytest.approx(1.0, abs=1e-4)
     assert ex["seq"] == pytest.approx(want, abs=1e-4)
     assert 1.0 < ex["seq"] < 2.0  # between the linear projections and the quadratic attention
-    assert tr_sweep.exponent_text("macs") == f"seq^{ex['seq']:.2f} · batch^1.00"
+
+
+def test_counted_metrics_scale_by_their_exact_polynomial(tr_sweep):
+    # not one fitted exponent: the polynomial transformer_macs is, 128·batch·seq² + 49152·batch·seq
+    import sympy
+
+    f = tr_sweep.formulas["macs"]
+    b, s = sympy.symbols("batch seq")
+    assert sympy.expand(sympy.sympify(f["exact"]) - (128 * b * s**2 + 49152 * b * s)) == 0
+    assert f["pretty"] == "128·batch·seq² + 49152·batch·seq" and f["trend"] == "O(batch·seq²)"
+    assert "macs" not in tr_sweep.exponents
+    assert tr_sweep.scaling_text("macs") == "= 128·batch·seq² + 49152·batch·seq, O(batch·seq²)"
+    # FLOPs: 280·seq² + 101312·seq per sequence (the symbolic suite derives both terms)
+    assert tr_sweep.formulas["flops"]["pretty"] == "280·batch·seq² + 101312·batch·seq"
 
 
 def test_fit_exponents_on_a_pure_power_law():
@@ -117,7 +130,7 @@ def test_json_contract(tr_sweep):
     assert d["dims"] == ["seq", "batch"]
     assert d["rows"][0]["dims"] == {"seq": 128, "batch": 1}
     assert d["rows"][0]["macs"] == transformer_macs(1, 128)
-    assert d["exponents"]["macs"]["batch"] == pytest.approx(1.0, abs=1e-4)
+    assert d["formulas"]["macs"]["trend"] == "O(batch·seq²)" and "macs" not in d["exponents"]
     assert d["settings"]["grid"] == {"seq": [128, 256, 512, 1024], "batch": [1, 8]}
 
 
@@ -130,7 +143,8 @@ def test_csv_has_exact_integers(tr_sweep):
 
 def test_markdown_and_table(tr_sweep):
     md = sweep_markdown(tr_sweep)
-    assert "| seq | batch | MACs |" in md and "MACs ∝ seq^" in md
+    assert "| seq | batch | MACs |" in md and "- MACs = 128·batch·seq² + 49152·batch·seq, O(batch·seq²)" in md
+    assert "Peak activations ∝ seq^" in md  # no formula for the liveness peak: fitted
     assert md.count("\n| 1024 |") == 2
     text = render_sweep(tr_sweep, "table")
     assert "Sweep over seq, batch" in text and "1.48 G" in text  # 1,476,395,008 MACs at seq 1024, batch 8
@@ -146,7 +160,10 @@ def test_plot_png_and_svg(tr_sweep, tmp_path):
     plot_sweep(tr_sweep, svg)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = svg.read_text()
-    assert "<svg" in text and "seq^" in text  # the fitted exponent is in the titles
+    assert "<svg" in text and "O(batch·seq²)" in text  # the trend is in the titles
+    assert "transformer.onnx: cost against seq" in text  # a figure title
+    # axes in the report's units (M, MB), not powers of ten
+    assert "MB" in text and "10^{" not in text and "1e7" not in text
     assert sorted(os.listdir(tmp_path)) == ["sweep.png", "sweep.svg"]  # no temporary files left
     with pytest.raises(UsageError, match="extension"):
         plot_format(tmp_path / "sweep.pdf")
@@ -179,7 +196,7 @@ def test_bad_grids_are_usage_errors():
         sweep(TRANSFORMER, {"tokens": [1, 2]})
     with pytest.raises(UsageError, match="both"):
         sweep(TRANSFORMER, {"seq": [1, 2]}, dims={"seq": 4})
-    with pytest.raises(UsageError, match="fixed by --input-shape"):
+    with pytest.raises(UsageError, match="fixed by input_shapes"):
         sweep(TRANSFORMER, {"seq": [1, 2]}, input_shapes={"x": (1, 4, 64)})
     with pytest.raises(UsageError, match="at least one"):
         sweep(TRANSFORMER, {})
@@ -196,4 +213,4 @@ def test_print_sweep_to_console(tr_sweep):
 
     buf = io.StringIO()
     print_sweep(tr_sweep, Console(file=buf, width=200, color_system=None))
-    assert "Scaling (log-log least squares)" in buf.getvalue()
+    assert "MACs = 128·batch·seq² + 49152·batch·seq, O(batch·seq²)" in buf.getvalue()
