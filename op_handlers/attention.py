@@ -237,7 +237,7 @@ def _projected_attention(ctx: NodeContext, *, quantized: bool) -> Cost:
         if pres is not None:
             written = _out_bytes_except(ctx, (1,)) + nbytes(batch * n * seq * (dqk + dv), pres.dtype)
     if quantized:
-        weights = (1, 2, 4, 7)
+        weights: tuple[int, ...] = (1, 2, 4, 7)
         w = ctx.input(1)
         cdt = w.dtype if w is not None and w.dtype != "undefined" else None
     else:
