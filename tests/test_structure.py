@@ -33,17 +33,36 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 #: modules over the limit that do not yet say why they are long
 KNOWN_LONG_MODULES: set[str] = {
-    "onnxstat.analysis", "onnxstat.bench", "onnxstat.compare", "onnxstat.fidelity", "onnxstat.llm", "onnxstat.loader",
-    "onnxstat.report", "onnxstat.roofline", "onnxstat.shapes", "onnxstat.symbolic", "op_handlers.misc",
+    "onnxstat.analysis",
+    "onnxstat.bench",
+    "onnxstat.compare",
+    "onnxstat.fidelity",
+    "onnxstat.llm",
+    "onnxstat.loader",
+    "onnxstat.report",
+    "onnxstat.roofline",
+    "onnxstat.shapes",
+    "onnxstat.symbolic",
+    "op_handlers.misc",
 }
 
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
-    ("onnxstat.annotate", "annotate"), ("onnxstat.bench", "bench"), ("onnxstat.bench", "join_nodes"),
-    ("onnxstat.bench_sweep", "bench_sweep"), ("onnxstat.cli", "_profile_one"), ("onnxstat.fold", "_fold"),
-    ("onnxstat.kernel_match", "fused_sources"), ("onnxstat.llm", "detect_signature"), ("onnxstat.llm", "generate_bench"),
-    ("onnxstat.llm", "llm"), ("onnxstat.memory", "peak_activation"), ("onnxstat.plot", "render_roofline"),
-    ("onnxstat.report", "build_report"), ("onnxstat.sweep", "sweep"), ("onnxstat.symbolic", "symbolic_profile"),
+    ("onnxstat.annotate", "annotate"),
+    ("onnxstat.bench", "bench"),
+    ("onnxstat.bench", "join_nodes"),
+    ("onnxstat.bench_sweep", "bench_sweep"),
+    ("onnxstat.cli", "_profile_one"),
+    ("onnxstat.fold", "_fold"),
+    ("onnxstat.kernel_match", "fused_sources"),
+    ("onnxstat.llm", "detect_signature"),
+    ("onnxstat.llm", "generate_bench"),
+    ("onnxstat.llm", "llm"),
+    ("onnxstat.memory", "peak_activation"),
+    ("onnxstat.plot", "render_roofline"),
+    ("onnxstat.report", "build_report"),
+    ("onnxstat.sweep", "sweep"),
+    ("onnxstat.symbolic", "symbolic_profile"),
     ("onnxstat.variants", "compare_models"),
 }
 
