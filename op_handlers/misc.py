@@ -1,7 +1,8 @@
 """Every remaining ai.onnx operator: signal processing, sampling, detection, losses,
 random generators, windows, strings, recent ops (SwiGLU, CausalConvWithState,
-LinearAttention), the control-flow ops' own records, plus the ai.onnx.ml,
-ai.onnx.preview and ai.onnx.preview.training ops met in onnx's node tests.
+LinearAttention) and the control-flow ops' own records.  The ai.onnx.ml ops are in
+op_handlers/ml.py, the ai.onnx.preview and ai.onnx.preview.training ones in
+op_handlers/preview.py.
 
 Formulas and their reasoning are in docs/conventions.md.  Counting rules
 shared with the other families: one add, multiply, compare, divide or primitive
@@ -18,7 +19,7 @@ import operator
 from typing import Any
 
 from .base import Cost, NodeContext, ShapeUnknown, nbytes, prod
-from .elementwise import SIGMOID, SWISH
+from .elementwise import SWISH
 from .pooling import CUBIC, LERP
 from .reduction import SOFTMAX
 from .registry import register
@@ -59,7 +60,7 @@ MEL_PER_ELEMENT = 4
 MEL_PER_EDGE = 8
 
 
-def _str(v: Any, default: str = "") -> str:
+def attr_str(v: Any, default: str = "") -> str:
     if v is None:
         return default
     if isinstance(v, bytes):
@@ -93,18 +94,18 @@ def fft_flops(n: Any) -> Any:
     return 8 * n * n - 2 * n
 
 
-def _numel(t) -> Any:
+def numel_of(t) -> Any:
     if t is None or t.shape is None:
         raise ShapeUnknown(f"tensor {getattr(t, 'name', '?')} has no known shape")
     return prod(t.shape)
 
 
-def _known_bytes(t) -> Any:
+def known_bytes(t) -> Any:
     return 0 if t is None or t.shape is None else t.nbytes
 
 
-def _written(ctx: NodeContext) -> Any:
-    return sum((_known_bytes(t) for t in ctx.outputs), 0)
+def written_bytes(ctx: NodeContext) -> Any:
+    return sum((known_bytes(t) for t in ctx.outputs), 0)
 
 
 def _out_dtype(ctx: NodeContext) -> str:
@@ -135,7 +136,7 @@ def causal_conv_with_state(ctx: NodeContext) -> Cost:
     flops = 2 * macs
     if ctx.has_input(2):
         flops += n
-    if _str(ctx.attr("activation"), "none").lower() in ("silu", "swish"):
+    if attr_str(ctx.attr("activation"), "none").lower() in ("silu", "swish"):
         flops += SILU * n
     return ctx.cost(macs, flops, weights=(1, 2))
 
@@ -157,7 +158,7 @@ def linear_attention(ctx: NodeContext) -> Cost:
     b, t = qs[0], qs[1]
     dk = qs[2] // hq
     dv = vs[2] // hkv
-    rule = _str(ctx.attr("update_rule"), "gated_delta")
+    rule = attr_str(ctx.attr("update_rule"), "gated_delta")
     gated = rule in ("gated", "gated_delta")
     delta = rule in ("delta", "gated_delta")
     state = hkv * dk * dv
@@ -170,7 +171,7 @@ def linear_attention(ctx: NodeContext) -> Cost:
     tokens = b * t
     flops = tokens * flops_tok
     if gated and ctx.has_input(4):
-        flops += _numel(ctx.input(4))  # exp of every decay value
+        flops += numel_of(ctx.input(4))  # exp of every decay value
     return ctx.cost(tokens * macs_tok, flops, weights=())
 
 
@@ -241,7 +242,7 @@ def grid_sample(ctx: NodeContext) -> Cost:
     """
     xs = ctx.in_shape(0)
     r = len(xs) - 2
-    mode = _str(ctx.attr("mode"), "linear" if ctx.opset >= 20 else "bilinear")
+    mode = attr_str(ctx.attr("mode"), "linear" if ctx.opset >= 20 else "bilinear")
     flops = ctx.out_numel() * interp_flops(mode, r) + GRID_COORD * ctx.in_numel(1)
     return ctx.cost(0, flops, weights=(1,))
 
@@ -290,7 +291,7 @@ def roi_align(ctx: NodeContext) -> Cost:
         notes.append("sampling_ratio=0 (adaptive): counted for RoIs as large as the feature map (upper bound)")
     n = prod(ys)
     flops = n * samples * (BILINEAR + 1)
-    if _str(ctx.attr("mode"), "avg").lower() == "avg":
+    if attr_str(ctx.attr("mode"), "avg").lower() == "avg":
         flops += n
     return ctx.cost(0, flops, weights=(), notes=notes)
 
@@ -323,7 +324,7 @@ def non_max_suppression(ctx: NodeContext) -> Cost:
         per_class += NMS_CENTER_CONVERT * n
     return ctx.cost(
         0, b * k * per_class, weights=(),
-        bytes_written=_written(ctx),
+        bytes_written=written_bytes(ctx),
         notes=("worst case: no box suppressed early; score sort not counted",),
     )
 
@@ -441,7 +442,7 @@ def mel_weight_matrix(ctx: NodeContext) -> Cost:
 def _generator(per: int, reads_input: bool):
     def handler(ctx: NodeContext) -> Cost:
         read = ctx.input(0).nbytes if reads_input and ctx.has_input(0) else 0
-        return ctx.cost(0, per * ctx.out_numel(), weights=(), bytes_read=read, bytes_written=_written(ctx),
+        return ctx.cost(0, per * ctx.out_numel(), weights=(), bytes_read=read, bytes_written=written_bytes(ctx),
                         compute_dtype=_out_dtype(ctx))
 
     return handler
@@ -494,8 +495,8 @@ def nll_flops(samples: Any, weighted: bool, reduction: str, ignore: bool) -> Any
 def nll_loss(ctx: NodeContext) -> Cost:
     """input (N, C, d...), target (N, d...), weight (C)?; reads only the picked log-probabilities."""
     n = ctx.in_numel(1)
-    flops = nll_flops(n, ctx.has_input(2), _str(ctx.attr("reduction"), "mean"), ctx.attr("ignore_index") is not None)
-    read = nbytes(n, ctx.input(0).dtype) + ctx.input(1).nbytes + _known_bytes(ctx.input(2))
+    flops = nll_flops(n, ctx.has_input(2), attr_str(ctx.attr("reduction"), "mean"), ctx.attr("ignore_index") is not None)
+    read = nbytes(n, ctx.input(0).dtype) + ctx.input(1).nbytes + known_bytes(ctx.input(2))
     return ctx.cost(0, flops, weights=(2,), bytes_read=read)
 
 
@@ -508,7 +509,7 @@ def softmax_cross_entropy(ctx: NodeContext) -> Cost:
     """scores (N, C, d...), labels (N, d...), weights (C)? -> loss [, log_prob]."""
     n = ctx.in_numel(1)
     flops = SOFTMAX * ctx.in_numel(0) + nll_flops(
-        n, ctx.has_input(2), _str(ctx.attr("reduction"), "mean"), ctx.attr("ignore_index") is not None
+        n, ctx.has_input(2), attr_str(ctx.attr("reduction"), "mean"), ctx.attr("ignore_index") is not None
     )
     return ctx.cost(0, flops, weights=(2,))
 
@@ -556,7 +557,7 @@ def tfidf_vectorizer(ctx: NodeContext) -> Cost:
     rows, c = (1, xs[0]) if len(xs) == 1 else (xs[0], xs[1])
     lookups = tfidf_lookups(c, ctx.attr("min_gram_length", 1), ctx.attr("max_gram_length", 1), ctx.attr("max_skip_count", 0))
     flops = rows * lookups
-    if _str(ctx.attr("mode"), "TF").upper() in ("IDF", "TFIDF"):
+    if attr_str(ctx.attr("mode"), "TF").upper() in ("IDF", "TFIDF"):
         flops += ctx.out_numel()
     notes = (STRING_NOTE,) if ctx.input(0).dtype == "string" else ()
     return ctx.cost(0, flops, weights=(), notes=notes)
@@ -564,7 +565,7 @@ def tfidf_vectorizer(ctx: NodeContext) -> Cost:
 
 @register("ImageDecoder", since_version=20, formula="0 FLOPs (decode work not modelled); bytes = stream + image when known")
 def image_decoder(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, 0, weights=(), bytes_written=_written(ctx), compute_dtype="uint8",
+    return ctx.cost(0, 0, weights=(), bytes_written=written_bytes(ctx), compute_dtype="uint8",
                     notes=("decoding work not counted; image size known only at run time",))
 
 
@@ -580,125 +581,3 @@ register("If", kind="control_flow", formula="branch taken when the condition is 
 register("Loop", kind="control_flow", formula="body × trip count (static M), else one iteration + warning")(_control_node)
 register("Scan", since_version=8, kind="control_flow", formula="body × sequence length (× batch for opset 8)")(_control_node)
 register("SequenceMap", since_version=17, kind="control_flow", formula="body × sequence length when static, else once + warning")(_control_node)
-
-
-# --------------------------------------------------------------------------- ai.onnx.preview
-
-ML = "ai.onnx.ml"
-TRAINING = "ai.onnx.preview.training"
-PREVIEW = "ai.onnx.preview"
-
-
-@register(
-    "FlexAttention",
-    domain=PREVIEW,
-    formula="as Attention: MACs = B·Hq·L·S·(Dqk+Dv); FLOPs = 2·MACs + B·Hq·L·S·(scale 1 + softmax 5); score_mod / prob_mod nodes counted on (B, Hq, L, S) below the node",
-)
-def flex_attention(ctx: NodeContext) -> Cost:
-    """Q (B, Hq, L, Dqk), K (B, Hkv, S, Dqk), V (B, Hkv, S, Dv) -> Y (B, Hq, L, Dv)."""
-    from .attention import attention_core
-
-    qs, ks, vs = ctx.in_shape(0), ctx.in_shape(1), ctx.in_shape(2)
-    macs, flops = attention_core(qs[0], qs[1], qs[2], ks[2], qs[3], vs[3])
-    return ctx.cost(macs, flops, weights=())
-
-
-# --------------------------------------------------------------------------- ai.onnx.preview.training
-
-#: FLOPs per optimized element (the scalar learning-rate arithmetic, once per node, is not counted):
-#: G_reg = nc·X + G (2); Adagrad: H_new = H + G_reg² (2), sqrt + eps (2), X − r·G_reg / H (3).
-ADAGRAD = 9
-#: Adam: G_reg 2, V_new = α·V + (1−α)·G_reg 3, H_new = β·H + (1−β)·G_reg² 4, sqrt + eps 2,
-#: X − R_adj·V_new / H_sqrt 3 [+ (1 − nc_post)·X_new 1 when norm_coefficient_post ≠ 0].
-ADAM = 14
-#: Momentum: G_reg 2, V_new = α·V + β·G_reg 3, X − R·V_new 2; Nesterov X − R·(G_reg + α·V_new) 4.
-MOMENTUM = 7
-NESTEROV = 9
-
-
-def _optimized_elements(ctx: NodeContext, n_outputs_per_tensor: int) -> Any:
-    """Elements of the optimized tensors: outputs hold n_outputs_per_tensor groups of equal size."""
-    total = sum((_numel(t) for t in ctx.present_outputs), 0)
-    return total // n_outputs_per_tensor
-
-
-@register("Adagrad", domain=TRAINING, formula=f"FLOPs = {ADAGRAD} per optimized element")
-def adagrad(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, ADAGRAD * _optimized_elements(ctx, 2), weights=())
-
-
-@register("Adam", domain=TRAINING, formula=f"FLOPs = {ADAM} per optimized element (+1 with norm_coefficient_post)")
-def adam(ctx: NodeContext) -> Cost:
-    per = ADAM + (1 if ctx.attr("norm_coefficient_post", 0.0) else 0)
-    return ctx.cost(0, per * _optimized_elements(ctx, 3), weights=())
-
-
-@register("Momentum", domain=TRAINING, formula=f"FLOPs = {MOMENTUM} per optimized element ({NESTEROV} nesterov)")
-def momentum(ctx: NodeContext) -> Cost:
-    per = NESTEROV if _str(ctx.attr("mode"), "standard") == "nesterov" else MOMENTUM
-    return ctx.cost(0, per * _optimized_elements(ctx, 2), weights=())
-
-
-# --------------------------------------------------------------------------- ai.onnx.ml
-
-
-@register("ArrayFeatureExtractor", domain=ML, kind="data_movement", formula="0 FLOPs; reads the selected elements + indices")
-def array_feature_extractor(ctx: NodeContext) -> Cost:
-    written = _written(ctx)
-    return ctx.cost(0, 0, weights=(0,), bytes_read=written + _known_bytes(ctx.input(1)), bytes_written=written,
-                    compute_dtype="none")
-
-
-@register("Binarizer", domain=ML, formula="FLOPs = numel(Y) (one compare)")
-def binarizer(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, ctx.out_numel(), weights=())
-
-
-@register("LabelEncoder", domain=ML, formula="FLOPs = numel(X) (one table lookup per element)")
-def label_encoder(ctx: NodeContext) -> Cost:
-    notes = (STRING_NOTE,) if "string" in (ctx.input(0).dtype, ctx.output(0).dtype) else ()
-    return ctx.cost(0, ctx.in_numel(0), weights=(), notes=notes)
-
-
-def tree_depths(roots, true_ids, false_ids, true_leaf, false_leaf) -> list[int]:
-    """Comparisons on the longest root-to-leaf path of every tree (TreeEnsemble encoding)."""
-    memo: dict[int, int] = {}
-
-    def depth(i: int, guard: int = 0) -> int:
-        if i in memo:
-            return memo[i]
-        if guard > len(true_ids):
-            raise ShapeUnknown("TreeEnsemble: cyclic tree")
-        t = 0 if true_leaf[i] else depth(true_ids[i], guard + 1)
-        f = 0 if false_leaf[i] else depth(false_ids[i], guard + 1)
-        memo[i] = 1 + max(t, f)
-        return memo[i]
-
-    return [depth(r) for r in roots]
-
-
-@register(
-    "TreeEnsemble",
-    domain=ML,
-    since_version=5,
-    formula="FLOPs = N·(Σ_trees depth (one compare per level, longest path) + trees (leaf accumulate)) [+ post_transform]",
-)
-def tree_ensemble(ctx: NodeContext) -> Cost:
-    """X [N, F] -> Y [N, n_targets]."""
-    a = ctx.attrs
-    try:
-        depths = tree_depths(
-            list(a["tree_roots"]), list(a["nodes_truenodeids"]), list(a["nodes_falsenodeids"]),
-            list(a.get("nodes_trueleafs") or [0] * len(a["nodes_truenodeids"])),
-            list(a.get("nodes_falseleafs") or [0] * len(a["nodes_falsenodeids"])),
-        )
-    except (KeyError, IndexError, TypeError) as exc:
-        raise ShapeUnknown(f"TreeEnsemble: tree attributes incomplete ({exc})") from None
-    n = ctx.in_shape(0)[0]
-    flops = n * (sum(depths) + len(depths))
-    post = int(ctx.attr("post_transform", 0) or 0)
-    if post in (1, 3):  # softmax over targets
-        flops += SOFTMAX * ctx.out_numel()
-    elif post in (2, 4):  # logistic / probit per output
-        flops += SIGMOID * ctx.out_numel()
-    return ctx.cost(0, flops, weights=(), notes=("longest path of every tree counted (worst case)",))

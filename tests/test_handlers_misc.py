@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from op_handlers import REGISTRY, NodeContext, TensorInfo
-from op_handlers.misc import fft_flops, tfidf_lookups, tree_depths
+from op_handlers.misc import fft_flops, tfidf_lookups
+from op_handlers.ml import tree_depths
 
 ML = "ai.onnx.ml"
 TRAINING = "ai.onnx.preview.training"

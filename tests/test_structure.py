@@ -43,7 +43,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.roofline",
     "onnxstat.shapes",
     "onnxstat.symbolic",
-    "op_handlers.misc",
 }
 
 #: (module, function qualname): long functions that do not yet say why
