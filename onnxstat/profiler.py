@@ -13,6 +13,7 @@ from .errors import ModelError, OnnxstatError, ShapeError, UsageError
 from .loader import LoadedModel, load
 from .result import ProfileResult, gc_paused, summarize, unique
 from .shapes import parse_shape, resolve
+from .validate import check_input_values, check_model
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
@@ -92,6 +93,8 @@ def profile(
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any,
              values: dict) -> ProfileResult:
     _check_opsets(lm)
+    check_model(lm.model, str(lm.path) if lm.path is not None else None)
+    check_input_values(lm.model, values)
     warnings = list(lm.warnings)
     if not simplify:
         return _with_device(_profile_loaded(lm, input_shapes, dims, shape_source, warnings, values), device)
