@@ -42,8 +42,18 @@ class Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from . import pipes
+
+        stdout_was = pipes.stdout_identity()
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # stdout closed by the reader (| head): success, silently
+            pipes.silence_stdout()
+            sys.exit(0)
+        except SystemExit as exc:  # rich exits 1 on a closed pipe, after pointing stdout at /dev/null
+            if exc.code == 1 and pipes.became_devnull(stdout_was):
+                sys.exit(0)
+            raise
         except OnnxstatError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -80,6 +90,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """What an ONNX model costs: params, MACs, FLOPs, memory traffic, memory and latency."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if not debug:  # numpy's RuntimeWarnings (overflow, invalid casts) are never the user's message
+        import warnings
+
+        warnings.simplefilter("ignore", RuntimeWarning)
 
 
 # --------------------------------------------------------------------------- shared options

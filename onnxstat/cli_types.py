@@ -14,6 +14,8 @@ import re
 
 import click
 
+from .limits import MAX_NODES
+
 #: the largest dim onnx can store (TensorShapeProto.Dimension.dim_value is an int64)
 MAX_DIM = 2**63 - 1
 #: a seed numpy's generators take (any non-negative integer; bounded to keep messages short)
@@ -164,6 +166,8 @@ def _set_limits(ctx, param, value):
         limits.configure(max_tensor_bytes=value)
     elif param.name == "force" and value:
         limits.configure(force=True)
+    elif param.name == "max_nodes" and value is not None:
+        limits.configure(max_nodes=value)
     return value
 
 
@@ -172,6 +176,10 @@ def limit_options(fn):
     fn = click.option(
         "--force", is_flag=True, expose_value=False, callback=_set_limits,
         help="Run a model in onnxruntime even when a Loop's trip count times its body is over the time budget.",
+    )(fn)
+    fn = click.option(
+        "--max-nodes", type=int_range(1, 2**62), default=None, expose_value=False, callback=_set_limits,
+        metavar="N", help=f"Refuse models with more than N nodes, before parsing [default: {MAX_NODES:,}].",
     )(fn)
     fn = click.option(
         "--max-tensor-bytes", type=BYTES, default=None, expose_value=False, callback=_set_limits, metavar="BYTES",

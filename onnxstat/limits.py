@@ -27,18 +27,24 @@ from .errors import UsageError
 
 #: node runs (trip count x nodes of the body, nested loops multiplied) a Loop may take
 MAX_LOOP_WORK = 10**8
+#: nodes a model may have (all graphs and functions); the largest exported models have ~10^5
+MAX_NODES = 1_000_000
 #: the default memory budget is this fraction of the memory available to the process
 DEFAULT_FRACTION = 4
 
-_settings: dict[str, Any] = {"max_tensor_bytes": None, "force": False}
+_settings: dict[str, Any] = {"max_tensor_bytes": None, "force": False, "max_nodes": MAX_NODES}
 
 
 class BudgetError(UsageError):
     """A declared or derived size or a trip count is over a budget (exit code 2)."""
 
 
-def configure(*, max_tensor_bytes: int | None = None, force: bool | None = None) -> None:
+def configure(*, max_tensor_bytes: int | None = None, force: bool | None = None, max_nodes: int | None = None) -> None:
     """Set the budgets for this process (None leaves a setting as it is)."""
+    if max_nodes is not None:
+        if not isinstance(max_nodes, int) or max_nodes < 1:
+            raise UsageError(f"max_nodes must be a positive integer, got {max_nodes!r}")
+        _settings["max_nodes"] = max_nodes
     if max_tensor_bytes is not None:
         if not isinstance(max_tensor_bytes, int) or max_tensor_bytes < 1:
             raise UsageError(f"max_tensor_bytes must be a positive integer, got {max_tensor_bytes!r}")
@@ -49,7 +55,7 @@ def configure(*, max_tensor_bytes: int | None = None, force: bool | None = None)
 
 def reset() -> None:
     """Back to the defaults (tests)."""
-    _settings.update(max_tensor_bytes=None, force=False)
+    _settings.update(max_tensor_bytes=None, force=False, max_nodes=MAX_NODES)
 
 
 def available_memory() -> int:
@@ -83,6 +89,11 @@ def max_tensor_bytes() -> int:
     """The memory budget of one tensor, in bytes."""
     v = _settings["max_tensor_bytes"]
     return v if v is not None else max(available_memory() // DEFAULT_FRACTION, 1)
+
+
+def max_nodes() -> int:
+    """The most nodes a model may have (counted while the file is read, before parsing)."""
+    return int(_settings["max_nodes"])
 
 
 def forced() -> bool:

@@ -16,8 +16,11 @@ def simplify_loaded(lm: LoadedModel, inputs) -> tuple[LoadedModel | None, str]:
         return None, f"onnx-simplifier is not importable ({exc})"
     try:
         full = lm.full_model()
+    except MemoryError:
+        return None, "the weights could not be loaded (out of memory)"
     except Exception as exc:
-        return None, f"the weights could not be loaded ({exc})"
+        why = " ".join(str(exc).split())[:200] or type(exc).__name__
+        return None, f"the weights could not be loaded ({why})"
     shapes = {name: list(shape) for name, _dtype, shape in inputs if shape is not None}
     try:
         model, ok = onnxsim.simplify(full, overwrite_input_shapes=shapes or None)
