@@ -130,9 +130,18 @@ SWEEP = SweepAssignment()
 INPUT_VALUE = ValueAssignment()
 
 
+class BoundedInt(click.IntRange):
+    """click's integer range, refusing over-long digit strings with a short message first."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and len(value.strip()) > _MAX_DIGITS:
+            self.fail(f"{_short(value)} is not an integer in the range {self._describe_range()}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def int_range(lo: int | None = 0, hi: int | None = None) -> click.IntRange:
     """A click integer range (click checks digits and sign; ``hi`` bounds the size)."""
-    return click.IntRange(min=lo, max=hi)
+    return BoundedInt(min=lo, max=hi)
 
 
 class ByteSize(click.ParamType):
