@@ -53,6 +53,8 @@ class _Assignment(click.ParamType):
     """``NAME=VALUE`` whose VALUE parts are checked by :meth:`problem`; returns the text as given."""
 
     split = re.compile(r"[x,]")
+    #: the value starts after the first "=" (dim names of a sweep) rather than the last
+    first_equals = False
 
     def problem(self, value: str) -> str | None:
         for part in self.split.split(value.strip().strip("[]()")):
@@ -64,7 +66,7 @@ class _Assignment(click.ParamType):
     def convert(self, value, param, ctx):
         text = str(value)
         if "=" in text:
-            why = self.problem(text.rpartition("=")[2])
+            why = self.problem((text.partition if self.first_equals else text.rpartition)("=")[2])
             if why:
                 self.fail(f"{_short(text)}: {why}", param, ctx)
         return text
@@ -86,14 +88,7 @@ class SweepAssignment(_Assignment):
     """``--sweep DIM=V1,V2,...``."""
 
     name = "DIM=V1,V2,..."
-
-    def convert(self, value, param, ctx):
-        text = str(value)
-        if "=" in text:
-            why = self.problem(text.partition("=")[2])
-            if why:
-                self.fail(f"{_short(text)}: {why}", param, ctx)
-        return text
+    first_equals = True
 
 
 class ValueAssignment(click.ParamType):
@@ -187,7 +182,7 @@ def limit_options(fn):
         help="Run a model in onnxruntime even when a Loop's trip count times its body is over the time budget.",
     )(fn)
     fn = click.option(
-        "--max-nodes", type=int_range(1, 2**62), default=None, expose_value=False, callback=_set_limits,
+        "--max-nodes", type=int_range(1, None), default=None, expose_value=False, callback=_set_limits,
         metavar="N", help=f"Refuse models with more than N nodes, before parsing [default: {MAX_NODES:,}].",
     )(fn)
     fn = click.option(

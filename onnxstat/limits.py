@@ -20,6 +20,7 @@ The settings are per process: the command line sets them once
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Iterable, Mapping
 
@@ -32,7 +33,31 @@ MAX_NODES = 1_000_000
 #: the default memory budget is this fraction of the memory available to the process
 DEFAULT_FRACTION = 4
 
-_settings: dict[str, Any] = {"max_tensor_bytes": None, "force": False, "max_nodes": MAX_NODES}
+_DEFAULTS: dict[str, Any] = {"max_tensor_bytes": None, "force": False, "max_nodes": MAX_NODES}
+#: settings travel to worker processes (``profile -j N`` starts them with ``spawn``) in this variable
+_ENV = "ONNXSTAT_LIMITS"
+
+
+def _from_env() -> dict[str, Any]:
+    out = dict(_DEFAULTS)
+    try:
+        given = json.loads(os.environ.get(_ENV, "{}"))
+    except ValueError:
+        return out
+    if isinstance(given, dict):
+        out.update((k, v) for k, v in given.items() if k in out and isinstance(v, (int, bool, type(None))))
+    return out
+
+
+_settings: dict[str, Any] = _from_env()
+
+
+def _publish() -> None:
+    changed = {k: v for k, v in _settings.items() if v != _DEFAULTS[k]}
+    if changed:
+        os.environ[_ENV] = json.dumps(changed)
+    else:
+        os.environ.pop(_ENV, None)
 
 
 class BudgetError(UsageError):
@@ -51,11 +76,13 @@ def configure(*, max_tensor_bytes: int | None = None, force: bool | None = None,
         _settings["max_tensor_bytes"] = max_tensor_bytes
     if force is not None:
         _settings["force"] = bool(force)
+    _publish()
 
 
 def reset() -> None:
     """Back to the defaults (tests)."""
-    _settings.update(max_tensor_bytes=None, force=False, max_nodes=MAX_NODES)
+    _settings.update(_DEFAULTS)
+    _publish()
 
 
 def available_memory() -> int:
@@ -181,7 +208,7 @@ def _static_scalars(graph) -> dict[str, int]:
             v = numpy_helper.to_array(t)
         except Exception:  # noqa: BLE001 - an unreadable tensor is just not known
             return
-        if v.dtype.kind in "iu":
+        if v.dtype.kind in "iub":
             out[name] = int(v.reshape(-1)[0])
 
     for t in getattr(graph, "initializer", ()):
@@ -198,6 +225,25 @@ def _static_scalars(graph) -> dict[str, int]:
 
 def _node_label(node) -> str:
     return f"node {node.name!r} ({node.op_type})" if node.name else f"a {node.op_type} node"
+
+
+#: exporters write a trip count this large (INT32_MAX, INT64_MAX) as a dummy bound of a "while" loop
+LOOP_SENTINEL = 2**31 - 1
+
+
+def _cond_never_stops(node, body, known: Mapping[str, int]) -> bool:
+    """True when the Loop's condition cannot end it: no condition input, or a condition that is
+    statically true and that the body hands back unchanged (as is, or through Identity)."""
+    cond = node.input[1] if len(node.input) > 1 else ""
+    if not cond:
+        return True
+    if known.get(cond) != 1 or len(body.input) < 2 or not body.output:
+        return False
+    cond_in, cond_out = body.input[1].name, body.output[0].name
+    if cond_out == cond_in:
+        return True
+    return any(n.op_type == "Identity" and list(n.input) == [cond_in] and list(n.output) == [cond_out]
+               for n in body.node)
 
 
 def _trip(node, known: Mapping[str, int]) -> int | None:
@@ -219,11 +265,13 @@ def _graph_work(graph, outer: Mapping[str, int], found: list) -> int:
         if node.op_type == "Loop" and node.domain in ("", "ai.onnx") and bodies:
             body = _graph_work(bodies[0], known, found)
             trip = _trip(node, known)
-            has_cond = len(node.input) > 1 and bool(node.input[1])
-            if trip is None and not has_cond and not (node.input and node.input[0]):
+            endless = _cond_never_stops(node, bodies[0], known)
+            if trip is None and endless and not (node.input and node.input[0]):
                 found.append((node, None, body))
                 work += body
                 continue
+            if trip is not None and trip >= LOOP_SENTINEL and not endless:
+                trip = None  # a while loop: its condition decides, M is the exporter's dummy bound
             runs = (trip if trip is not None else 1) * max(body, 1)
             if trip is not None and runs > MAX_LOOP_WORK:
                 found.append((node, trip, body))
@@ -256,7 +304,7 @@ def check_loops(model, values: Mapping[str, Any] | None = None, what: str = "onn
     node, trip, body = found[0]
     if trip is None:
         raise BudgetError(
-            f"{_node_label(node)} has neither a trip count nor a condition: it loops forever; "
+            f"{_node_label(node)} has no trip count and a condition that never turns false: it loops forever; "
             f"{what} does not run it (profile counts it statically; --force runs it anyway)"
         )
     raise BudgetError(

@@ -200,7 +200,8 @@ def _proto_edit(rng: random.Random, m) -> None:
 _PROTOS: dict = {}
 
 
-def mutate_proto(seed: int) -> tuple[str, bytes]:
+def _edited(seed: int, edit) -> tuple[str, bytes]:
+    """A sample model (picked by ``seed``) after one to three ``edit(rng, model)`` calls."""
     import onnx
 
     rng = random.Random(seed)
@@ -210,8 +211,12 @@ def mutate_proto(seed: int) -> tuple[str, bytes]:
     m = onnx.ModelProto()
     m.CopyFrom(_PROTOS[name])
     for _ in range(rng.randint(1, 3)):
-        _proto_edit(rng, m)
+        edit(rng, m)
     return name, m.SerializeToString()
+
+
+def mutate_proto(seed: int) -> tuple[str, bytes]:
+    return _edited(seed, _proto_edit)
 
 
 # structured mutants: attribute values from the op's schema (every attribute the op
@@ -308,17 +313,7 @@ def _struct_edit(rng: random.Random, m) -> None:
 
 
 def mutate_struct(seed: int) -> tuple[str, bytes]:
-    import onnx
-
-    rng = random.Random(seed)
-    name = NAMES[seed % len(NAMES)]
-    if name not in _PROTOS:
-        _PROTOS[name] = onnx.load_model_from_string(sample_bytes(name))
-    m = onnx.ModelProto()
-    m.CopyFrom(_PROTOS[name])
-    for _ in range(rng.randint(1, 3)):
-        _struct_edit(rng, m)
-    return name, m.SerializeToString()
+    return _edited(seed, _struct_edit)
 
 
 MUTATORS = {"bytes": mutate_bytes, "proto": mutate_proto, "struct": mutate_struct}

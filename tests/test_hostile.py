@@ -301,9 +301,24 @@ def test_loop_of_10_18_iterations(tmp_path):
     ], cwd=tmp_path)
     for r in (bench, ort):
         refused(r, 2, "node 'loop' (Loop) runs 1000000000000000000 iterations of a 2-node body", "--force")
-    refused(endless, 2, "node 'loop' (Loop) has neither a trip count nor a condition", "--force")
+    refused(endless, 2, "node 'loop' (Loop) has no trip count and a condition that never turns false", "--force")
     assert static.code == 0 and "Traceback" not in static.stderr, static.stderr  # counted, never run
     assert ok.code == 0, ok.stderr  # 3 iterations: within the budget
+
+
+def test_while_loop_with_a_dummy_bound_is_not_refused():
+    from onnxstat import limits
+
+    # an exporter's while loop: M = INT64_MAX, the body computes its condition (v < 10)
+    body = helper.make_graph(
+        [helper.make_node("Add", ["v", "one"], ["vo"]), helper.make_node("Less", ["vo", "ten"], ["co"])], "body",
+        [vi("i", [], TensorProto.INT64), vi("c", [], TensorProto.BOOL), vi("v", [], TensorProto.INT64)],
+        [vi("co", [], TensorProto.BOOL), vi("vo", [], TensorProto.INT64)],
+        [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(10, np.int64), "ten")],
+    )
+    inits = [numpy_helper.from_array(np.array(2**63 - 1, np.int64), "M"), numpy_helper.from_array(np.array(True), "cond")]
+    n = helper.make_node("Loop", ["M", "cond", "x"], ["y"], name="while", body=body)
+    limits.check_loops(model([n], [vi("x", [], TensorProto.INT64)], [vi("y", [], TensorProto.INT64)], inits))
 
 
 def test_loop_budget_counts_nested_loops():
