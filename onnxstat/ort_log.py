@@ -27,15 +27,23 @@ _LOG_LINE = re.compile(r"\[(?P<sev>[VIWEF]):onnxruntime:[^\]]*\]\s*(?P<msg>.*)")
 _default_quiet = False
 
 
+def quiet_default_logger(ort=None) -> None:
+    """onnxruntime's default logger (sessions onnxstat does not configure, e.g. onnxsim's) at FATAL."""
+    global _default_quiet
+    if _default_quiet:
+        return
+    try:
+        if ort is None:
+            import onnxruntime as ort  # noqa: F811
+        ort.set_default_logger_severity(FATAL)
+    except Exception:  # noqa: BLE001 - no onnxruntime, or one without it: the capture still applies
+        pass
+    _default_quiet = True
+
+
 def quiet(ort, so=None):
     """Session options (``so`` or new ones) and the default logger at FATAL only; returns ``so``."""
-    global _default_quiet
-    if not _default_quiet:
-        try:
-            ort.set_default_logger_severity(FATAL)
-        except Exception:  # noqa: BLE001 - an old onnxruntime without it: the capture still applies
-            pass
-        _default_quiet = True
+    quiet_default_logger(ort)
     if so is None:
         so = ort.SessionOptions()
     so.log_severity_level = FATAL
