@@ -594,3 +594,24 @@ def test_stripping_a_graph_of_small_nodes_costs_one_copy(tmp_path):
         limits.reset()
     assert out == data and stripped == 0
     assert peak < 1.2 * len(data), peak
+
+
+def test_valid_models_pass_the_node_and_loop_checks():
+    # no false alarms: every model shipped with onnx's backend tests and every sample model
+    from onnxstat import limits, loader
+    from onnxstat.errors import OnnxstatError
+    from onnxstat.validate import check_model
+
+    base = Path(onnx.__file__).parent / "backend" / "test" / "data"
+    paths = sorted(base.rglob("*.onnx")) + sorted(SAMPLES.glob("*.onnx"))
+    assert len(paths) > 100
+    checked = 0
+    for p in paths:
+        try:
+            lm = loader.load(p)
+        except OnnxstatError:
+            continue  # refused by the loader's own checks (test_robustness covers those)
+        check_model(lm.model, str(p))
+        limits.check_loops(lm.model)
+        checked += 1
+    assert checked > 100
