@@ -828,7 +828,7 @@ def bench(
     static costs (``static_profile``: a ProfileResult on the same shapes to reuse).
     ``available_providers`` overrides onnxruntime's list (tests).
     """
-    from .limits import check_run
+    from .limits import address_space_cap, check_run, resolve_cap
     from .loader import load
     from .profiler import _norm_dims, _norm_input_shapes
     from .shapes import resolve
@@ -850,7 +850,8 @@ def bench(
         lm.full_model()  # raises ModelError naming the missing external data
     declared = model_inputs(lm.model)
     user_arrays, input_shapes, dims = bind_user_inputs(declared, inputs or {}, input_shapes, dims)
-    sh = resolve(lm, input_shapes, dims)
+    with address_space_cap(resolve_cap(lm.model)):
+        sh = resolve(lm, input_shapes, dims)
     check_run(lm.model, sh, "bench")
     warnings.extend(_input_warnings(sh))
     resolved = [(n, d, tuple(int(x) for x in s) if s is not None else None) for n, d, s in sh.inputs]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from typing import Any, Iterable, Mapping
 
 from .errors import UsageError
@@ -319,3 +320,70 @@ def check_run(model, sh, what: str) -> None:
     memory budget and every Loop within the time budget."""
     check_loops(model, getattr(sh, "values", None), what)
     check_shapes(sh)
+
+
+# --------------------------------------------------------------------------- native code
+
+
+def _vm_size() -> int | None:
+    """This process's virtual memory size in bytes (Linux), None elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+#: what static shape resolution may grow the process by, at least (values it propagates are
+#: shape-like; the graph's own copies scale with its size, see :func:`resolve_cap`)
+RESOLVE_BYTES = 512 * 2**20
+
+
+def resolve_cap(model, shape_source: str = "onnx") -> int:
+    """The growth allowed to shape resolution of ``model``: with ``--shape-source ort`` the model
+    runs (the tensor budget); otherwise 512 MB or 32 times the graph's size, within the budget."""
+    budget = max_tensor_bytes()
+    if shape_source == "ort":
+        return budget
+    try:
+        size = model.ByteSize()
+    except Exception:  # noqa: BLE001
+        size = 0
+    return min(budget, max(RESOLVE_BYTES, 32 * size))
+
+
+@contextmanager
+def address_space_cap(extra: int | None = None):
+    """Native code inside the block may grow this process by at most ``extra`` bytes
+    (default: the tensor budget), enforced with a temporary ``RLIMIT_AS`` soft limit.
+
+    onnx's shape inference propagates values in C++ (``data_prop``): a Range of 10^12
+    elements or a Tile of 10^11 repeats is materialised there, beyond any check onnxstat
+    can make first.  Under the cap such an allocation fails at once (``MemoryError``),
+    and shape resolution falls back to inference without value propagation.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        yield
+        return
+    vm = _vm_size()
+    if vm is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = vm + (extra if extra is not None else max_tensor_bytes())
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft != resource.RLIM_INFINITY and soft <= cap:
+        yield  # already as tight
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

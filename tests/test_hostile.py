@@ -615,3 +615,20 @@ def test_valid_models_pass_the_node_and_loop_checks():
         limits.check_loops(lm.model)
         checked += 1
     assert checked > 100
+
+
+def test_value_propagation_in_onnx_is_bounded(tmp_path):
+    # Range(0, 10^12, 1) and Tile([4] x 10^11) of constants: onnx's shape inference materialises
+    # such values in C++ (data_prop); under the address-space cap the allocation fails at once and
+    # resolution goes on without value propagation, so profile still counts the model
+    z, one = numpy_helper.from_array(np.array(0, np.float32), "z"), numpy_helper.from_array(np.array(1, np.float32), "o")
+    r = numpy_helper.from_array(np.array(10**12, np.float32), "r")
+    rng = save(model([helper.make_node("Range", ["z", "r", "o"], ["c"], name="range"), helper.make_node("Add", ["c", "x"], ["y"])],
+                     [vi("x", [1])], [vi("y", None)], [z, r, one]), tmp_path / "range.onnx")
+    t, rep = numpy_helper.from_array(np.ones([4], np.float32), "t"), numpy_helper.from_array(np.array([10**11], np.int64), "rep")
+    tile = save(model([helper.make_node("Tile", ["t", "rep"], ["c"], name="tile"), helper.make_node("Add", ["c", "x"], ["y"])],
+                      [vi("x", [1])], [vi("y", None)], [t, rep]), tmp_path / "tile.onnx")
+    for p in (rng, tile):
+        r = cli("profile", p, "--format", "json", cwd=tmp_path, timeout=60)
+        assert r.code == 0 and "Traceback" not in r.stderr, r.stderr
+        assert r.max_rss_kb * 1024 < 1024 * 2**20, r.max_rss_kb  # not the 1.8 GB (the whole limit) it took before
