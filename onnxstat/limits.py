@@ -340,16 +340,16 @@ RESOLVE_BYTES = 512 * 2**20
 
 
 def resolve_cap(model, shape_source: str = "onnx") -> int:
-    """The growth allowed to shape resolution of ``model``: with ``--shape-source ort`` the model
-    runs (the tensor budget); otherwise 512 MB or 32 times the graph's size, within the budget."""
-    budget = max_tensor_bytes()
-    if shape_source == "ort":
-        return budget
+    """The growth allowed to shape resolution of ``model``: 512 MB or 32 times the graph's size;
+    with ``--shape-source ort``, where the model runs, at least twice the tensor budget."""
     try:
         size = model.ByteSize()
     except Exception:  # noqa: BLE001
         size = 0
-    return min(budget, max(RESOLVE_BYTES, 32 * size))
+    cap = max(RESOLVE_BYTES, 32 * size)
+    if shape_source == "ort":
+        cap = max(cap, 2 * max_tensor_bytes())
+    return cap
 
 
 @contextmanager
@@ -385,5 +385,10 @@ def address_space_cap(extra: int | None = None):
         return
     try:
         yield
+    except MemoryError:
+        raise BudgetError(
+            f"shape resolution needed more than {human_bytes(cap - vm)} of memory (its budget); "
+            "a value or tensor of the model is too large to resolve"
+        ) from None
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
