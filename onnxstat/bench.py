@@ -83,6 +83,7 @@ from .inputs import (
     ort_feed,
     to_ort_value,
 )
+from .ort_log import captured, quiet
 
 SCHEMA = "onnxstat.bench/1"
 
@@ -436,8 +437,7 @@ def _ort():
 
 def make_session_options(ort, *, threads=None, inter_threads=None, execution_mode="sequential", opt_level="all",
                          profile_prefix: str | None = None, optimized_path: str | None = None):
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
+    so = quiet(ort)
     if threads is not None:
         so.intra_op_num_threads = int(threads)
     if inter_threads is not None:
@@ -460,9 +460,10 @@ def _create_session(ort, source, so, providers: list[str], device_id: int):
     opts = [({"device_id": str(device_id)} if p in DEVICE_OF_PROVIDER else {}) for p in providers]
     t0 = time.perf_counter_ns()
     try:
-        sess = ort.InferenceSession(source, so, providers=providers, provider_options=opts)
+        with captured() as log:
+            sess = ort.InferenceSession(source, so, providers=providers, provider_options=opts)
     except Exception as exc:
-        raise ModelError(f"onnxruntime cannot create a session for the model: {_one_line(exc)}") from None
+        raise ModelError(log.fold(f"onnxruntime cannot create a session for the model: {_one_line(exc)}")) from None
     return sess, time.perf_counter_ns() - t0
 
 
@@ -861,14 +862,17 @@ def _input_warnings(sh) -> list[str]:
 
 def _run_or_fail(run: Callable[[], Any], generated_ints: bool, int_range) -> int:
     t0 = time.perf_counter_ns()
+    hint = ""
+    if generated_ints:
+        hint = (f" (integer inputs were drawn from [{int_range[0]}, {int_range[1]}); "
+                "adjust --int-range or give real data with --input NAME=file.npy)")
     try:
-        run()
+        with captured() as log:
+            run()
     except Exception as exc:
-        hint = ""
-        if generated_ints:
-            hint = (f" (integer inputs were drawn from [{int_range[0]}, {int_range[1]}); "
-                    "adjust --int-range or give real data with --input NAME=file.npy)")
-        raise ModelError(f"onnxruntime failed to run the model: {_one_line(exc)}{hint}") from None
+        raise ModelError(log.fold(f"onnxruntime failed to run the model: {_one_line(exc)}") + hint) from None
+    if log.messages():  # an error logged behind a run that returned
+        raise ModelError(log.fold("onnxruntime failed to run the model") + hint)
     return time.perf_counter_ns() - t0
 
 
@@ -913,6 +917,7 @@ def bench(
     >>> b = onnxstat.bench("model.onnx", dims={"batch": 1}, runs=50)
     >>> b.mean_ms, b.fps, b.providers_used
     """
+    from .limits import address_space_cap, check_run, resolve_cap
     from .loader import load
     from .profiler import _norm_dims, _norm_input_shapes
     from .shapes import resolve
@@ -936,7 +941,9 @@ def bench(
         lm.full_model()  # raises ModelError naming the missing external data
     declared = model_inputs(lm.model)
     user_arrays, input_shapes, dims = bind_user_inputs(declared, inputs or {}, input_shapes, dims)
-    sh = resolve(lm, input_shapes, dims)
+    with address_space_cap(resolve_cap(lm.model)):
+        sh = resolve(lm, input_shapes, dims)
+    check_run(lm.model, sh, "bench")
     warnings.extend(_input_warnings(sh))
     resolved = [(n, d, tuple(int(x) for x in s) if s is not None else None) for n, d, s in sh.inputs]
     to_generate = [i for i in resolved if i[0] not in user_arrays]

@@ -13,6 +13,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
+from .cli_types import INPUT_VALUE, MAX_RUNS, MAX_THREADS, SWEEP, int_range
 from .errors import OnnxstatError, UsageError
 from .io import check_output_path, write_atomic
 from .plugins import plugin_option
@@ -52,8 +53,18 @@ class Group(click.Group):
             CLI_CONTEXT.reset(token)
 
     def _invoke(self, ctx: click.Context) -> Any:
+        from . import pipes
+
+        stdout_was = pipes.stdout_identity()
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # stdout closed by the reader (| head): success, silently
+            pipes.silence_stdout()
+            sys.exit(0)
+        except SystemExit as exc:  # rich exits 1 on a closed pipe, after pointing stdout at /dev/null
+            if exc.code == 1 and pipes.became_devnull(stdout_was):
+                sys.exit(0)
+            raise
         except OnnxstatError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -92,6 +103,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """What an ONNX model costs: params, MACs, FLOPs, memory traffic, memory and latency."""
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if not debug:  # numpy's RuntimeWarnings (overflow, invalid casts) are never the user's message
+        import warnings
+
+        warnings.simplefilter("ignore", RuntimeWarning)
 
 
 # --------------------------------------------------------------------------- shared options
@@ -99,12 +114,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def shape_options(fn: Callable) -> Callable:
     """``--input-shape NAME=AxB`` and ``--dim NAME=V`` (both repeatable)."""
+    from .cli_types import DIM, SHAPE, limit_options
+
+    fn = limit_options(fn)
     fn = click.option(
-        "--dim", "dims", multiple=True, metavar="NAME=VALUE",
+        "--dim", "dims", multiple=True, metavar="NAME=VALUE", type=DIM,
         help="Value of a symbolic dim (repeatable), e.g. --dim batch=4.",
     )(fn)
     fn = click.option(
-        "--input-shape", "input_shapes", multiple=True, metavar="NAME=AxBxC",
+        "--input-shape", "input_shapes", multiple=True, metavar="NAME=AxBxC", type=SHAPE,
         help="Shape of a whole input (repeatable), e.g. --input-shape input=1x3x224x224.",
     )(fn)
     return fn
@@ -222,21 +240,21 @@ def _stderr_width() -> int | None:
 @click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")
 @click.option("--bandwidth-gbs", type=float, default=None, metavar="Y", help="Custom roofline device: memory bandwidth in GB/s.")
 @click.option("--symbolic", is_flag=True, help="Also give every total as a formula of the input dims not fixed by --dim/--input-shape.")
-@click.option("--sweep", "sweeps", multiple=True, metavar="DIM=V1,V2,...",
+@click.option("--sweep", "sweeps", multiple=True, metavar="DIM=V1,V2,...", type=SWEEP,
               help="Profile at every combination of these dim values (repeatable), with fitted scaling exponents.")
 @click.option("--plot", "plot", type=click.Path(), default=None,
               help="Write a plot (.png or .svg): the metrics against the swept dim with --sweep, else the roofline (with a device).")
 @click.option("--bench", "do_bench", is_flag=True, help="Also measure latency and FPS with onnxruntime (see 'onnxstat bench').")
 @click.option("--provider", default="cpu", show_default=True, metavar="P[,P...]", help="With --bench: execution provider(s).")
-@click.option("--runs", type=click.IntRange(min=1), default=100, show_default=True, help="With --bench: timed runs.")
-@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="With --bench: warm-up runs.")
+@click.option("--runs", type=int_range(1, MAX_RUNS), default=100, show_default=True, help="With --bench: timed runs.")
+@click.option("--warmup", type=int_range(0, MAX_RUNS), default=10, show_default=True, help="With --bench: warm-up runs.")
 @click.option("--per-node", is_flag=True,
               help="With --bench: time every kernel too; with --device its efficiency, and --plot draws the "
                    "measured kernels under the roof.")
-@click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]",
+@click.option("--input-value", "input_values", multiple=True, metavar="NAME=V[,V...]", type=INPUT_VALUE,
               help="Value of a small input (repeatable), e.g. --input-value sr=16000, so that conditions and "
                    "shapes computed from it resolve statically.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+@click.option("-j", "--jobs", type=int_range(0, MAX_THREADS), default=1, show_default=True,
               help="Several models: profile N at a time in worker processes (0 = one per CPU core).")
 @click.option("--progress/--no-progress", default=None,
               help="Several models: progress bar on stderr (default: when stderr is a terminal).")

@@ -7,6 +7,7 @@ import sys
 import click
 
 from .bench_options import BenchOptions, run_bench
+from .cli_types import MAX_RUNS, MAX_SEED, MAX_THREADS, int_range
 from .cli import cli, emit, output_options, parse_shape_options, shape_options, warn
 from .errors import UsageError
 from .io import check_output_path
@@ -24,17 +25,17 @@ def _parse_inputs(items) -> dict[str, str]:
               help="Feed input NAME from a .npy file (repeatable); other inputs are generated.")
 @click.option("--int-range", default="0,2", show_default=True, metavar="LO,HI",
               help="Generated integer inputs are drawn from [LO, HI) (HI exclusive), clipped to the dtype.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated inputs.")
+@click.option("--seed", type=int_range(0, MAX_SEED), default=0, show_default=True, help="Seed of the generated inputs.")
 @click.option("--provider", "provider", default="cpu", show_default=True, metavar="P[,P...]",
               help="Execution provider(s) in order of preference: cpu, cuda, tensorrt, … ; "
                    "e.g. cuda,cpu falls back to the CPU with a warning.")
-@click.option("--device-id", type=click.IntRange(min=0), default=0, show_default=True, help="GPU index for cuda/tensorrt.")
-@click.option("--warmup", type=click.IntRange(min=0), default=10, show_default=True, help="Warm-up runs (not counted).")
-@click.option("--runs", type=click.IntRange(min=1), default=None, help="Timed runs [default: 100].")
+@click.option("--device-id", type=int_range(0, MAX_THREADS), default=0, show_default=True, help="GPU index for cuda/tensorrt.")
+@click.option("--warmup", type=int_range(0, MAX_RUNS), default=10, show_default=True, help="Warm-up runs (not counted).")
+@click.option("--runs", type=int_range(1, MAX_RUNS), default=None, help="Timed runs [default: 100].")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Run for this many seconds instead of a fixed number of runs.")
-@click.option("--threads", type=click.IntRange(min=0), default=None, help="Intra-op threads (0 = onnxruntime's default).")
-@click.option("--inter-threads", type=click.IntRange(min=0), default=None, help="Inter-op threads (parallel execution mode).")
+@click.option("--threads", type=int_range(0, MAX_THREADS), default=None, help="Intra-op threads (0 = onnxruntime's default).")
+@click.option("--inter-threads", type=int_range(0, MAX_THREADS), default=None, help="Inter-op threads (parallel execution mode).")
 @click.option("--execution-mode", type=click.Choice(["sequential", "parallel"]), default="sequential", show_default=True)
 @click.option("--opt-level", type=click.Choice(["disable", "basic", "extended", "all"]), default="all", show_default=True,
               help="Graph optimisation level ('disable' maps per-node times 1:1 to the ONNX nodes).")
@@ -44,7 +45,7 @@ def _parse_inputs(items) -> dict[str, str]:
               help="Where the batch size is read for FPS [default: leading dim of the first input].")
 @click.option("--per-node", is_flag=True,
               help="Also profile each kernel (separate profiled session) and join to static FLOPs and bytes.")
-@click.option("--per-node-runs", type=click.IntRange(min=1), default=None,
+@click.option("--per-node-runs", type=int_range(1, MAX_RUNS), default=None,
               help="Profiled runs for --per-node [default: min(runs, 20)].")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Show only the N slowest kernels.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME=V1,V2,...",

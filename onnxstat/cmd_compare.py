@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .cli_types import MAX_RUNS, int_range
 from .cli import cli, emit, output_options, parse_shape_options, shape_options, warn
 from .io import check_output_path
 
@@ -13,8 +14,8 @@ from .io import check_output_path
 @shape_options
 @output_options(("table", "json", "markdown", "csv"))
 @click.option("--bench", is_flag=True, help="Also measure latency (p50/p90), FPS and speedup with onnxruntime on the CPU.")
-@click.option("--runs", type=click.IntRange(min=1), default=None, help="Timed runs per model with --bench.")
-@click.option("--warmup", type=click.IntRange(min=0), default=None, help="Untimed warm-up runs per model with --bench.")
+@click.option("--runs", type=int_range(1, MAX_RUNS), default=None, help="Timed runs per model with --bench.")
+@click.option("--warmup", type=int_range(0, MAX_RUNS), default=None, help="Untimed warm-up runs per model with --bench.")
 @click.option("--shape-source", type=click.Choice(["onnx", "ort", "auto"]), default="onnx", show_default=True,
               help="'ort' also runs each model once in onnxruntime (CPU) to observe shapes inference leaves unknown.")
 @click.option("--variants", default=None, metavar="V[,V...]",

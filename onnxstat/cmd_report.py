@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .cli_types import MAX_RUNS, int_range
 from .cli import cli, emit, parse_shape_options, shape_options, warn
 from .io import check_output_path
 from .plugins import plugin_option
@@ -15,8 +16,8 @@ from .plugins import plugin_option
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="Write the HTML page to FILE (atomically); stdout when left out.")
 @click.option("--bench", "do_bench", is_flag=True, help="Measure latency and FPS with onnxruntime (CPU) and show them.")
-@click.option("--runs", type=click.IntRange(min=1), default=None, help="Timed runs for --bench.")
-@click.option("--warmup", type=click.IntRange(min=0), default=None, help="Warm-up runs for --bench.")
+@click.option("--runs", type=int_range(1, MAX_RUNS), default=None, help="Timed runs for --bench.")
+@click.option("--warmup", type=int_range(0, MAX_RUNS), default=None, help="Warm-up runs for --bench.")
 @click.option("--device", default=None, metavar="NAME",
               help="Add the roofline on a device preset ('onnxstat devices'; e.g. h100, t4) or 'host' to measure this machine.")
 @click.option("--peak-tflops", type=float, default=None, metavar="X", help="Custom roofline device: peak TFLOP/s (with --bandwidth-gbs).")

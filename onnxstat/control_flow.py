@@ -198,6 +198,8 @@ def trip_count(r: "_Resolver", node: ox.NodeProto, body: ox.GraphProto, scope: "
         return 0, True, "condition false"
     bound = m if m is not None and m < LOOP_SENTINEL else None
     derived = _simulate(r, node, body, scope, bs, bound)
+    if derived is _FOREVER:  # a condition that stays true: M iterations, whatever M is
+        return (m, True, "M") if m is not None else (None, False, "unknown")
     if derived is not None:
         return derived
     if bound is not None:
@@ -240,9 +242,11 @@ def _simulate(r, node, body, scope, bs, bound) -> tuple[int, bool, str] | None:
             state[name] = scope.value(node.input[2 + k])
     cond_in = in_names[1]
     c0 = scope.value(node.input[1]) if node.input[1] else None
-    cond: Any = True if c0 is None else bool(np.asarray(c0).reshape(-1)[0])
+    # an initial condition not known here: the first iteration is assumed to run (an upper
+    # bound), and the condition the body receives is unknown
+    cond: Any = None if c0 is None else bool(np.asarray(c0).reshape(-1)[0])
     spent = 0
-    exact = True
+    exact = c0 is not None
     it = 0
     while True:
         if bound is not None and it >= bound:
@@ -270,7 +274,9 @@ def _simulate(r, node, body, scope, bs, bound) -> tuple[int, bool, str] | None:
         it += 1
         new_state = {name: env.get(out_names[1 + carried_index[name]]) for name in state}
         if not uses_iter and all(_same(new_state[k], state[k]) for k in state):
-            return None  # the next iteration computes the same condition: it is never decided here
+            # the next iteration computes the same condition: true for ever (the loop runs to
+            # M, or never ends) or never decided here
+            return _FOREVER if c is not None else None
         state = new_state
         if spent > TRIP_BUDGET:
             return None
@@ -278,6 +284,8 @@ def _simulate(r, node, body, scope, bs, bound) -> tuple[int, bool, str] | None:
 
 
 _LOGIC = {"And", "Or", "Not", "Xor"}
+#: what _simulate says of a condition that is true in every iteration
+_FOREVER = (-1, True, "forever")
 
 
 def _same(a, b) -> bool:

@@ -28,6 +28,7 @@ import onnx
 from op_handlers.base import DTYPES
 
 from .errors import UsageError
+from .limits import check_tensor
 
 DEFAULT_INT_RANGE = (0, 2)
 
@@ -132,6 +133,7 @@ def make_inputs(inputs, seed: int = 0, int_range=DEFAULT_INT_RANGE) -> dict[str,
         bad = [d for d in shape if not isinstance(d, (int, np.integer))]
         if bad:
             raise UsageError(f"input {name!r} has unresolved dims {bad}; set them with --dim or --input-shape {name}=...")
+        check_tensor(f"input {name!r}", dtype, tuple(int(d) for d in shape))
         feeds[name] = make_array(dtype, shape, rng, int_range)
     return feeds
 

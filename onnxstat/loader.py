@@ -32,6 +32,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from . import _onnx as ox
+from . import limits
 from .errors import ModelError, ModelNotFoundError, UsageError
 from .graph import GraphView, build_view, validate_model
 from .io import register_input
@@ -168,18 +169,26 @@ def _fields(buf, start: int, end: int):
     """Yield (field number, wire type, field start, payload start, field end)."""
     pos = start
     while pos < end:
-        key, p = _varint(buf, pos, end)
+        key = buf[pos]
+        if key < 0x80:  # one-byte key: fields 1..15, the common case
+            p = pos + 1
+        else:
+            key, p = _varint(buf, pos, end)
         fnum, wt = key >> 3, key & 7
         if fnum == 0 or fnum > _MAX_FIELD:
             raise CorruptProtobuf(f"corrupt protobuf: invalid field number {fnum} at byte {pos}")
-        if wt == 0:
+        if wt == 2:
+            ln = buf[p] if p < end else 0x80
+            if ln < 0x80:  # one-byte length
+                ps = p + 1
+            else:
+                ln, ps = _varint(buf, p, end)
+            q = ps + ln
+        elif wt == 0:
             _, q = _varint(buf, p, end)
             ps = p
         elif wt == 1:
             ps, q = p, p + 8
-        elif wt == 2:
-            ln, ps = _varint(buf, p, end)
-            q = ps + ln
         elif wt == 5:
             ps, q = p, p + 4
         else:
@@ -226,11 +235,21 @@ def _stripped_marker(raw_length: int | None = None) -> bytes:
 _TENSOR_PAYLOAD = {4, 5, 6, 7, 9, 10, 11}
 
 
+class TooManyNodes(CorruptProtobuf):
+    """The model has more nodes than the node budget (:func:`onnxstat.limits.max_nodes`)."""
+
+    def __init__(self, limit: int, pos: int):
+        super().__init__(f"the model has more than {limit:,} nodes (node {limit + 1:,} at byte {pos}); "
+                         "refused before parsing (raise the limit with --max-nodes)")
+
+
 class _Stripper:
-    def __init__(self, buf, keep: int, release=None):
+    def __init__(self, buf, keep: int, release=None, max_nodes: int | None = None):
         self.buf = buf
         self.keep = keep
         self.count = 0
+        self.nodes = 0
+        self.max_nodes = max_nodes if max_nodes is not None else limits.max_nodes()
         self.depth = 0
         self.release = release  # release(end): the caller may drop file pages before byte ``end``
 
@@ -253,7 +272,7 @@ class _Stripper:
                     else:
                         other = True
             if payload <= self.keep:
-                return bytes(self.buf[s:e])
+                return None
             out: list = []
             for fnum, _wt, fs, _ps, fe in _fields(self.buf, s, e):
                 if fnum in _TENSOR_PAYLOAD or fnum in (13, 14):
@@ -267,24 +286,33 @@ class _Stripper:
         finally:
             self.depth -= 1
 
-    def _message(self, s: int, e: int, handlers: dict) -> bytes:
+    def _message(self, s: int, e: int, handlers: dict, nodes: int = 0) -> bytes | None:
+        """The message with its large tensors stripped, None when nothing in it changed.
+
+        Unchanged fields are copied in runs, not one by one, so a graph of millions of
+        small nodes costs one copy of its bytes.  ``nodes``: the field number of the
+        message's nodes, counted against the node budget."""
         self._enter(s)
         try:
             out: list = []
-            changed = False
+            last = s
             for fnum, wt, fs, ps, fe in _fields(self.buf, s, e):
+                if fnum == nodes:
+                    self.nodes += 1
+                    if self.nodes > self.max_nodes:
+                        raise TooManyNodes(self.max_nodes, fs)
                 h = handlers.get(fnum) if wt == 2 else None
                 if h is None or (fe - ps) <= self.keep:
-                    out.append(bytes(self.buf[fs:fe]))
                     continue
                 new = h(ps, fe)
-                if len(new) == fe - ps:
-                    out.append(bytes(self.buf[fs:fe]))
+                if new is None:
                     continue
-                changed = True
+                out.append(bytes(self.buf[last:fs]))
                 _emit(out, fnum, new)
-            if not changed:
-                return bytes(self.buf[s:e])
+                last = fe
+            if not out:
+                return None
+            out.append(bytes(self.buf[last:e]))
             return b"".join(out)
         finally:
             self.depth -= 1
@@ -298,11 +326,11 @@ class _Stripper:
 
     def graph(self, s: int, e: int) -> bytes:
         # GraphProto: node 1, initializer 5
-        return self._message(s, e, {1: self.node, 5: self.tensor})
+        return self._message(s, e, {1: self.node, 5: self.tensor}, nodes=1)
 
     def function(self, s: int, e: int) -> bytes:
         # FunctionProto: node 7
-        return self._message(s, e, {7: self.node})
+        return self._message(s, e, {7: self.node}, nodes=7)
 
     def model(self, s: int, e: int) -> bytes:
         # ModelProto: graph 7, functions 25
@@ -317,6 +345,8 @@ def strip_weights(buf, keep: int = KEEP_PAYLOAD_BYTES, release=None) -> tuple[by
     """
     st = _Stripper(buf, keep, release)
     data = st.model(0, len(buf))
+    if data is None:
+        data = bytes(buf)
     return data, st.count
 
 
@@ -453,27 +483,39 @@ def _bad_text_field(msg, where: str) -> str | None:
 
     ONNX strings are UTF-8; a corrupt one would surface much later as a TypeError
     in code that expects text, so it is found here, in one pass over the set fields.
+    The path (``model.graph.node[0] (Relu).name``) is built only for the field found,
+    so a graph of a million nodes costs one ``ListFields`` per message.
     """
+    path = _bad_text_path(msg)
+    if path is None:
+        return None
+    return where + "".join(reversed(path))
+
+
+def _bad_text_path(msg) -> list | None:
+    """The path to the first non-UTF-8 string below ``msg``, innermost part first."""
     for fd, value in msg.ListFields():
         if fd.type == _TYPE_STRING:
             if isinstance(value, bytes):
-                return f"{where}.{fd.name}"
+                return [f".{fd.name}"]
             if not isinstance(value, str):  # repeated
                 for i, v in enumerate(value):
                     if not isinstance(v, str):
-                        return f"{where}.{fd.name}[{i}]"
+                        return [f".{fd.name}[{i}]"]
         elif fd.type == _TYPE_MESSAGE:
             if isinstance(value, Message):
-                bad = _bad_text_field(value, f"{where}.{fd.name}")
-                if bad:
+                bad = _bad_text_path(value)
+                if bad is not None:
+                    bad.append(f".{fd.name}")
                     return bad
                 continue
             for i, m in enumerate(value):
-                label = f"{where}.{fd.name}[{i}]"
-                if fd.message_type.name == "NodeProto" and isinstance(m.op_type, str) and m.op_type:
-                    label += f" ({m.op_type})"
-                bad = _bad_text_field(m, label)
-                if bad:
+                bad = _bad_text_path(m)
+                if bad is not None:
+                    label = f".{fd.name}[{i}]"
+                    if fd.message_type.name == "NodeProto" and isinstance(m.op_type, str) and m.op_type:
+                        label += f" ({m.op_type})"
+                    bad.append(label)
                     return bad
     return None
 
@@ -588,6 +630,9 @@ def _read_model_bytes(path: Path, strip: bool) -> tuple[bytes, int]:
                 mv = memoryview(mm)
                 try:
                     data, count = strip_weights(mv, release=_page_releaser(mm))
+                except TooManyNodes as exc:
+                    error = ModelError(f"{path}: {exc}")
+                    del exc
                 except (ValueError, IndexError, RecursionError) as exc:
                     why = str(exc) if isinstance(exc, CorruptProtobuf) else f"corrupt protobuf: {exc}"
                     del exc
@@ -611,6 +656,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     if isinstance(source, ox.ModelProto):
         view = _validate_model(source, "model")
         _check_tensor_data(source, "model")
+        _check_declared_sizes(source, "model", source.ByteSize)
         lm = LoadedModel(model=source, warnings=_model_warnings(source), view=view)
         _check_external(lm, base=None)
         return lm
@@ -624,6 +670,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
         model = _parse(source, "model bytes")
         view = _validate_model_or_identify(model, "model bytes", source)
         _check_tensor_data(model, "model bytes")
+        _check_declared_sizes(model, "model bytes", len(source))
         lm = LoadedModel(model=model, warnings=_model_warnings(model), view=view)
         _check_external(lm, base=None)
         return lm
@@ -643,6 +690,7 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     view = _validate_model_or_identify(model, str(path), data)
     del data
     _check_tensor_data(model, str(path))
+    _check_declared_sizes(model, str(path), size)
     lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0, warnings=_model_warnings(model),
                      view=view)
     _check_external(lm, base=path.parent)
@@ -833,6 +881,35 @@ def _check_tensor_data(model: ox.ModelProto, label: str) -> None:
             raise ModelError(f"{label}: not a valid ONNX model: {name} {why}")
 
 
+def _has_data(t: ox.TensorProto) -> bool:
+    return t.data_location == ox.TensorProto.EXTERNAL or t.HasField("raw_data") or any(
+        len(getattr(t, f)) for f in ("float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data")
+    )
+
+
+def _check_declared_sizes(model: ox.ModelProto, label: str, holds) -> None:
+    """A tensor declared without data (dims and dtype only) may not claim more bytes than the
+    file that declares it holds: a 200-byte file declaring a terabyte is refused before
+    anything (shape inference, folding, onnxruntime) sizes a buffer from it.
+
+    ``holds``: the file's size, or a callable giving it (computed only when needed).
+    """
+    initializers = {id(t) for t in model.graph.initializer}
+    for t in iter_all_tensors(model):
+        if _has_data(t):
+            continue
+        need = _tensor_nbytes(t)
+        if need is None or need <= KEEP_PAYLOAD_BYTES:
+            continue
+        if callable(holds):
+            holds = holds()
+        if need > holds:
+            what = "initializer" if id(t) in initializers else "tensor"
+            name = f"{what} {t.name!r}" if t.name else f"an unnamed {what}"
+            raise ModelError(f"{label}: {name} declares {need} bytes (dims {list(t.dims)}) but no data; "
+                             f"the file holds {holds}")
+
+
 def _check_external(lm: LoadedModel, base: Path | None) -> None:
     sizes: dict[str, int] = {}
     for t in iter_all_tensors(lm.model):
@@ -858,6 +935,12 @@ def _check_external(lm: LoadedModel, base: Path | None) -> None:
                 continue
             sizes[loc] = target.stat().st_size
             register_input(target)
+        need = _tensor_nbytes(t)
+        if need is not None and need > sizes[loc]:
+            label = str(lm.path) if lm.path is not None else "model"
+            name = f"tensor {t.name!r}" if t.name else "an unnamed tensor"
+            raise ModelError(f"{label}: {name} declares {need} bytes (dims {list(t.dims)}); "
+                             f"external data {loc!r} holds {sizes[loc]}")
         ext = _extent(t, info, sizes[loc])
         if isinstance(ext, str):
             lm.external_problems[loc] = ext

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
-from .errors import ModelError
+from .errors import ModelError, OnnxstatError
 from .loader import LoadedModel
 
 #: onnxruntime's element type spelling -> onnxstat dtype name (others are spelled alike)
@@ -28,7 +28,10 @@ def observe_shapes(lm: LoadedModel, inputs, seed: int = 0, int_range=None) -> di
     """
     from .extras import require
     from .inputs import DEFAULT_INT_RANGE, bind_input, make_inputs, ort_feed
+    from .limits import check_loops
+    from .ort_log import captured, quiet
 
+    check_loops(lm.model, None, "--shape-source ort")
     ort = require("onnxruntime", "--shape-source ort")
 
     model = onnx.ModelProto()
@@ -42,27 +45,35 @@ def observe_shapes(lm: LoadedModel, inputs, seed: int = 0, int_range=None) -> di
                 existing.add(o)
     feeds = make_inputs(inputs, seed=seed, int_range=int_range or DEFAULT_INT_RANGE)
     dtypes = {name: dtype for name, dtype, _shape in inputs}
+    log = None
     try:
-        so = ort.SessionOptions()
+        so = quiet(ort)
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        so.log_severity_level = 3
-        sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        with captured() as log:
+            sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
         names = [o.name for o in sess.get_outputs()]
         if "string" in dtypes.values():
             # IO binding takes no string tensors: plain run, outputs come back as numpy
-            values = sess.run(names, {n: ort_feed(a, dtypes[n], ort=ort) for n, a in feeds.items()})
+            with captured() as log:
+                values = sess.run(names, {n: ort_feed(a, dtypes[n], ort=ort) for n, a in feeds.items()})
             observed = [(np_dtype_name(v.dtype), v.shape) if isinstance(v, np.ndarray) else None for v in values]
         else:
             io = sess.io_binding()
             keep = [bind_input(io, name, arr, dtypes[name], "cpu", 0, ort=ort) for name, arr in feeds.items()]
             for name in names:
                 io.bind_output(name, "cpu")
-            sess.run_with_iobinding(io)
+            with captured() as log:
+                sess.run_with_iobinding(io)
             values = io.get_outputs()
             del keep
             observed = [(ort_type_dtype(v.data_type()), v.shape()) if v.is_tensor() else None for v in values]
+    except OnnxstatError:
+        raise
     except Exception as exc:
-        raise ModelError(f"--shape-source ort: onnxruntime could not run the model: {' '.join(str(exc).split())[:300]}") from None
+        msg = f"--shape-source ort: onnxruntime could not run the model: {' '.join(str(exc).split())[:300]}"
+        raise ModelError(log.fold(msg) if log is not None else msg) from None
+    if log is not None and log.messages():
+        raise ModelError(log.fold("--shape-source ort: onnxruntime could not run the model"))
     out = {}
     for name, obs in zip(names, observed):
         if obs is not None and obs[0] is not None:

@@ -10,9 +10,11 @@ from op_handlers.registry import norm_domain
 from . import _onnx as ox
 from .analysis import analyze
 from .errors import ModelError, OnnxstatError, ShapeError, UsageError
+from .limits import address_space_cap, resolve_cap
 from .loader import LoadedModel, load
 from .result import ProfileResult, gc_paused, summarize, unique
 from .shapes import parse_shape, resolve
+from .validate import check_input_values, check_model
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
@@ -117,6 +119,8 @@ def profile(
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any,
              values: dict) -> ProfileResult:
     _check_opsets(lm)
+    check_model(lm.model, str(lm.path) if lm.path is not None else None)
+    check_input_values(lm.model, values)
     warnings = list(lm.warnings)
     if not simplify:
         return _with_device(_profile_loaded(lm, input_shapes, dims, shape_source, warnings, values), device)
@@ -155,7 +159,8 @@ def _with_device(res: ProfileResult, device: Any) -> ProfileResult:
 def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings: list[str], values=None) -> ProfileResult:
     warnings = list(warnings)
     input_shapes = dict(input_shapes)
-    shapes = resolve(lm, input_shapes, dims, source=shape_source, input_values=values)
+    with address_space_cap(resolve_cap(lm.model, shape_source)):  # onnx's C++ value propagation is bounded too
+        shapes = resolve(lm, input_shapes, dims, source=shape_source, input_values=values)
     warnings.extend(shapes.warnings)
     an = analyze(lm, shapes)
     warnings.extend(an.warnings)

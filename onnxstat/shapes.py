@@ -764,7 +764,9 @@ def _bulk(lm: LoadedModel, inputs, main: GraphView) -> dict[str, tuple[ValueType
         g.input.append(ox.make_tensor_value_info(t.values.name, t.values.data_type, list(t.dims)))
     g.node.extend(src.graph.node)
     try:
-        out = ox.infer_shapes(m, strict_mode=False, data_prop=True)
+        # no data propagation: the pass folds values itself, with its own size bounds, where
+        # onnx's would materialise a Range or Tile of any size the graph asks for
+        out = ox.infer_shapes(m, strict_mode=False, data_prop=False)
     except Exception:
         return {}
     got: dict[str, tuple[ValueType, bytes]] = {}
@@ -830,11 +832,11 @@ def resolve(
     r.bulk = {}
     if source in ("ort", "auto"):
         _observe_with_ort(lm, inputs, sh)
-    sh.outputs = [(o, *_vt_tuple(sh.lookup("", o))) for o in main.output_names]
     sh.model_dims = sorted(_input_dim_names(lm))
     known_names = set(sh.model_dims) | r.used_labels
     sh.unknown_dims = [d for d in dims if d not in known_names]
     _finalize(main, sh, symbolic)
+    sh.outputs = [(o, *_vt_tuple(sh.lookup("", o))) for o in main.output_names]
     return sh
 
 

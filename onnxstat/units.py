@@ -52,9 +52,10 @@ def pct(part: Any, whole: Any) -> str:
 
 
 def shape(s) -> str:
+    """``1x3x224x224``; an unknown dim is ``?``, an unknown rank ``?``, rank 0 ``scalar``."""
     if s is None:
         return "?"
-    return "x".join(str(d) for d in s) if len(s) else "scalar"
+    return "x".join("?" if d is None else str(d) for d in s) if len(s) else "scalar"
 
 
 def ms(x: Any) -> str:

@@ -8,7 +8,12 @@ Two deterministic (seeded) mutators:
   structure rather than a weight value;
 * proto: the model is parsed and one to three semantic edits are made (dims set
   to 0, -1, 2^40, 2^62...; op types swapped; attributes changed or dropped; inputs
-  rewired; nodes deleted; initializer dims or dtypes changed; opsets changed).
+  rewired; nodes deleted; initializer dims or dtypes changed; opsets changed);
+* struct: structured mutants of attributes and dims: any attribute the op's
+  schema defines (set or not) given huge, negative or boundary values (ints up to
+  +-2^63, lists of the wrong length, inf and nan floats, odd strings, tensors
+  with hostile dims), in the main graph and in subgraphs; dims of inputs, outputs
+  and value_info; initializer dims with their data or as bare declarations.
 
 Cases run in-process in two worker subprocesses (one per core), each case under a
 time limit: a case that hangs or kills its worker (segfault, abort) is reported
@@ -17,7 +22,7 @@ through the command line in subprocesses to check exit codes, that stderr holds
 one "onnxstat: error:" line and never a traceback, and that the interpreter
 never crashes.
 
-Reproduce a case:  python tests/test_fuzz.py bytes 1234   (or: proto 1234)
+Reproduce a case:  python tests/test_fuzz.py bytes 1234   (or: proto 1234, struct 1234)
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ DIMS = {"cnn": {"batch": 2}, "cnn_constants": {"batch": 2}, "cnn_external": {"ba
 
 N_BYTES = 1500  # byte-level cases per run
 N_PROTO = 1000  # proto-level cases per run
+N_STRUCT = 600  # structured attribute / dim cases per run
 FIRST_SEED = 0
 CASE_TIMEOUT = 30.0  # seconds per case (the slowest sample model profiles in well under 1 s)
 WORKER_MEMORY = 4 << 30  # address-space limit of a worker: a runaway allocation becomes a MemoryError
@@ -194,7 +200,8 @@ def _proto_edit(rng: random.Random, m) -> None:
 _PROTOS: dict = {}
 
 
-def mutate_proto(seed: int) -> tuple[str, bytes]:
+def _edited(seed: int, edit) -> tuple[str, bytes]:
+    """A sample model (picked by ``seed``) after one to three ``edit(rng, model)`` calls."""
     import onnx
 
     rng = random.Random(seed)
@@ -204,11 +211,112 @@ def mutate_proto(seed: int) -> tuple[str, bytes]:
     m = onnx.ModelProto()
     m.CopyFrom(_PROTOS[name])
     for _ in range(rng.randint(1, 3)):
-        _proto_edit(rng, m)
+        edit(rng, m)
     return name, m.SerializeToString()
 
 
-MUTATORS = {"bytes": mutate_bytes, "proto": mutate_proto}
+def mutate_proto(seed: int) -> tuple[str, bytes]:
+    return _edited(seed, _proto_edit)
+
+
+# structured mutants: attribute values from the op's schema (every attribute the op
+# takes, not only those the model sets) and dims of every kind of tensor, with huge,
+# negative and boundary values, in the main graph and in subgraphs
+_HOSTILE_INTS = [0, -1, -3, 1, 2, 2**31 - 1, 2**31, 2**32, 2**40, 2**62, 2**63 - 1, -(2**31), -(2**62), -(2**63)]
+_HOSTILE_FLOATS = [0.0, -0.0, -1.0, 1e-45, 1e30, 3.4e38, float("inf"), float("-inf"), float("nan")]
+
+
+def _all_nodes(g):
+    for n in g.node:
+        yield n
+        for a in n.attribute:
+            if a.HasField("g"):
+                yield from _all_nodes(a.g)
+            for sub in a.graphs:
+                yield from _all_nodes(sub)
+
+
+def _hostile_int(rng: random.Random) -> int:
+    return rng.choice(_HOSTILE_INTS) if rng.random() < 0.8 else rng.randrange(-10, 300)
+
+
+def _struct_edit(rng: random.Random, m) -> None:
+    import onnx
+    from onnx import defs
+
+    g = m.graph
+    nodes = list(_all_nodes(g))
+    k = rng.randrange(6)
+    if k <= 2 and nodes:  # an attribute of the op's schema, set or replaced with a hostile value
+        n = rng.choice(nodes)
+        opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 17)
+        try:
+            schema = defs.get_schema(n.op_type, opset, n.domain)
+            specs = list(schema.attributes.values())
+        except Exception:  # noqa: BLE001 - an op onnx does not know: mutate what it has
+            specs = []
+        A = onnx.AttributeProto
+        if specs:
+            spec = rng.choice(specs)
+            name, atype = spec.name, int(spec.type)
+        elif n.attribute:
+            a = rng.choice(n.attribute)
+            name, atype = a.name, a.type
+        else:
+            return
+        for a in list(n.attribute):
+            if a.name == name:
+                n.attribute.remove(a)
+        if atype == A.INT:
+            n.attribute.append(onnx.helper.make_attribute(name, _hostile_int(rng)))
+        elif atype == A.INTS:
+            vals = [_hostile_int(rng) for _ in range(rng.choice([0, 1, 2, 3, 4, 8]))]
+            n.attribute.append(onnx.helper.make_attribute(name, vals, attr_type=A.INTS))
+        elif atype == A.FLOAT:
+            n.attribute.append(onnx.helper.make_attribute(name, rng.choice(_HOSTILE_FLOATS)))
+        elif atype == A.FLOATS:
+            vals = [rng.choice(_HOSTILE_FLOATS) for _ in range(rng.choice([0, 1, 3]))]
+            n.attribute.append(onnx.helper.make_attribute(name, vals, attr_type=A.FLOATS))
+        elif atype == A.STRING:
+            n.attribute.append(onnx.helper.make_attribute(name, rng.choice(["", "NOTSET", "x" * 300, "\x00", "é"])))
+        elif atype == A.TENSOR:
+            dims = [_hostile_int(rng) if rng.random() < 0.3 else rng.randrange(0, 4) for _ in range(rng.randrange(0, 3))]
+            t = onnx.TensorProto(name="", data_type=onnx.TensorProto.INT64, dims=[d for d in dims])
+            n.attribute.append(onnx.helper.make_attribute(name, t))
+    elif k == 3:  # a dim of an input, output or value_info: huge, negative, zero or a name
+        vis = [v for v in list(g.input) + list(g.output) + list(g.value_info) if v.type.tensor_type.shape.dim]
+        if vis:
+            d = rng.choice(rng.choice(vis).type.tensor_type.shape.dim)
+            if rng.random() < 0.8:
+                d.dim_value = _hostile_int(rng)
+            else:
+                d.dim_param = rng.choice(["batch", "N", ""])
+    elif k == 4 and g.initializer:  # an initializer's dims: with its data, or as a bare declaration
+        t = rng.choice(g.initializer)
+        dims = list(t.dims) or [1]
+        dims[rng.randrange(len(dims))] = _hostile_int(rng)
+        del t.dims[:]
+        t.dims.extend(dims)
+        if rng.random() < 0.5:
+            t.ClearField("raw_data")
+            for f in ("float_data", "int32_data", "int64_data", "double_data"):
+                t.ClearField(f)
+    elif k == 5 and nodes:  # rank of a dim list attribute out of step with the tensors
+        n = rng.choice(nodes)
+        ints = [a for a in n.attribute if a.type == onnx.AttributeProto.INTS]
+        if ints:
+            a = rng.choice(ints)
+            if len(a.ints) and rng.random() < 0.5:
+                del a.ints[-1]
+            else:
+                a.ints.extend([_hostile_int(rng)] * rng.randint(1, 4))
+
+
+def mutate_struct(seed: int) -> tuple[str, bytes]:
+    return _edited(seed, _struct_edit)
+
+
+MUTATORS = {"bytes": mutate_bytes, "proto": mutate_proto, "struct": mutate_struct}
 
 
 # --------------------------------------------------------------------------- one case
@@ -387,6 +495,7 @@ def test_mutators_are_deterministic():
 def test_fuzz_library():
     cases = [("bytes", s) for s in range(FIRST_SEED, FIRST_SEED + N_BYTES)]
     cases += [("proto", s) for s in range(FIRST_SEED, FIRST_SEED + N_PROTO)]
+    cases += [("struct", s) for s in range(FIRST_SEED, FIRST_SEED + N_STRUCT)]
     t0 = time.monotonic()
     results = run_cases(cases)
     elapsed = time.monotonic() - t0
@@ -430,7 +539,8 @@ def test_driver_reports_hangs_and_crashes(monkeypatch):
 # --------------------------------------------------------------------------- the command line
 
 
-CLI_CASES = [("bytes", s) for s in (3, 10, 17, 22, 41, 58, 64, 99, 130, 257)] + [("proto", s) for s in (2, 9, 15, 28, 33, 47)]
+CLI_CASES = ([("bytes", s) for s in (3, 10, 17, 22, 41, 58, 64, 99, 130, 257)] + [("proto", s) for s in (2, 9, 15, 28, 33, 47)]
+             + [("struct", s) for s in (1, 4, 12, 30)])
 
 
 def _cli_case(kind: str, seed: int, folder: Path) -> tuple[str, int, subprocess.CompletedProcess]:

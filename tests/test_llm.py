@@ -331,7 +331,7 @@ def test_bench_in_llm_fills_measured_fields(models):
 
 
 def test_cuda_absent_is_one_line(models):
-    with pytest.raises(UsageError, match=r"execution provider cuda .* is not available .*--provider cuda,cpu"):
+    with pytest.raises(UsageError, match=r"execution provider cuda .* is not available .*providers cuda,cpu"):
         generate_bench(models["gpt2_decoder"], prompt=4, generate=2, providers="cuda",
                        available_providers=["CPUExecutionProvider"])
     m = generate_bench(models["gpt2_decoder"], prompt=4, generate=2, providers="cuda,cpu", runs=1, warmup=0,
@@ -454,7 +454,7 @@ def test_encoder_decoder_end_to_end():
     assert [pt["macs"] for pt in r.decode["points"]] == [hand(1, pt["past"]) for pt in r.decode["points"]]
     assert r.kv_cache["bytes_per_token"] == layers * 2 * heads * hd * 4  # the decoder (self) caches only
     assert r.kv_cache["cross_caches"] == 2 * layers
-    with pytest.raises(UsageError, match=r"give --dim encoder_sequence_length=N \(past_key_values.0.encoder.key"):
+    with pytest.raises(UsageError, match=r"give dims encoder_sequence_length=N \(past_key_values.0.encoder.key"):
         llm(_seq2seq_decoder(layers, heads, hd), prompt=P, context=16)
 
 

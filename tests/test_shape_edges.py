@@ -116,3 +116,20 @@ def test_bench_feeds_an_empty_kv_cache(tmp_path):
     assert d["latency_ms"]["mean"] > 0
     shapes = {i["name"]: i["shape"] for i in d["inputs"]}
     assert shapes["past_key"] == [1, 4, 0, 16]
+
+
+def test_loop_whose_condition_stays_true_runs_to_m():
+    # Loop M = 10**18, the condition a constant true handed back unchanged: M iterations of
+    # MatMul [1, 4] x [4, 4] = 16 MACs each, counted statically (never run)
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]), helper.make_node("MatMul", ["x", "W"], ["y"])], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []), helper.make_tensor_value_info("c_in", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []), helper.make_tensor_value_info("y", F, [1, 4])])
+    inits = [numpy_helper.from_array(np.array(10**18, np.int64), "M"), numpy_helper.from_array(np.array(True), "c"),
+             numpy_helper.from_array(np.ones((4, 4), np.float32), "W")]
+    m = _model([helper.make_node("Loop", ["M", "c"], ["ys"], body=body)], [helper.make_tensor_value_info("x", F, [1, 4])],
+               [helper.make_tensor_value_info("ys", F, None)], inits)
+    res = onnxstat.profile(m)
+    loop = next(n for n in res.nodes if n.op_type == "Loop")
+    assert loop.repeat == 10**18 and res.totals.macs == 16 * 10**18 and res.totals.complete
+    assert loop.outputs[0][2] == (10**18, 1, 4)  # the stacked scan output
