@@ -113,6 +113,10 @@ def profile(
         if unknown and strict_dims:
             known = ", ".join(sorted(res.settings.get("model_dims") or [])) or "none"
             raise UsageError(f"dim {unknown[0]!r} is no dim of the model (its dims: {known}); check the name")
+        from .errors import CLI_CONTEXT, api_wording
+
+        if not CLI_CONTEXT.get():  # read from Python: warnings name the arguments, not the options
+            res.warnings = [api_wording(w) for w in res.warnings]
         return res
 
 

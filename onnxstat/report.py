@@ -651,7 +651,7 @@ def _settings_rows(profile: Mapping, bench: Mapping | None, roofline: Mapping | 
     if defaulted:
         rows.append(("Dims not set", ", ".join(f"{k}={v} (default)" for k, v in defaulted.items())))
     for k, v in s.items():
-        if k not in ("input_shapes", "dims", "shape_source", "simplify", "defaulted_dims"):
+        if k not in ("input_shapes", "dims", "shape_source", "simplify", "defaulted_dims", "model_dims", "unknown_dims"):
             rows.append((k.replace("_", " ").capitalize(), _setting_text(v)))
     if bench:
         parts = [f"{bench.get('runs', '?')} runs", f"{bench.get('warmup', '?')} warm-up"]

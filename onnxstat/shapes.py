@@ -857,7 +857,8 @@ def _given_values(lm: LoadedModel, values: Mapping[str, np.ndarray], input_shape
         if arr.size > MAX_FOLD_ELEMENTS:
             raise UsageError(f"--input-value {name}: {arr.size} elements; values are for small inputs (at most {MAX_FOLD_ELEMENTS})")
         try:
-            arr = arr.astype(np_dtype(declared[name].dtype))
+            with np.errstate(all="ignore"):
+                arr = arr.astype(np_dtype(declared[name].dtype))
         except (TypeError, ValueError) as exc:
             raise UsageError(f"--input-value {name}: cannot be {declared[name].dtype}: {exc}") from None
         shape = declared[name].shape

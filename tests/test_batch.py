@@ -167,7 +167,7 @@ def test_shapes_and_dims_apply_to_every_model(zoo_dir, tmp_path):
     assert (sym.flops, sym.memory_traffic_bytes, sym.params) == (1728, 15360, 128)
     # the fixed-shape model has no "batch": only a warning, same figures as before
     assert row_values(fixed) == CHAIN9
-    assert any("--dim batch" in w for w in fixed.warnings)
+    assert any("dims batch" in w for w in fixed.warnings)  # read from Python: the argument's name
     assert res.settings["dims"] == {"batch": 3}
 
 

@@ -551,7 +551,7 @@ def test_simplify_names_why_weights_could_not_load(tmp_path, monkeypatch):
             raise exc
 
         monkeypatch.setattr(loader.LoadedModel, "full_model", fail)
-        why = [w for w in profile(p, simplify=True).warnings if "--simplify skipped" in w]
+        why = [w for w in profile(p, simplify=True).warnings if "simplify skipped" in w]
         assert why and "()" not in why[0] and shown in why[0], why
 
 
