@@ -52,3 +52,18 @@ def needs_dtype(dtype: int | str):
     return pytest.mark.skipif(
         not dtype_known(dtype), reason=f"element type {dtype} is newer than onnx {ONNX_VERSION} knows"
     )
+
+
+def onehot_depth_inferred() -> bool:
+    """Whether the installed onnx's shape inference reads OneHot's constant depth into the
+    output shape (onnx 1.16 leaves that dim unknown; onnxstat then relies on it)."""
+    from onnx import TensorProto, helper, shape_inference
+
+    depth = helper.make_tensor("d", TensorProto.INT64, [1], [5])
+    values = helper.make_tensor("v", TensorProto.FLOAT, [2], [0.0, 1.0])
+    g = helper.make_graph([helper.make_node("OneHot", ["i", "d", "v"], ["y"])], "g",
+                          [helper.make_tensor_value_info("i", TensorProto.INT64, [3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [depth, values])
+    m = shape_inference.infer_shapes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 11)]))
+    dims = m.graph.output[0].type.tensor_type.shape.dim
+    return [d.dim_value for d in dims] == [3, 5]
