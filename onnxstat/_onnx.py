@@ -272,6 +272,18 @@ def np_dtype(tensor_dtype: int):
     return full().helper.tensor_dtype_to_np_dtype(tensor_dtype)
 
 
+def dtype_spelling(tensor_dtype: int) -> str:
+    """onnx's lower-case name of an element type (``float``, ``bfloat16``), as messages
+    spell it; for a type the installed onnx is too old to name, our own name of it
+    (``float4e2m1``), else ``data type N``."""
+    try:
+        return TensorProto.DataType.Name(tensor_dtype).lower()
+    except ValueError:
+        from op_handlers.base import DTYPES
+
+        return DTYPES[tensor_dtype][0] if tensor_dtype in DTYPES else f"data type {tensor_dtype}"
+
+
 def infer_shapes(model, *, strict_mode: bool = False, data_prop: bool = False):
     """``onnx.shape_inference.infer_shapes`` (types not checked)."""
     out = C.shape_inference.infer_shapes(model.SerializeToString(), False, strict_mode, data_prop)

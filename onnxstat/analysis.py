@@ -104,6 +104,7 @@ class Analyzer:
         self.out = Analysis()
         self.seen_weights: set[str] = set()
         self._tensors: dict[tuple[str, str], TensorInfo] = {}
+        self._memo: dict[tuple, Cost] = {}
         #: sparse initializers: weight key -> bytes stored (values + indices)
         self.sparse_bytes: dict[str, int] = {}
         # weight names per scope -> key used to count each tensor once
@@ -193,7 +194,7 @@ class Analyzer:
             return [rec]
         rec.kind = entry.kind
         try:
-            cost = entry.fn(ctx)
+            cost = self._cost(entry.fn, ctx, node)
         except ShapeUnknown as exc:
             return [self._unresolved(rec, ctx, weights, repeat, full, node.op_type, str(exc))]
         except Exception as exc:  # a handler bug must not stop the report
@@ -220,6 +221,26 @@ class Analyzer:
             formal = tuple(i.name for i in g.input)
             results.extend(self._run_sub(g, f"{full}/{attr}", outer, weights, repeat, formal, parent=path))
         return results
+
+    def _cost(self, fn, ctx: NodeContext, node: ox.NodeProto) -> Cost:
+        """``fn(ctx)``, once per form: a handler is a pure function of its context, so nodes of
+        one op, attributes and tensor types (constants by name: weights are counted by name)
+        share one cost record.  Graphs repeat a few forms many times."""
+        key = (fn, ctx.domain, ctx.op_type, ctx.opset,
+               tuple((a.name, a.SerializeToString()) for a in node.attribute) if node.attribute else (),
+               tuple(None if t is None else (t.dtype, t.shape, t.is_const, t.is_weight, t.name if t.is_const else None)
+                     for t in ctx.inputs),
+               tuple(None if t is None else (t.dtype, t.shape) for t in ctx.outputs))
+        try:
+            hit = self._memo.get(key)
+        except TypeError:  # an unhashable dim: no sharing
+            return fn(ctx)
+        if hit is not None:
+            return hit
+        cost = fn(ctx)
+        if not cost.notes and len(self._memo) < 200_000:
+            self._memo[key] = cost
+        return cost
 
     def _unresolved(self, rec: NodeCost, ctx: NodeContext, weights: dict[str, str], repeat: Any, full: str,
                     op_type: str, why: str) -> NodeCost:

@@ -44,19 +44,32 @@ NUMPY_NATIVE = frozenset(
 ORTVALUE_ONLY = frozenset({"bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz"})
 
 
+#: dtypes numpy has only through ml_dtypes -> the ml_dtypes type's name
+_ML_DTYPES = {
+    "bfloat16": "bfloat16", "float8e4m3fn": "float8_e4m3fn", "float8e4m3fnuz": "float8_e4m3fnuz",
+    "float8e5m2": "float8_e5m2", "float8e5m2fnuz": "float8_e5m2fnuz", "uint4": "uint4", "int4": "int4",
+    "float4e2m1": "float4_e2m1fn", "float8e8m0": "float8_e8m0fnu", "uint2": "uint2", "int2": "int2",
+}
+
+
 def np_dtype(dtype: str) -> np.dtype:
     """onnxstat dtype name -> numpy dtype (bfloat16/float8/int4… are ml_dtypes types)."""
     if dtype == "string":
         return np.dtype(object)
     if dtype == "bool":
         return np.dtype(bool)
-    enum = DTYPE_ENUM.get(dtype)
-    if enum is None:
+    if dtype not in DTYPE_ENUM:
         raise UsageError(f"cannot generate input data of dtype {dtype}")
+    if dtype not in _ML_DTYPES:
+        return np.dtype(dtype)
+    # ml_dtypes directly, not onnx.helper.tensor_dtype_to_np_dtype: older onnx (1.16)
+    # maps bfloat16 and float8 to float32 and int4 to int8 (its storage types)
     try:
-        return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(enum))
-    except Exception:
-        raise UsageError(f"cannot generate input data of dtype {dtype} (this onnx/ml_dtypes has no numpy type for it)") from None
+        import ml_dtypes
+
+        return np.dtype(getattr(ml_dtypes, _ML_DTYPES[dtype]))
+    except (ImportError, AttributeError):
+        raise UsageError(f"cannot generate input data of dtype {dtype} (this ml_dtypes has no numpy type for it)") from None
 
 
 def _int_bounds(dt: np.dtype) -> tuple[int, int]:

@@ -869,7 +869,7 @@ def _data_mismatch(t: ox.TensorProto) -> str | None:
         return f"declares {numel} elements (dims {list(t.dims)}) but holds {n // per if per else n} in {field}"
     if got == expected:
         return None
-    dtype = ox.TensorProto.DataType.Name(t.data_type).lower()
+    dtype = ox.dtype_spelling(t.data_type)
     return f"declares dims {list(t.dims)} of {dtype} ({expected} bytes) but holds {got} bytes"
 
 

@@ -84,7 +84,12 @@ def intensity(flops: Any, traffic: Any) -> float | None:
 
 
 def shape_json(shape) -> list | None:
-    return None if shape is None else [jsonable(d) for d in shape]
+    if shape is None:
+        return None
+    for d in shape:
+        if type(d) is not int:
+            return [jsonable(x) for x in shape]
+    return list(shape)
 
 
 @dataclass

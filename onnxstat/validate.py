@@ -23,6 +23,8 @@ is in).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from typing import Mapping
 
 from . import _onnx as ox
@@ -71,6 +73,7 @@ def _newest_since(op_type: str, domain: str) -> int | None:
     return first
 
 
+@lru_cache(maxsize=4096)
 def _at_opset(op_type: str, opset: int, domain: str) -> bool:
     try:
         ox.get_schema(op_type, opset, domain)

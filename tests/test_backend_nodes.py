@@ -22,6 +22,7 @@ import pytest
 
 import onnxstat
 from onnxstat.errors import OnnxstatError
+from onnx_versions import opset_known
 
 #: (domain, op_type) -> why a node of it may be reported unsupported.  Empty: every
 #: op met in the node tests has a handler.
@@ -93,8 +94,9 @@ def outcomes() -> list[Outcome]:
 
 
 def test_enough_models(outcomes):
-    # onnx 1.23 defines about 1,900 node test models (1,500+ in the shipped data of older releases)
-    assert len(outcomes) >= 1400
+    # onnx 1.23 defines about 1,900 node test models; onnx 1.16 (opset 21), the lowest
+    # supported, ships 1,282
+    assert len(outcomes) >= (1400 if opset_known(23) else 1250)
 
 
 def test_no_exception(outcomes):
@@ -139,6 +141,9 @@ def test_function_expansions_do_the_same_dense_work(outcomes):
         if o.macs != twin.macs:
             bad.append(f"{name}: {o.macs} MACs, expanded {twin.macs}")
     assert not bad, "\n".join(bad)
-    # at least the CausalConvWithState and Attention families are comparable today
-    assert sum(n.startswith("test_causal_conv_with_state") for n in checked) >= 10
-    assert sum(n.startswith("test_attention") for n in checked) >= 50
+    # at least the CausalConvWithState (opset 27) and Attention (opset 23) families are
+    # comparable, where the installed onnx has them (onnx 1.16 has neither)
+    if opset_known(27):
+        assert sum(n.startswith("test_causal_conv_with_state") for n in checked) >= 10
+    if opset_known(23):
+        assert sum(n.startswith("test_attention") for n in checked) >= 50

