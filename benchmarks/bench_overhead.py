@@ -1,7 +1,7 @@
 """Does ``onnxstat bench`` measure what a bare ``sess.run`` loop measures?
 
-Runs a bundled model through :func:`onnxstat.bench.bench`, through a one-row
-:func:`onnxstat.bench_sweep.bench_sweep` (the sweep's single configuration) and
+Runs a bundled model through :func:`onnxstat.runtime.bench.bench`, through a one-row
+:func:`onnxstat.runtime.bench_sweep.bench_sweep` (the sweep's single configuration) and
 through a bare loop (``perf_counter_ns`` around ``sess.run(None, feeds)``) in the
 same process, with the same session options, the same input arrays, the same
 warm-up and run counts.  The three rotate (A B C, B C A, C A B, …) to cancel
@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 import onnxruntime as ort  # noqa: E402
 
-from onnxstat.bench import bench  # noqa: E402
-from onnxstat.bench_options import BenchOptions  # noqa: E402
-from onnxstat.bench_sweep import bench_sweep  # noqa: E402
-from onnxstat.inputs import make_inputs  # noqa: E402
-from onnxstat.loader import load  # noqa: E402
-from onnxstat.shapes import resolve  # noqa: E402
+from onnxstat.model.loader import load  # noqa: E402
+from onnxstat.runtime.bench import bench  # noqa: E402
+from onnxstat.runtime.bench_options import BenchOptions  # noqa: E402
+from onnxstat.runtime.bench_sweep import bench_sweep  # noqa: E402
+from onnxstat.runtime.inputs import make_inputs  # noqa: E402
+from onnxstat.shapes.resolve import resolve  # noqa: E402
 
 
 def bare_loop(model: str, feeds: dict, warmup: int, runs: int, threads: int | None) -> float:

@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING
 from .errors import ModelError, ModelNotFoundError, OnnxstatError, ShapeError, UsageError
 
 if TYPE_CHECKING:
-    from .bench import BenchResult
-    from .compare import Comparison
+    from .runtime.bench import BenchResult
+    from .multi.compare import Comparison
     from .plugins import register_handler
     from .profiler import profile
-    from .report import Report
+    from .render.report import Report
     from .result import ProfileResult, Totals
-    from .sweep import SweepResult
-    from .symbolic import SymbolicResult
+    from .multi.sweep import SweepResult
+    from .passes.symbolic import SymbolicResult
 
 __version__ = "0.1.0"
 
@@ -46,12 +46,12 @@ __all__ = [
 #: that never profiles does not load onnx
 _LAZY = {
     "profile": ".profiler", "ProfileResult": ".result", "Totals": ".result",
-    "BenchResult": ".bench", "Comparison": ".compare", "Report": ".report", "SweepResult": ".sweep",
-    "SymbolicResult": ".symbolic", "register_handler": ".plugins",
+    "BenchResult": ".runtime.bench", "Comparison": ".multi.compare", "Report": ".render.report", "SweepResult": ".multi.sweep",
+    "SymbolicResult": ".passes.symbolic", "register_handler": ".plugins",
 }
 #: API functions that are modules made callable (see onnxstat._callable)
-_CALLABLE_MODULES = {"bench": ".bench", "compare": ".compare", "report": ".report", "sweep": ".sweep",
-                     "symbolic": ".symbolic", "llm": ".llm"}
+_CALLABLE_MODULES = {"bench": ".runtime.bench", "compare": ".multi.compare", "report": ".render.report", "sweep": ".multi.sweep",
+                     "symbolic": ".passes.symbolic", "llm": ".runtime.llm"}
 
 
 def __getattr__(name: str):

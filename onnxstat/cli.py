@@ -13,18 +13,18 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .cli_types import INPUT_VALUE, MAX_RUNS, MAX_THREADS, SWEEP, int_range
+from .commands.option_types import INPUT_VALUE, MAX_RUNS, MAX_THREADS, SWEEP, int_range
 from .errors import OnnxstatError, UsageError
-from .io import check_output_path, write_atomic
 from .plugins import plugin_option
+from .render.files import check_output_path, write_atomic
 
 EXIT_INTERNAL = 3
 
 
 #: commands defined in modules of their own, imported when first asked for so that
 #: starting the CLI for ``profile`` does not load them
-LAZY_COMMANDS = {"annotate": "cmd_annotate", "bench": "cmd_bench", "compare": "cmd_compare", "devices": "cmd_devices",
-                 "llm": "cmd_llm", "report": "cmd_report"}
+LAZY_COMMANDS = {"annotate": "commands.annotate", "bench": "commands.bench", "compare": "commands.compare", "devices": "commands.devices",
+                 "llm": "commands.llm", "report": "commands.report"}
 
 
 class Group(click.Group):
@@ -53,7 +53,7 @@ class Group(click.Group):
             CLI_CONTEXT.reset(token)
 
     def _invoke(self, ctx: click.Context) -> Any:
-        from . import pipes
+        from .commands import pipes
 
         stdout_was = pipes.stdout_identity()
         try:
@@ -88,7 +88,7 @@ class Group(click.Group):
 
 
 def fail(message: str, code: int) -> None:
-    from .textsafe import term
+    from .render.textsafe import term
 
     message = term(" ".join(str(message).split()))
     click.echo(f"onnxstat: error: {message}", err=True)
@@ -114,7 +114,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def shape_options(fn: Callable) -> Callable:
     """``--input-shape NAME=AxB`` and ``--dim NAME=V`` (both repeatable)."""
-    from .cli_types import DIM, SHAPE, limit_options
+    from .commands.option_types import DIM, SHAPE, limit_options
 
     fn = limit_options(fn)
     fn = click.option(
@@ -129,13 +129,13 @@ def shape_options(fn: Callable) -> Callable:
 
 
 def parse_input_values(items) -> dict:
-    from .shapes import parse_assignments, parse_input_value
+    from .shapes.resolve import parse_assignments, parse_input_value
 
     return parse_assignments(items, "--input-value", parse_input_value)
 
 
 def parse_shape_options(input_shapes, dims) -> tuple[dict, dict]:
-    from .shapes import parse_assignments, parse_dim_value, parse_shape
+    from .shapes.resolve import parse_assignments, parse_dim_value, parse_shape
 
     return (
         parse_assignments(input_shapes, "--input-shape", parse_shape),
@@ -197,7 +197,7 @@ def emit(text: str, output: str | None) -> None:
 def warn(messages) -> None:
     """Each message on stderr as ``onnxstat: warning: ...``: one line each, or on a terminal
     wrapped at its width between words (continuation lines indented)."""
-    from .textsafe import term
+    from .render.textsafe import term
 
     width = _stderr_width()
     for m in messages:
@@ -271,7 +271,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
     Several files, folders (every *.onnx below them) or globs give one summary row
     per model; a model that fails gets its error in its row and the exit code is 1.
     """
-    from .io import is_batch
+    from .render.files import is_batch
 
     shapes, dim_values = parse_shape_options(input_shapes, dims)
     values = parse_input_values(input_values)
@@ -293,7 +293,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
                              "take one model, not several")
         if jobs != 1 and click.get_current_context().params.get("plugins"):
             raise UsageError("--plugin works with --jobs 1 (worker processes do not load plugins)")
-        from .batch import cli_run
+        from .multi.batch import cli_run
 
         code = cli_run(models, shapes, dim_values, fmt=fmt, output=output, jobs=jobs, progress=progress,
                        simplify=simplify, shape_source=shape_source)
@@ -314,7 +314,7 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
                               shape_source, simplify, fmt, output, symbolic)
     dev = None
     if device or peak_tflops is not None or bandwidth_gbs is not None or plot:
-        from .cmd_devices import device_from_options
+        from .commands.devices import device_from_options
 
         dev = device_from_options(device, peak_tflops, bandwidth_gbs, plot)
     if symbolic and values:
@@ -326,11 +326,11 @@ def profile_cmd(models, input_shapes, dims, fmt, output, top, simplify, shape_so
 def _profile_html(model, shapes, dim_values, device, peak_tflops, bandwidth_gbs, do_bench, runs, warmup,
                   simplify, shape_source, output) -> None:
     """``profile --format html`` / ``-o FILE.html``: the page ``onnxstat report`` writes."""
-    from .report import build_report
+    from .render.report import build_report
 
     dev = device
     if peak_tflops is not None or bandwidth_gbs is not None:
-        from .roofline import resolve_device
+        from .passes.roofline import resolve_device
 
         dev = resolve_device(device, peak_tflops, bandwidth_gbs)
     page, messages = build_report(model, shapes, dim_values, bench=do_bench, runs=runs if do_bench else None,
@@ -342,17 +342,17 @@ def _profile_html(model, shapes, dim_values, device, peak_tflops, bandwidth_gbs,
 
 def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, shape_source, no_nodes,
                  symbolic, plot, do_bench, bench_options, values, scope_options=None) -> None:
-    from . import render
     from .profiler import profile
+    from .render import formats as render
 
     res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev,
                   input_values=values)
     measured = b = None
     if do_bench:
-        from .bench import bench
+        from .runtime.bench import bench
 
         if bench_options.get("per_node"):  # the kernels join this profile's nodes, under dev's roof
-            from .bench_options import BenchOptions
+            from .runtime.bench_options import BenchOptions
 
             bench_options = {**bench_options, "static_profile": res, "options": BenchOptions(device=dev)}
         b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
@@ -360,25 +360,25 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         res.extras["bench"] = b.to_dict()
         res.warnings.extend(w for w in b.warnings if w not in res.warnings)
         if dev is not None:  # roofline latency beside the measured one, as an efficiency
-            from .roofline import attach_roofline
+            from .passes.roofline import attach_roofline
 
             res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3,
                                            providers_used=b.providers_used)
     sym = None
     if symbolic:
-        from .symbolic import symbolic_profile
+        from .passes.symbolic import symbolic_profile
 
         sym = symbolic_profile(model, shapes, dim_values, shape_source=shape_source)
         res.extras.update(sym.to_dict())
         res.warnings.extend(f"symbolic: {w}" for w in sym.warnings)
     if plot:
-        from .plot import plot_roofline
+        from .render.plot import plot_roofline
 
         plot_roofline(res, dev, plot, measured=measured, providers_used=b.providers_used if b else None)
         click.echo(f"wrote {plot}", err=True)
     scope_rows = None
     if scope_options is not None:
-        from .scopes import by_scope
+        from .passes.scopes import by_scope
 
         scope_rows = by_scope(res, scope_options["depth"], scope_options["fold_repeats"])
         res.extras["by_scope"] = scope_rows
@@ -390,7 +390,7 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
     if fmt == "json":
         text = render.to_json(res)
     elif fmt == "csv" and scope_rows is not None:
-        from .scopes import scope_csv
+        from .passes.scopes import scope_csv
 
         text = scope_csv(scope_rows)
     elif fmt == "csv":
@@ -398,18 +398,18 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
     elif fmt == "markdown":
         text = render.to_markdown(res, top)
         if scope_rows is not None:
-            from .scopes import scope_markdown
+            from .passes.scopes import scope_markdown
 
             text += "\n" + scope_markdown(scope_rows)
         if sym is not None:  # the formulas first
-            from .symbolic import symbolic_markdown
+            from .passes.symbolic import symbolic_markdown
 
             title, _, rest = text.partition("\n")
             text = f"{title}\n\n{symbolic_markdown(sym)}\n{_evaluated_at(res, sym)}\n{rest}"
     else:
         from io import StringIO
 
-        from .render import make_console
+        from .render.formats import make_console
 
         buf = StringIO()
         _print_profile(res, sym, make_console(file=buf, width=160, color_system=None), top, no_nodes, True,
@@ -428,7 +428,7 @@ def _shown_warnings(res, sym) -> list[str]:
 
 
 def _evaluated_at(res, sym) -> str:
-    from .render import dims_text
+    from .render.formats import dims_text
 
     given = res.settings.get("dims") or {}
     defaulted = res.settings.get("defaulted_dims") or {}
@@ -439,10 +439,10 @@ def _evaluated_at(res, sym) -> str:
 def _print_profile(res, sym, console, top, no_nodes, show_warnings, scope_rows=None) -> None:
     """The terminal view: with --symbolic the formulas first, then the tables at the values
     used; with --group-by scope the scope tree instead of the node table."""
-    from . import render
+    from .render import formats as render
 
     if sym is not None:
-        from .symbolic import print_symbolic
+        from .passes.symbolic import print_symbolic
 
         print_symbolic(sym, console)
         console.print(_evaluated_at(res, sym), style="bold")
@@ -450,7 +450,7 @@ def _print_profile(res, sym, console, top, no_nodes, show_warnings, scope_rows=N
     render.print_table(res, top=top, console=console, show_nodes=not no_nodes and scope_rows is None,
                        show_warnings=show_warnings)
     if scope_rows is not None:
-        from .scopes import print_scope_tree
+        from .passes.scopes import print_scope_tree
 
         print_scope_tree(scope_rows, console)
 
@@ -460,7 +460,7 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
     """--sweep: one row per grid point and the exact polynomial of each counted metric in
     the swept dims.  With --symbolic the full formulas (every free dim, per op type) follow
     the sweep: after the tables, as ``symbolic`` in the JSON, as a section in Markdown."""
-    from .sweep import parse_sweep, plot_format, plot_sweep, print_sweep, render_sweep, sweep
+    from .multi.sweep import parse_sweep, plot_format, plot_sweep, print_sweep, render_sweep, sweep
 
     grid = parse_sweep(sweeps)
     if symbolic and fmt == "csv":
@@ -472,7 +472,7 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
                shape_source=shape_source, simplify=simplify)
     sym = None
     if symbolic:
-        from .symbolic import symbolic_profile
+        from .passes.symbolic import symbolic_profile
 
         sym = symbolic_profile(model, shapes, dim_values, shape_source=shape_source)
     if plot:
@@ -480,8 +480,8 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
         click.echo(f"wrote {plot}", err=True)
     warn(sw.warnings + ([f"symbolic: {w}" for w in sym.warnings] if sym else []))
     if fmt == "table" and not output:
-        from .render import terminal_console
-        from .symbolic import print_symbolic
+        from .passes.symbolic import print_symbolic
+        from .render.formats import terminal_console
 
         console = terminal_console()
         print_sweep(sw, console)
@@ -495,7 +495,7 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
         import json
 
         return emit(json.dumps({**sw.to_dict(), **sym.to_dict()}, indent=2) + "\n", output)
-    from .symbolic import symbolic_markdown
+    from .passes.symbolic import symbolic_markdown
 
     text = render_sweep(sw, fmt)
     emit(text + "\n" + (symbolic_markdown(sym) if fmt == "markdown" else _symbolic_text(sym)), output)
@@ -504,8 +504,8 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
 def _symbolic_text(sym) -> str:
     from io import StringIO
 
-    from .render import make_console
-    from .symbolic import print_symbolic
+    from .passes.symbolic import print_symbolic
+    from .render.formats import make_console
 
     buf = StringIO()
     print_symbolic(sym, make_console(file=buf, width=160, color_system=None))
@@ -523,8 +523,8 @@ def _symbolic_text(sym) -> str:
 def ops_cmd(name, fmt, output, domain):
     """List every supported (domain, op_type) with its formula, or look up op NAME
     (any case; e.g. 'onnxstat ops conv', 'onnxstat ops Attention --domain com.microsoft')."""
-    from .coverage import ops_table
-    from .render import terminal_console
+    from .passes.coverage import ops_table
+    from .render.formats import terminal_console
 
     emit(ops_table(fmt, domain, name, width=terminal_console().width), output)
 

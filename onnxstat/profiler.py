@@ -7,14 +7,14 @@ from typing import Any, Mapping
 
 from op_handlers.registry import norm_domain
 
-from . import _onnx as ox
-from .analysis import analyze
 from .errors import ModelError, OnnxstatError, ShapeError, UsageError
-from .limits import address_space_cap, resolve_cap
-from .loader import LoadedModel, load
+from .model import _onnx as ox
+from .model.loader import LoadedModel, load
+from .model.validate import check_input_values, check_model
+from .passes.analysis import analyze
 from .result import ProfileResult, gc_paused, summarize, unique
-from .shapes import parse_shape, resolve
-from .validate import check_input_values, check_model
+from .runtime.limits import address_space_cap, resolve_cap
+from .shapes.resolve import parse_shape, resolve
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
@@ -77,7 +77,7 @@ def profile(
     ``dims`` maps symbolic dim names to values.  ``simplify`` runs onnx-simplifier
     first (needs the weight data); ``shape_source="ort"`` fills shapes left
     unknown by inference from one onnxruntime run on the CPU.  ``device`` (a
-    :class:`onnxstat.roofline.Device` or a preset name) adds the roofline analysis.
+    :class:`onnxstat.passes.roofline.Device` or a preset name) adds the roofline analysis.
     ``input_values`` maps small inputs to values (``{"sr": 16000}``) so that conditions
     and shapes computed from them resolve statically.  A name in ``dims`` that is no
     dim of the model is an error (a typo) unless ``strict_dims`` is false (several
@@ -128,7 +128,7 @@ def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: 
     warnings = list(lm.warnings)
     if not simplify:
         return _with_device(_profile_loaded(lm, input_shapes, dims, shape_source, warnings, values), device)
-    from .simplify import simplify_loaded
+    from .runtime.simplify import simplify_loaded
 
     before = _profile_loaded(lm, input_shapes, dims, shape_source, [], values)
     simplified, why = simplify_loaded(lm, before.inputs)
@@ -153,7 +153,7 @@ def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: 
 
 def _with_device(res: ProfileResult, device: Any) -> ProfileResult:
     if device is not None:
-        from .roofline import attach_roofline
+        from .passes.roofline import attach_roofline
 
         res.roofline = attach_roofline(res, device)
         res.settings["device"] = res.roofline.device.name
@@ -203,8 +203,8 @@ def _profile_loaded(lm: LoadedModel, input_shapes, dims, shape_source, warnings:
 
 def _post_passes(res: ProfileResult) -> None:
     """Whole-graph passes over the node costs: precision attribution, then liveness."""
-    from .memory import peak_activation
-    from .precision import attribute_precision
+    from .passes.memory import peak_activation
+    from .passes.precision import attribute_precision
 
     attribute_precision(res)
     mem = peak_activation(res)

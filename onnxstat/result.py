@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import Counts, NodeCost
+from .passes.analysis import Counts, NodeCost
 
 SCHEMA = "onnxstat.profile/1"
 

@@ -14,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
 from helpers import assert_error, run_cli
-from onnxstat.annotate import annotate
+from onnxstat.render.annotate import annotate
 
 ort = pytest.importorskip("onnxruntime")
 

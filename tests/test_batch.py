@@ -14,8 +14,8 @@ import onnx
 import pytest
 
 import zoo
-from onnxstat import batch
-from onnxstat.batch import BatchRow, cli_run, expand_paths, is_batch, profile_many
+from onnxstat.multi import batch
+from onnxstat.multi.batch import BatchRow, cli_run, expand_paths, is_batch, profile_many
 from onnxstat.errors import UsageError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,12 +15,12 @@ from onnx import TensorProto, helper
 
 import onnxstat
 from onnxstat import bench as B
-from onnxstat.bench_options import BenchOptions, run_bench, thread_warnings, time_concurrent, usable_cores
-from onnxstat.bench_sweep import SCHEMA, best_rows, bench_sweep, parse_bench_sweep, render_bench_sweep
+from onnxstat.runtime.bench_options import BenchOptions, run_bench, thread_warnings, time_concurrent, usable_cores
+from onnxstat.runtime.bench_sweep import SCHEMA, best_rows, bench_sweep, parse_bench_sweep, render_bench_sweep
 from onnxstat.cli import cli
 from onnxstat.errors import UsageError
-from onnxstat.kernel_match import fused_sources, kernel_roofline, unmatched_kernels
-from onnxstat.roofline import custom_device
+from onnxstat.runtime.kernel_match import fused_sources, kernel_roofline, unmatched_kernels
+from onnxstat.passes.roofline import custom_device
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_models"
 CNN = str(SAMPLES / "cnn.onnx")
@@ -290,7 +290,7 @@ def test_kernel_roofline_arithmetic():
     assert ro["roofline_efficiency"] is None and ro["achieved_flops_per_s"] is None
     assert warnings == []
     assert unmatched_kernels(rows) == [{"name": "ro", "op_type": "ReorderOutput", "time_s": 0.005 / 1e3}]
-    from onnxstat.kernel_match import kernel_summary
+    from onnxstat.runtime.kernel_match import kernel_summary
 
     assert kernel_summary(rows, top=2) == ("3 kernels (0 fused, 1 unmatched); slowest: tr 0.020 ms (50% of roof), "
                                            "mm 0.010 ms (10% of roof)")
@@ -307,8 +307,8 @@ def _kernel(name, op, flops, nbytes, ms, eff=None):
 
 
 def test_roofline_plot_draws_measured_kernels_with_readable_axes_and_apart_labels():
-    from onnxstat.plot import render_roofline
-    from onnxstat.roofline import get_device
+    from onnxstat.render.plot import render_roofline
+    from onnxstat.passes.roofline import get_device
 
     res = onnxstat.profile(CNN, {"input": (1, 3, 64, 64)})
     # ten kernels at nearly the same spot: their labels must not overlap
@@ -329,7 +329,7 @@ def test_place_labels_never_overlap():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from onnxstat.plot import _place_labels
+    from onnxstat.render.plot import _place_labels
 
     fig = Figure(figsize=(4, 3))
     FigureCanvasAgg(fig)
@@ -363,7 +363,7 @@ def test_cli_profile_per_node_measured_roofline(tmp_path):
 
 
 def test_cache_levels_raise_the_roof_of_kernels_whose_bytes_fit():
-    from onnxstat.roofline import Device
+    from onnxstat.passes.roofline import Device
 
     # memory 10 GB/s; a 1 MB working set measured at 80 GB/s, a 16 MB one at 40 GB/s
     dev = Device("host", {"fp32": 1e12}, 1e10, "test", kind="host", measured=True,

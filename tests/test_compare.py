@@ -41,8 +41,8 @@ import pytest
 from click.testing import CliRunner
 
 from onnxstat.cli import cli
-from onnxstat.compare import Comparison, compare, family, ratio, render_text
 from onnxstat.errors import ShapeError, UsageError
+from onnxstat.multi.compare import Comparison, compare, family, ratio, render_text
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 CNN_DIMS = {"batch": 1}
@@ -355,7 +355,7 @@ def test_markdown_and_table(cnn_cmp):
 
 
 def fake_bench_module(latencies: dict[str, float]):
-    mod = types.ModuleType("onnxstat.bench")
+    mod = types.ModuleType("onnxstat.runtime.bench")
 
     class R:
         def __init__(self, p50):
@@ -376,7 +376,7 @@ def fake_bench_module(latencies: dict[str, float]):
 def test_bench_ratios_and_speedup(monkeypatch):
     # (p50, mean) in ms: the means differ from the medians, so the definition shows
     mod = fake_bench_module({"cnn.onnx": (2.0, 2.4), "cnn_int8_qdq.onnx": (0.5, 0.8)})
-    monkeypatch.setitem(sys.modules, "onnxstat.bench", mod)
+    monkeypatch.setitem(sys.modules, "onnxstat.runtime.bench", mod)
     res = compare([S("cnn.onnx"), S("cnn_int8_qdq.onnx")], dims=CNN_DIMS, bench=True, runs=7, warmup=2)
     assert mod.bench.calls == [("cnn.onnx", 7, 2), ("cnn_int8_qdq.onnx", 7, 2)]
     r = res.ratios()
@@ -393,13 +393,13 @@ def test_bench_ratios_and_speedup(monkeypatch):
 
 
 def test_bench_unavailable_is_a_usage_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, "onnxstat.bench", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "onnxstat.runtime.bench", None)  # import raises ImportError
     with pytest.raises(UsageError, match="bench"):
         compare([S("cnn.onnx"), S("cnn_int8_qdq.onnx")], dims=CNN_DIMS, bench=True)
 
 
 def test_bench_real():
-    pytest.importorskip("onnxstat.bench")
+    pytest.importorskip("onnxstat.runtime.bench")
     res = compare([S("cnn.onnx"), S("cnn_int8_qdq.onnx")], dims=CNN_DIMS, bench=True, runs=3, warmup=1)
     for m in res.models:
         lat = m.bench["latency_ms"]

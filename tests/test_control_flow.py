@@ -497,7 +497,7 @@ def test_flex_attention_scores_take_softmax_precision():
 
 @needs_opset(1, "ai.onnx.preview")
 def test_subgraphs_of_other_ops_are_named_as_not_counted(monkeypatch):
-    from onnxstat import analysis
+    from onnxstat.passes import analysis
 
     monkeypatch.setattr(analysis, "ONCE_SUBGRAPHS", set())
     res = onnxstat.profile(_flex_model())

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
-from onnxstat.analysis import CONTROL_FLOW
+from onnxstat.passes.analysis import CONTROL_FLOW
 from onnxstat.cli import cli
 from op_handlers import REGISTRY
 from op_handlers.data_movement import DATA_MOVEMENT, VIEWS

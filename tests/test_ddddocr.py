@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from onnxstat.compare import compare
+from onnxstat.multi.compare import compare
 
 pytestmark = pytest.mark.network
 

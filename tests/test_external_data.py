@@ -25,9 +25,9 @@ from click.testing import CliRunner
 from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
-from onnxstat import loader
 from onnxstat.cli import cli
 from onnxstat.errors import ModelError
+from onnxstat.model import loader
 
 F = TensorProto.FLOAT
 W = np.arange(16, dtype=np.float32).reshape(4, 4)  # 16 float32 = 64 bytes
@@ -145,7 +145,7 @@ def test_escaping_location_is_refused_and_never_opened(layout, opened, case):
         onnxstat.profile(p, shape_source="ort")
     assert repr(loc) in str(e.value)
 
-    from onnxstat.bench import bench
+    from onnxstat.runtime.bench import bench
 
     with pytest.raises(ModelError) as e:
         bench(p, runs=1, warmup=0)

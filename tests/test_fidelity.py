@@ -20,7 +20,7 @@ from onnx import numpy_helper
 
 from onnxstat.cli import cli
 from onnxstat.errors import UsageError
-from onnxstat.fidelity import (
+from onnxstat.runtime.fidelity import (
     cosine,
     generated_samples,
     is_classification,
@@ -30,7 +30,7 @@ from onnxstat.fidelity import (
     snr_db,
     top1_agreement,
 )
-from onnxstat.variants import compare_models, parse_variants
+from onnxstat.runtime.variants import compare_models, parse_variants
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 CNN_MACS = 1769472 + 2 * 2359296 + 1179648 + 320  # 7,668,032 (tests/test_compare.py)
@@ -242,7 +242,7 @@ def test_int4_weight_on_the_transformer():
 
 
 def test_rendered_tables(cnn_variants):
-    from onnxstat.compare import render_text
+    from onnxstat.multi.compare import render_text
 
     md = render_text(cnn_variants, "markdown")
     assert "## Candidates" in md and "## Variants (recipes)" in md
@@ -255,7 +255,7 @@ def test_rendered_tables(cnn_variants):
 
 
 def test_report_html_shows_fidelity(tmp_path):
-    from onnxstat.report import build_report
+    from onnxstat.render.report import build_report
 
     page, _ = build_report(S("cnn.onnx"), dims={"batch": 1}, compare=[S("cnn_int8_qdq.onnx")],
                            compare_options={"fidelity": True, "samples": 1})

@@ -10,6 +10,7 @@ would instead be killed by the limit, time out, or exit 3.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -85,7 +86,7 @@ _DRIVER = r"""
 import json, os, sys, tempfile, time
 import onnxruntime, onnx  # imported once, before the cases fork
 from onnxstat.cli import main
-import onnxstat.cmd_bench, onnxstat.cmd_compare, onnxstat.cmd_report, onnxstat.profiler, onnxstat.shapes
+import onnxstat.commands.bench, onnxstat.commands.compare, onnxstat.commands.report, onnxstat.profiler, onnxstat.shapes.resolve
 
 
 def run(args, cwd, close, timeout):
@@ -235,7 +236,7 @@ def test_small_declaration_without_data_still_counts(tmp_path):
 
 def _tiny_nodes_file(path: Path, size: int, garbage: bool) -> int:
     """A model of ``size`` bytes of small Relu nodes (written straight as wire format)."""
-    from onnxstat.loader import _enc_varint
+    from onnxstat.model.loader import _enc_varint
 
     node = helper.make_node("Relu", ["x"], ["y"]).SerializeToString()
     field = _enc_varint((1 << 3) | 2) + _enc_varint(len(node)) + node
@@ -260,9 +261,9 @@ def test_200_megabytes_of_tiny_nodes(tmp_path):
 def test_node_budget_is_an_option(tmp_path):
     p = tmp_path / "nodes.onnx"
     _tiny_nodes_file(p, 20_000, garbage=False)  # ~1400 nodes
-    from onnxstat import limits
     from onnxstat.errors import ModelError
-    from onnxstat.loader import load
+    from onnxstat.model.loader import load
+    from onnxstat.runtime import limits
 
     try:
         limits.configure(max_nodes=100)
@@ -307,7 +308,7 @@ def test_loop_of_10_18_iterations(tmp_path):
 
 
 def test_while_loop_with_a_dummy_bound_is_not_refused():
-    from onnxstat import limits
+    from onnxstat.runtime import limits
 
     # an exporter's while loop: M = INT64_MAX, the body computes its condition (v < 10)
     body = helper.make_graph(
@@ -322,7 +323,7 @@ def test_while_loop_with_a_dummy_bound_is_not_refused():
 
 
 def test_loop_budget_counts_nested_loops():
-    from onnxstat import limits
+    from onnxstat.runtime import limits
 
     # an outer Loop of 10^5 around an inner Loop of 10^4 over a 2-node body: 2 * 10^9 node runs
     inner_body = helper.make_graph(
@@ -408,7 +409,7 @@ def test_integer_arguments_out_of_range():
 
 def test_zero_dims_are_not_refused_at_the_edge():
     # whether a zero dim is valid is decided by shape resolution, not by the option's type
-    from onnxstat.cli_types import DIM, SHAPE, SWEEP
+    from onnxstat.commands.option_types import DIM, SHAPE, SWEEP
 
     assert DIM.convert("past=0", None, None) == "past=0"
     assert SHAPE.convert("x=1x4x0x64", None, None) == "x=1x4x0x64"
@@ -461,7 +462,7 @@ def test_op_not_in_the_declared_opset(tmp_path):
 
 
 def test_valid_grouped_convolutions_pass():
-    from onnxstat.validate import check_model
+    from onnxstat.model.validate import check_model
 
     # depthwise: W [8, 1, 3, 3], group 8, x with 8 channels; ConvTranspose W [C=4, M/group=2, 3, 3], group 2
     w = numpy_helper.from_array(np.zeros((8, 1, 3, 3), np.float32), "w")
@@ -487,7 +488,7 @@ def test_onnxruntime_log_is_folded_into_the_error_line(tmp_path):
 
 
 def test_captured_log_is_parsed():
-    from onnxstat.ort_log import Log
+    from onnxstat.runtime.ort_log import Log
 
     log = Log()
     log.text = ("\x1b[1;31m2026-12-03 07:28:45.5 [E:onnxruntime:, sequential_executor.cc:677 ExecuteKernel] "
@@ -541,7 +542,8 @@ def test_no_numpy_warning_reaches_the_user(tmp_path):
 
 
 def test_simplify_names_why_weights_could_not_load(tmp_path, monkeypatch):
-    from onnxstat import loader, profile
+    from onnxstat import profile
+    from onnxstat.model import loader
 
     w = numpy_helper.from_array(np.zeros((64, 64), np.float32), "w")  # 16 kB: stripped on load
     p = save(model([helper.make_node("MatMul", ["x", "w"], ["y"])], [vi("x", [1, 64])], [vi("y", [1, 64])], [w]),
@@ -559,7 +561,7 @@ def test_simplify_names_why_weights_could_not_load(tmp_path, monkeypatch):
 
 
 def test_limits_api():
-    from onnxstat import limits
+    from onnxstat.runtime import limits
 
     try:
         limits.configure(max_tensor_bytes=1000)
@@ -577,12 +579,12 @@ def test_stripping_a_graph_of_small_nodes_costs_one_copy(tmp_path):
     # bytes object per field (which cost ~5x the file before)
     import tracemalloc
 
-    from onnxstat.loader import strip_weights
+    from onnxstat.model.loader import strip_weights
 
     p = tmp_path / "nodes.onnx"
     n = _tiny_nodes_file(p, 20 * 10**6, garbage=False)
     data = p.read_bytes()
-    from onnxstat import limits
+    from onnxstat.runtime import limits
 
     limits.configure(max_nodes=n + 1)
     try:
@@ -598,9 +600,10 @@ def test_stripping_a_graph_of_small_nodes_costs_one_copy(tmp_path):
 
 def test_valid_models_pass_the_node_and_loop_checks():
     # no false alarms: every model shipped with onnx's backend tests and every sample model
-    from onnxstat import limits, loader
     from onnxstat.errors import OnnxstatError
-    from onnxstat.validate import check_model
+    from onnxstat.model import loader
+    from onnxstat.model.validate import check_model
+    from onnxstat.runtime import limits
 
     base = Path(onnx.__file__).parent / "backend" / "test" / "data"
     paths = sorted(base.rglob("*.onnx")) + sorted(SAMPLES.glob("*.onnx"))
@@ -632,3 +635,28 @@ def test_value_propagation_in_onnx_is_bounded(tmp_path):
         r = cli("profile", p, "--format", "json", cwd=tmp_path, timeout=60)
         assert r.code == 0 and "Traceback" not in r.stderr, r.stderr
         assert r.max_rss_kb * 1024 < 1024 * 2**20, r.max_rss_kb  # not the 1.8 GB (the whole limit) it took before
+
+
+# --------------------------------------------------------------------------- 9, 10: Range delta 0, sparse initializers
+
+
+def test_range_with_delta_zero_is_one_error_line(tmp_path):
+    inits = [numpy_helper.from_array(np.array(v, np.int64), n) for v, n in ((0, "a"), (5, "b"), (0, "d"))]
+    p = save(model([helper.make_node("Range", ["a", "b", "d"], ["r"], name="rng")], [], [vi("r", None, TensorProto.INT64)],
+                   inits), tmp_path / "m.onnx")
+    for r in cli_each([("profile", p), ("profile", p, "--format", "json"), ("report", p, "-o", "r.html")], cwd=tmp_path):
+        refused(r, 1, "node 'rng' (Range): Range with delta 0")
+        assert "RuntimeWarning" not in r.stderr
+
+
+def test_sparse_initializer_counts_like_an_initializer(tmp_path):
+    vals = numpy_helper.from_array(np.array([1.0, 2.0, 3.0], np.float32), "w")
+    idx = numpy_helper.from_array(np.array([0, 5, 10], np.int64), "w_idx")
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g", [vi("x", [2, 4])], [vi("y", None)],
+                          sparse_initializer=[helper.make_sparse_tensor(vals, idx, [4, 4])])
+    p = save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "m.onnx")
+    (r,) = cli_each([("profile", p, "--format", "json")], cwd=tmp_path)
+    assert r.code == 0 and r.stderr == "", r.stderr
+    t = json.loads(r.stdout)["totals"]
+    # MatMul [2,4] x [4,4] = 32 MACs; params the dense 16; weight bytes the stored 3·4 + 3·8 = 36
+    assert (t["macs"], t["params"], t["weight_bytes"]) == (32, 16, 36)

@@ -12,7 +12,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from onnxstat.errors import UsageError
-from onnxstat.inputs import (
+from onnxstat.runtime.inputs import (
     NUMPY_NATIVE,
     ORTVALUE_ONLY,
     bind_input,
@@ -226,8 +226,8 @@ def test_load_array_errors(tmp_path):
 def test_ort_shape_observation_handles_bfloat16_and_sequences():
     # x float32 [2,3] -> Cast to bfloat16 -> Cast back; a sequence output too.  Shape
     # observation binds outputs as OrtValues, so neither needs a numpy conversion.
-    from onnxstat.loader import load
-    from onnxstat.ort_shapes import observe_shapes
+    from onnxstat.model.loader import load
+    from onnxstat.shapes.ort import observe_shapes
 
     graph = helper.make_graph(
         [helper.make_node("Cast", ["x"], ["h"], to=TensorProto.BFLOAT16),
@@ -244,8 +244,8 @@ def test_ort_shape_observation_handles_bfloat16_and_sequences():
 
 
 def test_ort_shape_observation_with_bfloat16_input():
-    from onnxstat.loader import load
-    from onnxstat.ort_shapes import observe_shapes
+    from onnxstat.model.loader import load
+    from onnxstat.shapes.ort import observe_shapes
 
     seen = observe_shapes(load(identity_model(TensorProto.BFLOAT16, (3, 2))), [("x", "bfloat16", (3, 2))])
     assert seen["y"] == ("bfloat16", (3, 2))

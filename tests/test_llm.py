@@ -20,7 +20,7 @@ from onnx import TensorProto, helper
 import onnxstat
 from onnxstat.cli import cli
 from onnxstat.errors import UsageError
-from onnxstat.llm import detect_signature, fit_decode_formula, generate_bench, kv_cache, llm, sum_over_past
+from onnxstat.runtime.llm import detect_signature, fit_decode_formula, generate_bench, kv_cache, llm, sum_over_past
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -186,7 +186,7 @@ def test_prefill_and_decode_macs_by_hand(models, name, batch):
         assert pt["macs"] == hand(batch, 1, pt["past"])
     # the formula: linear in past, slope = the attention MACs of one more cached token
     f = r.decode["formula"]["macs"]
-    from onnxstat.symbolic import evaluate
+    from onnxstat.passes.symbolic import evaluate
 
     for p in (0, 1, 1000, 123457):
         assert evaluate(f, {"past": p}) == hand(batch, 1, p)
@@ -197,9 +197,9 @@ def test_prefill_and_decode_macs_by_hand(models, name, batch):
 
 @pytest.mark.parametrize("name", ["gpt2_decoder", "llama_decoder", "gqa_decoder"])
 def test_decode_formula_reproduces_every_concrete_metric(models, name):
-    from onnxstat.llm import _profile_phase
-    from onnxstat.loader import load
-    from onnxstat.symbolic import evaluate
+    from onnxstat.model.loader import load
+    from onnxstat.passes.symbolic import evaluate
+    from onnxstat.runtime.llm import _profile_phase
 
     r = llm(models[name], prompt=8, context=40)
     lm = load(models[name])
@@ -464,8 +464,8 @@ def test_phase_shapes_equal_onnxruntime(models, name):
     onnxruntime produces."""
     import onnxruntime as ort
 
-    from onnxstat.llm import _feeds, _profile_phase
-    from onnxstat.loader import load
+    from onnxstat.model.loader import load
+    from onnxstat.runtime.llm import _feeds, _profile_phase
 
     lm = load(models[name])
     sig = detect_signature(lm)
@@ -483,7 +483,7 @@ def test_device_loop_with_io_binding_matches_host_loop(models):
     past) run on the CPU gives the host loop's tokens."""
     import onnxruntime as ort
 
-    from onnxstat.llm import _DeviceLoop, _HostLoop, prompt_ids, run_generation
+    from onnxstat.runtime.llm import _DeviceLoop, _HostLoop, prompt_ids, run_generation
 
     path = models["llama_decoder"]
     sig = detect_signature(path)

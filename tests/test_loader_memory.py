@@ -12,7 +12,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
-from onnxstat.loader import load
+from onnxstat.model.loader import load
 
 # 50 MB of float32 weights: a [3200, 4096] MatMul weight (3200 * 4096 * 4 = 52,428,800 bytes)
 ROWS, COLS = 3200, 4096

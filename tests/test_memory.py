@@ -12,8 +12,8 @@ import pytest
 import sympy
 from onnx import TensorProto, helper, numpy_helper
 
-from onnxstat.analysis import NodeCost
-from onnxstat.memory import peak_activation, tensor_bytes
+from onnxstat.passes.analysis import NodeCost
+from onnxstat.passes.memory import peak_activation, tensor_bytes
 from onnxstat.profiler import profile
 from onnxstat.result import ProfileResult, Totals
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import onnx
 
-from onnxstat import _onnx as ox
+from onnxstat.model import _onnx as ox
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_models"
@@ -45,7 +45,7 @@ def test_profile_without_the_private_entry_points_gives_the_same_json():
     """Every sample model profiles identically when both private entry points are gone."""
     code = """
 import json, sys
-from onnxstat import _onnx as ox
+from onnxstat.model import _onnx as ox
 if sys.argv[1] == "public":
     real_get_schema = ox.get_schema
     class Wrapped:

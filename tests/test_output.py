@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from onnxstat import io as oio
-from onnxstat import render
+from onnxstat.render import files as oio
+from onnxstat.render import formats as render
 from helpers import assert_error, run_cli
 from onnxstat.errors import UsageError
 

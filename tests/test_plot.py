@@ -8,12 +8,12 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from onnxstat.analysis import NodeCost
 from onnxstat.errors import UsageError
-from onnxstat.plot import plot_roofline, render_roofline
+from onnxstat.passes.analysis import NodeCost
+from onnxstat.passes.roofline import get_device
 from onnxstat.profiler import profile
+from onnxstat.render.plot import plot_roofline, render_roofline
 from onnxstat.result import ProfileResult, summarize
-from onnxstat.roofline import get_device
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -66,7 +66,7 @@ def test_svg_renders_with_one_roof_per_precision(tmp_path):
 
 
 def test_fallback_roof_is_labelled(tmp_path):
-    from onnxstat.roofline import Device
+    from onnxstat.passes.roofline import Device
 
     dev = Device("cpu", {"fp32": 1e12, "fp16": None, "int8": None}, 1e11, "test")
     svg = render_roofline(mixed_result(), dev, "svg").decode()

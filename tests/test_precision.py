@@ -12,7 +12,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
-from onnxstat.precision import attribute_precision
+from onnxstat.passes.precision import attribute_precision
 
 F = TensorProto.FLOAT
 

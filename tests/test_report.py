@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import zoo
 from onnxstat import profile
 from onnxstat.cli import cli
-from onnxstat.report import (
+from onnxstat.render.report import (
     _ratio,
     build_report,
     chart_op_rows,
@@ -393,12 +393,13 @@ def test_report_with_compare(tmp_path):
 
 
 def test_missing_modules_leave_a_note(monkeypatch, cnn_res):
-    import onnxstat
+    from importlib import import_module
 
     # a None entry in sys.modules (and no attribute on the package) makes "from . import X" raise ImportError
-    for mod in ("bench", "roofline", "plot", "compare"):
+    for mod in ("runtime.bench", "passes.roofline", "render.plot", "multi.compare"):
         monkeypatch.setitem(sys.modules, f"onnxstat.{mod}", None)
-        monkeypatch.delattr(onnxstat, mod, raising=False)
+        package, _, name = f"onnxstat.{mod}".rpartition(".")
+        monkeypatch.delattr(import_module(package), name, raising=False)
     page, messages = build_report(str(CNN), dims={"batch": 1}, bench=True, device="h100",
                                   compare=[str(SAMPLES / "cnn_constants.onnx")])
     p = Page(page)

@@ -14,7 +14,7 @@ import pytest
 
 import zoo
 from onnxstat import profile
-from onnxstat.report import build_report, render_html
+from onnxstat.render.report import build_report, render_html
 
 pytestmark = pytest.mark.browser
 

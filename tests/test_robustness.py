@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
-from onnxstat import loader
+from onnxstat.model import loader
 from helpers import assert_error, run_cli
 from onnxstat.cli import cli
 from onnxstat.errors import ModelError, OnnxstatError, UsageError

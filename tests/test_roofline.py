@@ -16,11 +16,10 @@ import sympy
 from click.testing import CliRunner
 from onnx import TensorProto, helper
 
-from onnxstat.analysis import NodeCost
 from onnxstat.cli import cli
 from onnxstat.errors import UsageError
-from onnxstat.profiler import profile
-from onnxstat.roofline import (
+from onnxstat.passes.analysis import NodeCost
+from onnxstat.passes.roofline import (
     Device,
     apply_roofline,
     attach_roofline,
@@ -34,6 +33,7 @@ from onnxstat.roofline import (
     resolve_device,
     summary_rows,
 )
+from onnxstat.profiler import profile
 
 ROOT = Path(__file__).resolve().parent.parent
 H100_FP32 = 67e12
@@ -350,7 +350,7 @@ def test_attach_roofline_sets_the_profile_fragments():
 
 
 def test_device_options_validate_the_plot_path(tmp_path):
-    from onnxstat.cmd_devices import device_from_options
+    from onnxstat.commands.devices import device_from_options
 
     assert device_from_options(None, None, None) is None
     assert device_from_options("t4", None, None, str(tmp_path / "r.svg")).name == "T4"
@@ -372,21 +372,21 @@ def test_device_options_validate_the_plot_path(tmp_path):
     ("h100", None, None),                                                 # no measurement details
 ])
 def test_measurement_mismatch_presets(device, providers, warns):
-    from onnxstat.roofline import get_device, measurement_mismatch
+    from onnxstat.passes.roofline import get_device, measurement_mismatch
 
     got = measurement_mismatch(get_device(device), providers)
     assert (got is None) if warns is None else (warns in got)
 
 
 def test_measurement_mismatch_cpu_and_custom_devices():
-    from onnxstat.roofline import custom_device, measurement_mismatch, presets
+    from onnxstat.passes.roofline import custom_device, measurement_mismatch, presets
 
     cpu_preset = next(d for d in presets() if d.kind == "cpu")
     assert "this machine's CPU" in measurement_mismatch(cpu_preset, ["CPUExecutionProvider"])
     assert f"roofline efficiency compares the {cpu_preset.name} roofline with a latency measured on a GPU (CUDA)" == \
         measurement_mismatch(cpu_preset, ["CUDAExecutionProvider"])
     assert measurement_mismatch(custom_device(1.0, 50.0), ["CPUExecutionProvider"]) is None
-    from onnxstat.roofline import Device
+    from onnxstat.passes.roofline import Device
 
     host = Device(name="this machine", peaks={"fp32": 1e11}, bandwidth=1e10, source="measured", kind="host", measured=True)
     assert measurement_mismatch(host, ["CPUExecutionProvider"]) is None

@@ -9,9 +9,16 @@ import pytest
 
 import onnxstat
 from helpers import assert_error, run_cli
-from onnxstat.analysis import NodeCost
-from onnxstat.scopes import (
-    OWN, by_scope, children_index, fold_repeats, name_scope, parse_name_scopes, scope_rows, scope_tree,
+from onnxstat.passes.analysis import NodeCost
+from onnxstat.passes.scopes import (
+    OWN,
+    by_scope,
+    children_index,
+    fold_repeats,
+    name_scope,
+    parse_name_scopes,
+    scope_rows,
+    scope_tree,
 )
 from scoped_models import torch_style_encoder
 

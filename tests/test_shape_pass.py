@@ -23,8 +23,8 @@ from onnx import TensorProto
 import onnxstat
 import shape_models as sm
 import zoo
-from onnxstat.loader import load
-from onnxstat.shapes import resolve
+from onnxstat.model.loader import load
+from onnxstat.shapes.resolve import resolve
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -1,6 +1,6 @@
 """What starting onnxstat loads.
 
-onnxstat/_onnx.py loads onnx's protobuf classes and C++ extension without the onnx
+onnxstat/model/_onnx.py loads onnx's protobuf classes and C++ extension without the onnx
 package; subcommands other than ``profile`` are imported when asked for.  The profile path must give the same results whichever way onnx was loaded, a later
 ``import onnx`` in the same process must work as usual and share the classes, and the
 small replacements for onnx.helper / numpy_helper must agree with the originals.
@@ -19,7 +19,7 @@ import onnx
 import pytest
 from onnx import AttributeProto, TensorProto, helper, numpy_helper
 
-from onnxstat import _onnx as ox
+from onnxstat.model import _onnx as ox
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_models"
@@ -66,7 +66,7 @@ def test_later_import_onnx_shares_the_classes_and_works(tmp_path):
     _conv_relu_model(model)
     out = _python(f"""
 import sys
-from onnxstat import _onnx as ox
+from onnxstat.model import _onnx as ox
 from onnxstat.profiler import profile
 profile({str(model)!r})
 assert "onnx" not in sys.modules
@@ -92,7 +92,7 @@ def test_full_import_fallback_gives_the_same_report():
     code = """
 import sys
 from onnxstat.profiler import profile
-from onnxstat import render
+from onnxstat.render import formats as render
 r = profile("sample_models/transformer.onnx", dims={"batch": 2, "seq": 16})
 print("FULL" if "onnx" in sys.modules else "LIGHT")
 print(render.to_json(r))
@@ -303,7 +303,7 @@ def refuse(name, *a, **k):
         raise ImportError("unfamiliar layout")
     return real(name, *a, **k)
 importlib.util.find_spec = refuse
-from onnxstat import _onnx as ox
+from onnxstat.model import _onnx as ox
 importlib.util.find_spec = real
 import onnx
 assert ox.pb is onnx.onnx_ml_pb2 and ox.C is onnx.onnx_cpp2py_export

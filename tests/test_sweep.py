@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from onnxstat.errors import UsageError
-from onnxstat.sweep import (
+from onnxstat.multi.sweep import (
     MAX_ROWS,
     SCHEMA,
     fit_exponents,

@@ -25,7 +25,7 @@ import onnxstat
 import zoo
 from op_handlers import REGISTRY
 from onnxstat.errors import UsageError
-from onnxstat.symbolic import (
+from onnxstat.passes.symbolic import (
     MAX_PROBES,
     METRICS,
     TOTAL_METRICS,
@@ -45,7 +45,7 @@ from onnxstat.symbolic import (
     symbolic_markdown,
     symbolic_profile,
 )
-from onnxstat.loader import load
+from onnxstat.model.loader import load
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 F = TensorProto.FLOAT
@@ -265,7 +265,7 @@ def test_large_and_odd_strides_any_point(patch_sym, b, h, w):
 
 
 def test_probes_the_model_cannot_take_are_replaced(monkeypatch):
-    import onnxstat.symbolic as symmod
+    import onnxstat.passes.symbolic as symmod
     from onnxstat.errors import ShapeError
 
     real = symmod.resolve

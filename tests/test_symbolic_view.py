@@ -10,7 +10,7 @@ import sympy
 
 import onnxstat
 from helpers import assert_error, run_cli
-from onnxstat.symbolic import pretty, trend
+from onnxstat.passes.symbolic import pretty, trend
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 TRANSFORMER = SAMPLES / "transformer.onnx"

@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import onnxstat
 from helpers import assert_error, run_cli
-from onnxstat import layout, render, textsafe, units
+from onnxstat.render import layout, formats as render, textsafe, units
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 TRANSFORMER = SAMPLES / "transformer.onnx"

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 import onnxstat
-from onnxstat import render, units
-from onnxstat.compare import compare, render_text
-from onnxstat.report import compare_view
-from onnxstat.roofline import attach_roofline, get_device, summary_rows
+from onnxstat.multi.compare import compare, render_text
+from onnxstat.passes.roofline import attach_roofline, get_device, summary_rows
+from onnxstat.render import formats as render
+from onnxstat.render import units
+from onnxstat.render.report import compare_view
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 
@@ -64,7 +65,7 @@ def test_node_table_roofline_column_has_one_unit():
 
 
 def fake_bench(latencies):
-    mod = types.ModuleType("onnxstat.bench")
+    mod = types.ModuleType("onnxstat.runtime.bench")
 
     class R:
         def __init__(self, p50, mean):
@@ -83,7 +84,7 @@ def fake_bench(latencies):
 
 def test_speedup_is_the_same_number_in_every_format(monkeypatch):
     # p50 and mean disagree on purpose: speedup follows the means, 2.4 / 0.8 = 3.00
-    monkeypatch.setitem(sys.modules, "onnxstat.bench",
+    monkeypatch.setitem(sys.modules, "onnxstat.runtime.bench",
                         fake_bench({"cnn.onnx": (2.0, 2.4), "cnn_int8_qdq.onnx": (2.2, 0.8)}))
     cmp = compare([str(SAMPLES / "cnn.onnx"), str(SAMPLES / "cnn_int8_qdq.onnx")], dims={"batch": 1}, bench=True)
     expected = 2.4 / 0.8

@@ -101,7 +101,7 @@ def test_report_settings_have_no_raw_braces(tmp_path):
 
 
 def test_report_nav_wraps_on_narrow_windows():
-    css = (ROOT / "onnxstat" / "templates" / "report.css").read_text()
+    css = (ROOT / "onnxstat" / "render" / "templates" / "report.css").read_text()
     block = css[css.index("@media (max-width: 960px)"):]
     block = block[:block.index("}\n}") + 3]
     assert ".topbar nav { flex-wrap: wrap; overflow: visible; }" in block
@@ -115,7 +115,7 @@ def test_roofline_labels_stay_inside_and_apart():
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from onnxstat.plot import _place_labels
+    from onnxstat.render.plot import _place_labels
 
     fig = Figure(figsize=(6, 4), dpi=100)
     FigureCanvasAgg(fig)

@@ -1,0 +1,1 @@
+"""Loading a model: the ONNX wire format, external data, the validated graph."""

@@ -1,0 +1,1 @@
+"""Several models or shapes at once: sweeps, comparisons, batches."""

@@ -1,0 +1,1 @@
+"""Passes over the resolved graph: costs, precision, memory, roofline, symbolic, scopes, coverage."""

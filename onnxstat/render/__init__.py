@@ -1,0 +1,1 @@
+"""Outputs: terminal tables, JSON/CSV/Markdown, the HTML report, plots, annotated models."""

@@ -1,0 +1,1 @@
+"""onnxruntime: benchmarks, generated inputs, kernel matching, simplification, fidelity."""

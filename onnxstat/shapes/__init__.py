@@ -1,0 +1,1 @@
+"""Shape resolution: one forward pass, constant folding, control flow, ORT-observed shapes."""
