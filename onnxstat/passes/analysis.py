@@ -284,6 +284,7 @@ class Analyzer:
         outer = frozenset(self._scope_names(view, path))
         op = node.op_type
         results: list[NodeCost] = [rec]
+        aliases: dict[str, str] = {}  # body inputs that are outer weights (Loop-carried, handed on)
         if op == "If":
             results.extend(self._if(node, path, base, subs, outer, weights, repeat, rec))
             return results
@@ -302,13 +303,11 @@ class Analyzer:
                     note += " (at most: the body's condition may stop it earlier)"
                 rec.notes.append(note)
             body_in = ()
-            aliases = {}
             if "body" in subs:
                 body_in = tuple(i.name for i in subs["body"].input)
                 # carried values the body passes on unchanged: weights read in every iteration
                 aliases = _carried_weights(node, subs["body"], weights)
         elif op == "Scan":
-            aliases = {}
             trip = self._scan_iterations(ctx)
             if trip is None:
                 self._cf_warn(rec, f"node {base!r} (Scan): sequence length unknown; one iteration counted")
@@ -317,7 +316,6 @@ class Analyzer:
                 rec.notes.append(f"{trip} iterations")
             body_in = tuple(i.name for i in subs["body"].input) if "body" in subs else ()
         elif op == "SequenceMap":
-            aliases = {}
             trip = self._sequence_length(node.input[0], path) if node.input else None
             if trip is None:
                 self._cf_warn(rec, f"node {base!r} (SequenceMap): sequence length not known statically; one iteration counted")
