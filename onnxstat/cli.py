@@ -538,6 +538,9 @@ def main() -> None:
     ``os._exit`` once the exit handlers have run and the standard streams are
     flushed; with other threads still running it exits the ordinary way.
     """
+    from . import _gc
+
+    _gc.FREEZE_AFTER_PAUSE = True
     try:
         cli(prog_name="onnxstat")
         code = 0

@@ -103,7 +103,8 @@ class Analyzer:
         self.opsets = {norm_domain(o.domain): o.version for o in lm.model.opset_import}
         self.out = Analysis()
         self.seen_weights: set[str] = set()
-        self._tensors: dict[tuple[str, str], TensorInfo] = {}
+        self._tensors: dict[tuple[str, str], tuple] = {}
+        self._entries: dict[tuple, Any] = {}
         self._memo: dict[tuple, Cost] = {}
         #: sparse initializers: weight key -> bytes stored (values + indices)
         self.sparse_bytes: dict[str, int] = {}
@@ -111,16 +112,20 @@ class Analyzer:
         self.weight_scope: dict[str, dict[str, str]] = {}
 
     # -- tensors -----------------------------------------------------------
-    def _tensor(self, view: GraphView, path: str, name: str, weights: dict[str, str]) -> TensorInfo | None:
-        """The tensor as handlers see it (one object per tensor and scope: a node's output
-        is the next node's input)."""
-        if not name:
-            return None
+    def _slot(self, path: str, name: str, weights: dict[str, str]) -> tuple:
+        """``(TensorInfo or None, its (name, dtype, shape) record, its part of a memo key)``,
+        made once per tensor and scope."""
         key = (path, name)
-        t = self._tensors.get(key)
-        if t is None or t.is_weight != (name in weights):
-            t = self._tensors[key] = self._new_tensor(path, name, weights)
-        return t
+        s = self._tensors.get(key)
+        if s is None or (s[0] is not None and s[0].is_weight != (name in weights)):
+            if not name:
+                s = (None, (name, "undefined", None), None)
+            else:
+                t = self._new_tensor(path, name, weights)
+                s = (t, (t.name, t.dtype, t.shape),
+                     (t.dtype, t.shape, t.is_const, t.is_weight, t.name if t.is_const else None))
+            self._tensors[key] = s
+        return s
 
     def _new_tensor(self, path: str, name: str, weights: dict[str, str]) -> TensorInfo:
         vt = self.shapes.lookup(path, name)
@@ -147,13 +152,13 @@ class Analyzer:
             weights[name] = f"{scope_key}:{name}" if path else name
             self.sparse_bytes[weights[name]] = _sparse_stored_bytes(st)
         produced: list[NodeCost] = []
+        nodes = view.graph.node
+        labels = view.labels
         for i in view.order:
-            node = view.graph.node[i]
-            label = view.labels[i]
-            produced.extend(self._node(view, path, node, label, weights, repeat))
+            produced.extend(self._node(view, path, nodes[i], labels[i], weights, repeat))
         return produced
 
-    def _ctx(self, view: GraphView, path: str, node: ox.NodeProto, label: str, weights: dict[str, str]) -> NodeContext:
+    def _context(self, node: ox.NodeProto, label: str, ins: tuple, outs: tuple) -> NodeContext:
         dom = node.domain
         domain = "" if not dom or dom == "ai.onnx" else dom
         opset = self.opsets.get(domain, 0)
@@ -163,29 +168,45 @@ class Analyzer:
             opset=opset,
             name=label,
             attrs=node_attrs(node, opset),
-            inputs=tuple(self._tensor(view, path, x, weights) for x in node.input),
-            outputs=tuple(self._tensor(view, path, x, weights) for x in node.output),
+            inputs=tuple(s[0] for s in ins),
+            outputs=tuple(s[0] for s in outs),
         )
 
+    def _entry(self, domain: str, op_type: str, opset: int):
+        key = (domain, op_type, opset)
+        try:
+            return self._entries[key]
+        except KeyError:
+            e = self._entries[key] = REGISTRY.lookup(domain, op_type, opset)
+            return e
+
     def _node(self, view, path, node, label, weights, repeat) -> list[NodeCost]:
-        ctx = self._ctx(view, path, node, label, weights)
+        slot = self._slot
+        ins = tuple([slot(path, x, weights) for x in node.input])
+        outs = tuple([slot(path, x, weights) for x in node.output])
+        dom = node.domain
+        domain = "" if not dom or dom == "ai.onnx" else dom
+        op_type = node.op_type
         full = f"{path}/{label}" if path else label
         rec = NodeCost(
             name=label,
             path=full,
-            domain=ctx.domain,
-            op_type=node.op_type,
+            domain=domain,
+            op_type=op_type,
             kind="unsupported",
             compute_dtype="undefined",
-            inputs=[_io(t, x) for t, x in zip(ctx.inputs, node.input)],
-            outputs=[_io(t, x) for t, x in zip(ctx.outputs, node.output)],
+            inputs=[s[1] for s in ins],
+            outputs=[s[1] for s in outs],
             repeat=repeat,
         )
-        if node.op_type in CONTROL_FLOW and ctx.domain == "":
+        if op_type in CONTROL_FLOW and domain == "":
+            ctx = self._context(node, label, ins, outs)
             return self._control_flow(view, path, node, label, weights, repeat, ctx, rec)
-        entry = REGISTRY.lookup(ctx.domain, node.op_type, ctx.opset)
+        opset = self.opsets.get(domain, 0)
+        entry = self._entry(domain, op_type, opset)
         if entry is None:
-            self.out.unsupported[(ctx.domain, node.op_type)] += 1
+            ctx = self._context(node, label, ins, outs)
+            self.out.unsupported[(domain, op_type)] += 1
             # op-independent parts are still known: traffic and the weights it reads
             cost = ctx.cost(0, 0, weights=None, compute_dtype=ctx.default_compute_dtype())
             self._apply(rec, cost, weights, repeat)
@@ -193,24 +214,36 @@ class Analyzer:
             rec.notes.append("no handler: MACs and FLOPs not counted")
             return [rec]
         rec.kind = entry.kind
+        # a handler is a pure function of its context: nodes of one form share one cost record
+        key = (entry.fn, domain, op_type, opset,
+               tuple([(a.name, a.SerializeToString()) for a in node.attribute]) if node.attribute else (),
+               tuple([s[2] for s in ins]), tuple([None if s[0] is None else s[1][1:] for s in outs]))
         try:
-            cost = self._cost(entry.fn, ctx, node)
-        except ShapeUnknown as exc:
-            return [self._unresolved(rec, ctx, weights, repeat, full, node.op_type, str(exc))]
-        except Exception as exc:  # a handler bug must not stop the report
-            if any(t.shape is None for t in ctx.present_inputs + ctx.present_outputs):
-                return [self._unresolved(rec, ctx, weights, repeat, full, node.op_type, "a shape it needs is unknown")]
-            rec.error = f"{type(exc).__name__}: {exc}"
-            self.out.warnings.append(f"node {full!r} ({node.op_type}): handler failed ({type(exc).__name__}: {exc}); not counted")
-            return [rec]
-        _check_non_negative(cost, full, node.op_type, ctx)
+            cost = self._memo.get(key)
+        except TypeError:  # an unhashable dim: no sharing
+            key, cost = None, None
+        if cost is None:
+            ctx = self._context(node, label, ins, outs)
+            try:
+                cost = entry.fn(ctx)
+            except ShapeUnknown as exc:
+                return [self._unresolved(rec, ctx, weights, repeat, full, op_type, str(exc))]
+            except Exception as exc:  # a handler bug must not stop the report
+                if any(t.shape is None for t in ctx.present_inputs + ctx.present_outputs):
+                    return [self._unresolved(rec, ctx, weights, repeat, full, op_type, "a shape it needs is unknown")]
+                rec.error = f"{type(exc).__name__}: {exc}"
+                self.out.warnings.append(f"node {full!r} ({op_type}): handler failed ({type(exc).__name__}: {exc}); not counted")
+                return [rec]
+            _check_non_negative(cost, full, op_type, ctx)
+            if key is not None and not cost.notes and len(self._memo) < 200_000:
+                self._memo[key] = cost
         self._apply(rec, cost, weights, repeat)
         if not node.attribute:
             return [rec]
         subs = list(subgraphs(node))
         if not subs:
             return [rec]
-        if (ctx.domain, node.op_type) not in ONCE_SUBGRAPHS:
+        if (domain, op_type) not in ONCE_SUBGRAPHS:
             rec.notes.extend(f"subgraph {attr} not counted" for attr, _g in subs)
             return [rec]
         # modifier subgraphs run once per execution of the node, on whole tensors
@@ -221,26 +254,6 @@ class Analyzer:
             formal = tuple(i.name for i in g.input)
             results.extend(self._run_sub(g, f"{full}/{attr}", outer, weights, repeat, formal, parent=path))
         return results
-
-    def _cost(self, fn, ctx: NodeContext, node: ox.NodeProto) -> Cost:
-        """``fn(ctx)``, once per form: a handler is a pure function of its context, so nodes of
-        one op, attributes and tensor types (constants by name: weights are counted by name)
-        share one cost record.  Graphs repeat a few forms many times."""
-        key = (fn, ctx.domain, ctx.op_type, ctx.opset,
-               tuple((a.name, a.SerializeToString()) for a in node.attribute) if node.attribute else (),
-               tuple(None if t is None else (t.dtype, t.shape, t.is_const, t.is_weight, t.name if t.is_const else None)
-                     for t in ctx.inputs),
-               tuple(None if t is None else (t.dtype, t.shape) for t in ctx.outputs))
-        try:
-            hit = self._memo.get(key)
-        except TypeError:  # an unhashable dim: no sharing
-            return fn(ctx)
-        if hit is not None:
-            return hit
-        cost = fn(ctx)
-        if not cost.notes and len(self._memo) < 200_000:
-            self._memo[key] = cost
-        return cost
 
     def _unresolved(self, rec: NodeCost, ctx: NodeContext, weights: dict[str, str], repeat: Any, full: str,
                     op_type: str, why: str) -> NodeCost:
@@ -630,12 +643,6 @@ def _num(x) -> float:
         return float(x)
     except (TypeError, ValueError):
         return 0.0
-
-
-def _io(t: TensorInfo | None, name: str) -> tuple[str, str, tuple | None]:
-    if t is None:
-        return (name, "undefined", None)
-    return (t.name, t.dtype, t.shape)
 
 
 def analyze(lm: LoadedModel, shapes: Shapes) -> Analysis:

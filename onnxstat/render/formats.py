@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 from typing import Any
 
 from ..passes.analysis import NodeCost
-from ..result import ProfileResult, jsonable
+from ..result import ProfileResult, gc_paused, jsonable, nodes_json
 from . import layout, units
 from .textsafe import csv_writer, md, term
 
@@ -39,21 +40,28 @@ JSON_INDENT_MAX_NODES = 5000
 def to_json(res: ProfileResult) -> str:
     """The JSON contract, laid out for reading: indented, one node per line.
 
-    A node's record is encoded on one line by json's C encoder (indentation would
-    need the pure-Python one, several times slower on the largest part of the
-    document).  Above :data:`JSON_INDENT_MAX_NODES` nodes there is no layout at all.
+    A node's record is encoded on one line (indentation would need json's pure-Python
+    encoder, several times slower on the largest part of the document), by
+    :func:`~onnxstat.result.nodes_json`.  Above :data:`JSON_INDENT_MAX_NODES` nodes there
+    is no layout at all: the text is ``json.dumps`` of :meth:`ProfileResult.to_dict`.
     """
-    d = res.to_dict()
-    if len(res.nodes) > JSON_INDENT_MAX_NODES:
-        return json.dumps(d) + "\n"
-    parts = []
-    for key, value in d.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            text = "[\n    " + ",\n    ".join(json.dumps(v) for v in value) + "\n  ]"
-        else:
-            text = json.dumps(value, indent=2).replace("\n", "\n  ")
-        parts.append(f"  {json.dumps(key)}: {text}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
+    with gc_paused():
+        nodes = nodes_json(res.nodes, res.node_extras)
+        token = f"onnxstat-nodes-{secrets.token_hex(16)}"
+        d = res.to_dict(nodes=False)
+        d["nodes"] = token  # its place among the keys; the text of the records goes there
+        if len(res.nodes) > JSON_INDENT_MAX_NODES:
+            return json.dumps(d).replace(f'"{token}"', "[" + ", ".join(nodes) + "]", 1) + "\n"
+        parts = []
+        for key, value in d.items():
+            if value == token:
+                text = "[\n    " + ",\n    ".join(nodes) + "\n  ]" if nodes else "[]"
+            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                text = "[\n    " + ",\n    ".join(json.dumps(v) for v in value) + "\n  ]"
+            else:
+                text = json.dumps(value, indent=2).replace("\n", "\n  ")
+            parts.append(f"  {json.dumps(key)}: {text}")
+        return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
 # --------------------------------------------------------------------------- CSV
