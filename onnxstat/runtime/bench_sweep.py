@@ -64,7 +64,7 @@ def _canonical(name: str) -> str:
 
 def parse_param_values(name: str, text: str) -> list:
     """Values of one swept parameter: integers, opt levels or provider lists."""
-    from .bench import OPT_LEVELS, parse_providers, short_name
+    from .session import OPT_LEVELS, parse_providers, short_name
 
     parts = [p.strip() for p in str(text).split(",")]
     if not any(parts) or any(not p for p in parts):
