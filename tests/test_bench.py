@@ -288,6 +288,22 @@ def test_bench_cnn_result_is_consistent():
     json.dumps(d)
 
 
+def test_bench_keywords_replace_the_fields_of_options():
+    from onnxstat.runtime.bench_options import BenchOptions
+
+    res = B.bench(MLP, options=BenchOptions(runs=3, warmup=2, opt_level="basic"), runs=4)
+    assert res.runs == 4 and res.warmup == 2 and res.session_options["graph_optimization_level"] == "basic"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'rusn'"):
+        B.bench(MLP, rusn=4)
+    with pytest.raises(UsageError, match="options must be a BenchOptions"):
+        B.bench(MLP, options={"runs": 4})
+    # help() shows every setting as a keyword
+    import inspect
+
+    params = inspect.signature(onnxstat.bench).parameters
+    assert {"options", "runs", "warmup", "per_node", "concurrency", "trace", "device"} <= set(params)
+
+
 def test_bench_without_warmup_counts_the_first_run():
     res = B.bench(MLP, runs=4, warmup=0)
     assert res.runs == 4 and len(res.samples_ms) == 4

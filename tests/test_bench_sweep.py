@@ -382,14 +382,16 @@ def test_cache_levels_raise_the_roof_of_kernels_whose_bytes_fit():
 
 
 def test_per_node_falls_back_to_names_when_the_optimised_model_cannot_be_written(monkeypatch):
-    real = B._create_session
+    from onnxstat.runtime import session
+
+    real = session.create_session
 
     def refuse_to_write(ort, source, so, providers, device_id):
         if so.optimized_model_filepath:
             raise B.ModelError("onnxruntime cannot create a session for the model: cannot save")
         return real(ort, source, so, providers, device_id)
 
-    monkeypatch.setattr(B, "_create_session", refuse_to_write)
+    monkeypatch.setattr(session, "create_session", refuse_to_write)
     res = B.bench(MLP, per_node=True, opt_level="disable", runs=2, warmup=1)
     assert res.per_node["matching"] == "node names"
     assert [r["node"] for r in res.nodes] == ["fc1", "relu1", "fc2", "relu2", "fc3", "softmax"]

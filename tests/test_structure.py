@@ -34,7 +34,6 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 #: modules over the limit that do not yet say why they are long
 KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.passes.analysis",
-    "onnxstat.runtime.bench",
     "onnxstat.multi.compare",
     "onnxstat.runtime.fidelity",
     "onnxstat.runtime.llm",
@@ -48,12 +47,8 @@ KNOWN_LONG_MODULES: set[str] = {
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.render.annotate", "annotate"),
-    ("onnxstat.runtime.bench", "bench"),
-    ("onnxstat.runtime.bench", "join_nodes"),
-    ("onnxstat.runtime.bench_sweep", "bench_sweep"),
     ("onnxstat.cli", "_profile_one"),
     ("onnxstat.shapes.fold", "_fold"),
-    ("onnxstat.runtime.kernel_match", "fused_sources"),
     ("onnxstat.runtime.llm", "detect_signature"),
     ("onnxstat.runtime.llm", "generate_bench"),
     ("onnxstat.runtime.llm", "llm"),

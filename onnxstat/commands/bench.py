@@ -65,7 +65,7 @@ def bench_cmd(model, input_shapes, dims, input_files, int_range, seed, provider,
               threads, inter_threads, execution_mode, opt_level, save_optimized, batch_dim, per_node, per_node_runs,
               top, sweeps, plot, concurrency, trace, device, quiet, fmt, output):
     """Measure latency and FPS of MODEL with onnxruntime."""
-    from ..runtime import bench as bench_mod
+    from ..runtime.bench_result import print_table, render
     from ..runtime.inputs import parse_int_range
 
     shapes, dim_values = parse_shape_options(input_shapes, dims)
@@ -94,9 +94,9 @@ def bench_cmd(model, input_shapes, dims, input_files, int_range, seed, provider,
     if save_optimized:
         click.echo(f"wrote {save_optimized}", err=True)
     if fmt == "table" and not output:
-        bench_mod.print_table(res, top)
+        print_table(res, top)
         return
-    emit(bench_mod.render(res, fmt, top), output)
+    emit(render(res, fmt, top), output)
 
 
 def _sweep(model, shapes, dim_values, sweeps, options, plot, quiet, fmt, output) -> None:

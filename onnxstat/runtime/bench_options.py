@@ -1,11 +1,12 @@
 """Options of a benchmark as one value, the host it runs on, and concurrent timing.
 
-:class:`BenchOptions` carries every setting of :func:`onnxstat.runtime.bench.bench`, the
-old keyword arguments and the newer ones (``concurrency``, ``trace``,
-``device``), so that a sweep can copy a configuration and change one field
-(:meth:`BenchOptions.replace`).  ``bench(model, shapes, dims, **kw)`` keeps
-working; ``bench(model, shapes, dims, options=BenchOptions(...))`` is the same
-call with the options in one value (:func:`run_bench`).
+:class:`BenchOptions` is the one place that holds the settings of
+:func:`onnxstat.runtime.bench.bench` (warm-up, runs, threads, providers, per-node
+profiling, ...), so that a sweep can copy a configuration and change one field
+(:meth:`BenchOptions.replace`).  ``bench(model, shapes, dims, options=BenchOptions(...))``
+gives them in one value (also :func:`run_bench`); ``bench(model, shapes, dims, runs=50)``
+keeps working: every keyword argument replaces that field of ``options``
+(:func:`merge_options`).
 
 Concurrency (``concurrency=N``, like onnxruntime_perf_test's concurrent mode):
 N threads call ``run`` on the one shared session (onnxruntime sessions are
@@ -29,7 +30,7 @@ from typing import Any, Callable, Mapping, Sequence
 from ..errors import UsageError
 from .inputs import DEFAULT_INT_RANGE
 
-#: BenchOptions fields that are bench()'s historical keyword arguments
+#: BenchOptions fields that were bench()'s keyword arguments before BenchOptions held them all
 LEGACY_FIELDS = (
     "providers", "warmup", "runs", "duration", "threads", "inter_threads", "execution_mode", "opt_level",
     "inputs", "int_range", "per_node", "per_node_runs", "save_optimized", "batch_dim", "device_id", "progress",
@@ -76,7 +77,7 @@ class BenchOptions:
         return dataclasses.replace(self, **changes)
 
     def legacy_kwargs(self) -> dict[str, Any]:
-        """The fields bench() takes as keyword arguments."""
+        """The fields that were bench()'s keyword arguments (all fields are keyword arguments now)."""
         return {k: getattr(self, k) for k in LEGACY_FIELDS}
 
     @classmethod
@@ -88,12 +89,29 @@ class BenchOptions:
         return cls(**kw)
 
 
+def merge_options(options: BenchOptions | None, overrides: Mapping[str, Any], caller: str = "bench") -> BenchOptions:
+    """``options`` (defaults when None) with the fields named in ``overrides`` replaced.
+
+    A name that is no field is a TypeError naming it, as Python raises for an unknown
+    keyword argument of ``caller``.
+    """
+    if options is not None and not isinstance(options, BenchOptions):
+        raise UsageError(f"options must be a BenchOptions, got {type(options).__name__}")
+    base = options if options is not None else BenchOptions()
+    if not overrides:
+        return base
+    names = {f.name for f in dataclasses.fields(BenchOptions)}
+    for key in overrides:
+        if key not in names:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {key!r}")
+    return base.replace(**overrides)
+
+
 def run_bench(model, input_shapes=None, dims=None, options: BenchOptions | None = None):
     """:func:`onnxstat.runtime.bench.bench` with the settings in one :class:`BenchOptions`."""
     from .bench import bench
 
-    opts = options or BenchOptions()
-    return bench(model, input_shapes, dims, options=opts, **opts.legacy_kwargs())
+    return bench(model, input_shapes, dims, options=options)
 
 
 # --------------------------------------------------------------------------- host
@@ -209,4 +227,4 @@ def time_concurrent(make_run: Callable[[], tuple[Callable[[], Any], Any]], concu
     return samples, wall, [len(r) for r in results]
 
 
-__all__ = ["BenchOptions", "run_bench", "host_info", "thread_warnings", "time_concurrent", "usable_cores"]
+__all__ = ["BenchOptions", "merge_options", "run_bench", "host_info", "thread_warnings", "time_concurrent", "usable_cores"]

@@ -64,7 +64,7 @@ def _canonical(name: str) -> str:
 
 def parse_param_values(name: str, text: str) -> list:
     """Values of one swept parameter: integers, opt levels or provider lists."""
-    from .bench import OPT_LEVELS, parse_providers, short_name
+    from .session import OPT_LEVELS, parse_providers, short_name
 
     parts = [p.strip() for p in str(text).split(",")]
     if not any(parts) or any(not p for p in parts):
@@ -239,8 +239,44 @@ def bench_sweep(model: Any, grid: Mapping[str, Sequence[Any]], input_shapes: Map
             raise UsageError(f"--{name} is given both as an option and as --sweep {name}")
     lm = load(model)
     declared = model_inputs(lm.model)
-    symbolic = {d for _n, _t, s in declared for d in (s or ()) if isinstance(d, str)}
     target = _batch_target(declared, dims) if "batch" in grid else None
+    _check_grid(grid, declared, input_shapes, dims, target)
+    if target is not None and target[0] == "dim" and base.batch_dim is None:
+        base = base.replace(batch_dim=target[1])
+    source = model if isinstance(model, (str, os.PathLike)) else lm.model
+    names = list(grid)
+    combos = list(itertools.product(*(grid[n] for n in names)))
+    rows: list[dict] = []
+    warnings: list[str] = []
+    ort_version = None
+    for i, combo in enumerate(combos):
+        point = dict(zip(names, combo))
+        row, res = _run_point(source, declared, point, input_shapes, dims, base, target)
+        if res is not None:
+            ort_version = res.onnxruntime_version
+            warnings.extend(f"{_config_text(point)}: {w}" for w in res.warnings)
+        rows.append(row)
+        if on_row is not None:
+            on_row(i + 1, len(combos), row)
+    failed = [r for r in rows if r["status"] == "failed"]
+    if failed:
+        warnings.append(f"{len(failed)} of {len(rows)} configuration(s) failed (see their rows)")
+    return BenchSweepResult(
+        model=os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
+        params=names,
+        rows=rows,
+        best=best_rows(rows),
+        host=host_info(ort_version if ort_version is not None else _ort_version()),
+        settings=_settings(grid, input_shapes, dims, target, base),
+        warnings=unique(warnings),
+    )
+
+
+def _check_grid(grid: Mapping[str, list], declared, input_shapes: Mapping[str, Any], dims: Mapping[str, Any],
+                target) -> None:
+    """Every swept name is a session parameter, ``batch`` or a symbolic dim, and none is also given
+    with --dim or --input-shape."""
+    symbolic = {d for _n, _t, s in declared for d in (s or ()) if isinstance(d, str)}
     for name in grid:
         if name in SESSION_PARAMS or name == "batch":
             continue
@@ -255,56 +291,51 @@ def bench_sweep(model: Any, grid: Mapping[str, Sequence[Any]], input_shapes: Map
         raise UsageError(f"{', '.join(both)} given both as --dim and --sweep")
     if target is not None and target[0] == "input" and target[1] in input_shapes:
         raise UsageError(f"--sweep batch and --input-shape {target[1]} do not go together")
-    if target is not None and target[0] == "dim" and base.batch_dim is None:
-        base = base.replace(batch_dim=target[1])
-    source = model if isinstance(model, (str, os.PathLike)) else lm.model
-    names = list(grid)
-    combos = list(itertools.product(*(grid[n] for n in names)))
-    rows: list[dict] = []
-    warnings: list[str] = []
-    ort_version = None
-    for i, combo in enumerate(combos):
-        point = dict(zip(names, combo))
-        row: dict[str, Any] = {"config": point}
-        try:
-            shp, dm, opts = _point(declared, point, input_shapes, dims, base, target)
-            res = run_bench(source, shp, dm, opts)
-        except Exception as exc:  # noqa: BLE001 - a failed configuration is a row; bugs still raise
-            if not _is_runtime_error(exc):
-                raise
-            row.update({"status": "failed", "error": _failure(exc), "batch": None, "latency_ms": None,
-                        "fps": None, "throughput": None})
-        else:
-            ort_version = res.onnxruntime_version
-            row.update({
-                "status": "ok",
-                "error": None,
-                "batch": res.batch,
-                "inputs": {x["name"]: list(x["shape"]) for x in res.inputs},
-                "providers_used": list(res.providers_used),
-                "runs": res.runs,
-                "latency_ms": {k: res.latency_ms[k] for k in LATENCY_KEYS},
-                "fps": res.fps,
-                "throughput": res.throughput,
-                "session_init_ms": res.session_init_ms,
-            })
-            if res.concurrency:
-                row["concurrency"] = dict(res.concurrency)
-            warnings.extend(f"{_config_text(point)}: {w}" for w in res.warnings)
-        rows.append(row)
-        if on_row is not None:
-            on_row(i + 1, len(combos), row)
-    if ort_version is None:
-        try:
-            import onnxruntime
 
-            ort_version = onnxruntime.__version__
-        except ImportError:  # pragma: no cover - onnxruntime is a dependency
-            ort_version = "?"
-    failed = [r for r in rows if r["status"] == "failed"]
-    if failed:
-        warnings.append(f"{len(failed)} of {len(rows)} configuration(s) failed (see their rows)")
-    settings = {
+
+def _run_point(source, declared, point: Mapping[str, Any], input_shapes: dict, dims: dict, base: BenchOptions,
+               target) -> tuple[dict, Any]:
+    """One configuration's row, and its BenchResult (None when it failed)."""
+    row: dict[str, Any] = {"config": point}
+    try:
+        shp, dm, opts = _point(declared, point, input_shapes, dims, base, target)
+        res = run_bench(source, shp, dm, opts)
+    except Exception as exc:  # noqa: BLE001 - a failed configuration is a row; bugs still raise
+        if not _is_runtime_error(exc):
+            raise
+        row.update({"status": "failed", "error": _failure(exc), "batch": None, "latency_ms": None,
+                    "fps": None, "throughput": None})
+        return row, None
+    row.update({
+        "status": "ok",
+        "error": None,
+        "batch": res.batch,
+        "inputs": {x["name"]: list(x["shape"]) for x in res.inputs},
+        "providers_used": list(res.providers_used),
+        "runs": res.runs,
+        "latency_ms": {k: res.latency_ms[k] for k in LATENCY_KEYS},
+        "fps": res.fps,
+        "throughput": res.throughput,
+        "session_init_ms": res.session_init_ms,
+    })
+    if res.concurrency:
+        row["concurrency"] = dict(res.concurrency)
+    return row, res
+
+
+def _ort_version() -> str:
+    try:
+        import onnxruntime
+
+        return onnxruntime.__version__
+    except ImportError:  # pragma: no cover - onnxruntime is a dependency
+        return "?"
+
+
+def _settings(grid: Mapping[str, list], input_shapes: Mapping[str, Any], dims: Mapping[str, Any], target,
+              base: BenchOptions) -> dict[str, Any]:
+    """The sweep's settings as the JSON records them."""
+    return {
         "grid": {n: list(v) for n, v in grid.items()},
         "input_shapes": {k: list(v) for k, v in input_shapes.items()},
         "dims": dict(dims),
@@ -319,15 +350,6 @@ def bench_sweep(model: Any, grid: Mapping[str, Sequence[Any]], input_shapes: Map
         "execution_mode": base.execution_mode,
         "concurrency": base.concurrency,
     }
-    return BenchSweepResult(
-        model=os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
-        params=names,
-        rows=rows,
-        best=best_rows(rows),
-        host=host_info(ort_version),
-        settings=settings,
-        warnings=unique(warnings),
-    )
 
 
 def _config_text(point: Mapping[str, Any]) -> str:

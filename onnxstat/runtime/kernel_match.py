@@ -73,16 +73,47 @@ def fused_sources(original: onnx.ModelProto, optimized: onnx.ModelProto) -> dict
     from ..model.graph import node_label
 
     g = original.graph
-    prod: dict[str, int] = {}
-    for i, n in enumerate(g.node):
-        for o in n.output:
-            if o:
-                prod[o] = i
+    prod = _producers(g.node)
     orig_tensors = set(prod) | {x.name for x in g.input} | {t.name for t in g.initializer}
     labels = [node_label(n, i) for i, n in enumerate(g.node)]
     ort_names = _ort_names(g)
 
-    og = optimized.graph
+    opt_nodes = list(optimized.graph.node)
+    anchors, alias = _anchors(optimized.graph, orig_tensors, prod)
+    stops = anchors | set(alias.values())  # original tensors computed by some kernel
+    regions = _regions(opt_nodes, anchors | set(alias))  # anchors and aliases: tensors between regions
+
+    claimed: set[int] = set()
+    out: dict[str, list[str]] = {}
+    # regions of kernels onnxruntime adds (reorders, copies) last: the kernel doing the work claims first
+    order = sorted(regions, key=lambda m: any(opt_nodes[j].op_type in ADDED_OPS for j in m))
+    for members in order:
+        outs = [o if o in anchors else alias.get(o) for j in members for o in opt_nodes[j].output]
+        found = _claim([prod[o] for o in outs if o in prod], g.node, prod, stops, claimed)
+        found = sorted(i for i in found if ort_names[i] is not None)  # Constant nodes: initializers, no work
+        for j in members:
+            out.setdefault(opt_nodes[j].name, [])
+        if not found:
+            continue
+        main = _main_kernel([opt_nodes[j] for j in members], [g.node[i] for i in found],
+                            [ort_names[i] for i in found])
+        out[main.name] = [labels[i] for i in found]
+    return out
+
+
+def _producers(nodes: Iterable[onnx.NodeProto]) -> dict[str, int]:
+    """Tensor name -> index of the node that outputs it."""
+    prod: dict[str, int] = {}
+    for i, n in enumerate(nodes):
+        for o in n.output:
+            if o:
+                prod[o] = i
+    return prod
+
+
+def _anchors(og: onnx.GraphProto, orig_tensors: set[str], prod: Mapping[str, int]) -> tuple[set[str], dict[str, str]]:
+    """(anchors: tensors both graphs have, alias: output of an NCHWc kernel -> the original tensor
+    it computes in blocked layout)."""
     opt_nodes = list(og.node)
     opt_tensors = {x.name for x in og.input} | {t.name for t in og.initializer} | {o.name for o in og.output}
     for n in opt_nodes:
@@ -93,10 +124,12 @@ def fused_sources(original: onnx.ModelProto, optimized: onnx.ModelProto) -> dict
     alias = {n.output[0]: n.name[: -len(NCHWC_SUFFIX)] for n in opt_nodes
              if n.name.endswith(NCHWC_SUFFIX) and n.name[: -len(NCHWC_SUFFIX)] in prod and len(n.output) == 1
              and n.output[0] not in anchors}
-    splits = anchors | set(alias)  # tensors between regions
-    stops = anchors | set(alias.values())  # original tensors computed by some kernel
+    return anchors, alias
 
-    # regions: optimised nodes joined by tensors the original graph does not have
+
+def _regions(opt_nodes: Sequence[onnx.NodeProto], splits: set[str]) -> list[list[int]]:
+    """Optimised nodes joined by tensors not in ``splits`` (tensors the original graph does not
+    have), as lists of node indices."""
     parent = list(range(len(opt_nodes)))
 
     def find(i: int) -> int:
@@ -105,11 +138,7 @@ def fused_sources(original: onnx.ModelProto, optimized: onnx.ModelProto) -> dict
             i = parent[i]
         return i
 
-    opt_prod: dict[str, int] = {}
-    for j, n in enumerate(opt_nodes):
-        for o in n.output:
-            if o:
-                opt_prod[o] = j
+    opt_prod = _producers(opt_nodes)
     for j, n in enumerate(opt_nodes):
         for x in n.input:
             if x and x not in splits and x in opt_prod:
@@ -119,33 +148,24 @@ def fused_sources(original: onnx.ModelProto, optimized: onnx.ModelProto) -> dict
     regions: dict[int, list[int]] = {}
     for j in range(len(opt_nodes)):
         regions.setdefault(find(j), []).append(j)
+    return list(regions.values())
 
-    claimed: set[int] = set()
-    out: dict[str, list[str]] = {}
-    # regions of kernels onnxruntime adds (reorders, copies) last: the kernel doing the work claims first
-    order = sorted(regions.values(), key=lambda m: any(opt_nodes[j].op_type in ADDED_OPS for j in m))
-    for members in order:
-        outs = [o if o in anchors else alias.get(o) for j in members for o in opt_nodes[j].output]
-        stack = [prod[o] for o in outs if o in prod]
-        found: list[int] = []
-        while stack:
-            i = stack.pop()
-            if i in claimed:
-                continue
-            claimed.add(i)
-            found.append(i)
-            for x in g.node[i].input:
-                if x and x not in stops and x in prod:
-                    stack.append(prod[x])
-        found = sorted(i for i in found if ort_names[i] is not None)  # Constant nodes: initializers, no work
-        for j in members:
-            out.setdefault(opt_nodes[j].name, [])
-        if not found:
+
+def _claim(stack: list[int], nodes: Sequence[onnx.NodeProto], prod: Mapping[str, int], stops: set[str],
+           claimed: set[int]) -> list[int]:
+    """Original nodes reached walking backwards from ``stack`` without crossing ``stops`` or a node
+    already ``claimed`` (by another region); they are claimed."""
+    found: list[int] = []
+    while stack:
+        i = stack.pop()
+        if i in claimed:
             continue
-        main = _main_kernel([opt_nodes[j] for j in members], [g.node[i] for i in found],
-                            [ort_names[i] for i in found])
-        out[main.name] = [labels[i] for i in found]
-    return out
+        claimed.add(i)
+        found.append(i)
+        for x in nodes[i].input:
+            if x and x not in stops and x in prod:
+                stack.append(prod[x])
+    return found
 
 
 def _main_kernel(kernels: Sequence[onnx.NodeProto], sources: Sequence[onnx.NodeProto],
