@@ -50,11 +50,11 @@ import numpy as np
 import onnx
 import sympy
 
-from ..errors import OnnxstatError, UsageError
-from ..model.loader import LoadedModel, load
-from ..result import METRIC_LABELS, unique
-from ..shapes.resolve import Shapes, ValueType, resolve, type_of
-from .analysis import Analyzer, NodeCost
+from ...errors import OnnxstatError, UsageError
+from ...model.loader import LoadedModel, load
+from ...result import METRIC_LABELS, unique
+from ...shapes.resolve import Shapes, ValueType, resolve, type_of
+from ..analysis import Analyzer, NodeCost
 
 #: the per-node and total metrics that get formulas (memory traffic = read + written)
 METRICS = ("macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written")
@@ -693,7 +693,7 @@ def trend(expr: Any) -> str:
 
 
 def _norm(input_shapes, dims):
-    from ..profiler import _norm_dims, _norm_input_shapes
+    from ...profiler import _norm_dims, _norm_input_shapes
 
     return _norm_input_shapes(input_shapes), _norm_dims(dims)
 
@@ -764,7 +764,7 @@ def symbolic_profile(
     """
     input_shapes, dims_all = _norm_shapes_and_dims(input_shapes, dims)
     lm = model if isinstance(model, LoadedModel) else load(model)
-    from ..profiler import _check_opsets
+    from ...profiler import _check_opsets
 
     _check_opsets(lm)
     names = model_symbols(lm, input_shapes, dims_all)
@@ -1165,7 +1165,7 @@ def print_symbolic(res: SymbolicResult, console=None, top: int | None = None) ->
     """Terminal view: totals as formulas, then MACs/FLOPs/traffic formulas per op type."""
     from rich.table import Table
 
-    from ..render.formats import terminal_console
+    from ...render.formats import terminal_console
 
     console = console or terminal_console()
     syms = ", ".join(res.symbols) or "none"
@@ -1226,6 +1226,6 @@ __all__ = [
 ]
 
 
-from .._callable import make_callable  # noqa: E402
+from ..._callable import make_callable  # noqa: E402
 
 make_callable(__name__, "symbolic_profile")
