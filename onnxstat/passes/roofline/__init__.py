@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Sequence
 
-from ..errors import UsageError
-from ..result import ProfileResult
+from ...errors import UsageError
+from ...result import ProfileResult
 
 PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -597,7 +597,7 @@ def attach_roofline(res: ProfileResult, device: Device | str, measured_latency_s
 
 def summary_rows(rl: RooflineResult) -> list[tuple[str, str]]:
     """(label, text) rows for the terminal and Markdown summaries."""
-    from ..render import units
+    from ...render import units
 
     d = rl.device
     kind = "measured" if d.measured else ("custom" if d.kind == "custom" else "datasheet")
