@@ -40,7 +40,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.runtime.llm",
     "onnxstat.model.loader",
     "onnxstat.render.report",
-    "onnxstat.passes.roofline",
     "onnxstat.shapes.resolve",
 }
 

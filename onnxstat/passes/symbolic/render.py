@@ -8,7 +8,8 @@ from .formulas import _has_floor, exact, pretty, smooth, trend
 from .profile import LABELS, TOTAL_METRICS, SymbolicResult
 
 
-def symbolic_lines(res: SymbolicResult, metrics: Sequence[str] = ("macs", "flops", "params", "weight_bytes", "memory_traffic_bytes")) -> list[str]:
+def symbolic_lines(res: SymbolicResult,
+                   metrics: Sequence[str] = ("macs", "flops", "params", "weight_bytes", "memory_traffic_bytes")) -> list[str]:
     """``MACs = 7668032·batch`` lines (with the smooth trend when a formula has floors)."""
     out = []
     for m in metrics:
