@@ -39,9 +39,7 @@ KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.runtime.llm",
     "onnxstat.model.loader",
     "onnxstat.render.report",
-    "onnxstat.passes.roofline",
     "onnxstat.shapes.resolve",
-    "onnxstat.passes.symbolic",
 }
 
 #: (module, function qualname): long functions that do not yet say why
@@ -56,7 +54,6 @@ KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.render.plot", "render_roofline"),
     ("onnxstat.render.report", "build_report"),
     ("onnxstat.multi.sweep", "sweep"),
-    ("onnxstat.passes.symbolic", "symbolic_profile"),
     ("onnxstat.runtime.variants", "compare_models"),
 }
 
