@@ -17,7 +17,7 @@ from onnx import TensorProto, helper
 from helpers import ctx_from_model
 from onnx_versions import at_opset, needs_opset
 from op_handlers import REGISTRY
-from op_handlers.attention import (
+from op_handlers.onnx.attention import (
     group_query_attention,
     ms_attention,
     ms_rotary_embedding,

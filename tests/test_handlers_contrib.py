@@ -119,7 +119,7 @@ def test_fused_gemm_unknown_activation_counts_one_and_says_so():
 
 
 def test_named_activations_cost_what_their_ops_cost():
-    from op_handlers.elementwise import NAMED_ACTIVATIONS, PER_ELEMENT
+    from op_handlers.onnx.elementwise import NAMED_ACTIVATIONS, PER_ELEMENT
 
     for op, per in PER_ELEMENT.items():
         if op.lower() in NAMED_ACTIVATIONS:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from op_handlers import REGISTRY, NodeContext, TensorInfo
-from op_handlers.misc import fft_flops, tfidf_lookups
-from op_handlers.ml import tree_depths
+from op_handlers.ml.classical import tree_depths
+from op_handlers.onnx.misc import fft_flops, tfidf_lookups
 
 ML = "ai.onnx.ml"
 TRAINING = "ai.onnx.preview.training"

@@ -18,11 +18,11 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from .base import Cost, NodeContext, ShapeUnknown, nbytes, prod
+from ..base import Cost, NodeContext, ShapeUnknown, nbytes, prod
+from ..registry import register
 from .elementwise import SWISH
 from .pooling import CUBIC, LERP
 from .reduction import SOFTMAX
-from .registry import register
 
 # --------------------------------------------------------------------------- constants
 

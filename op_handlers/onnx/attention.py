@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, NodeContext, ShapeUnknown, nbytes, prod
-from .registry import register
+from ..base import Cost, NodeContext, ShapeUnknown, nbytes, prod
+from ..registry import register
 
 # --------------------------------------------------------------------------- per-element costs
 
@@ -445,8 +445,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import known, past_len, same_as_first  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import known, past_len, same_as_first  # noqa: E402
 
 shape_rule("RotaryEmbedding", domain="com.microsoft")(same_as_first)
 

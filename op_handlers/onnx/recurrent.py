@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from .base import Cost, NodeContext, ShapeUnknown, WeightUse
+from ..base import Cost, NodeContext, ShapeUnknown, WeightUse
+from ..registry import register
 from .elementwise import NAMED_ACTIVATIONS, UNKNOWN_ACTIVATION_FLOPS
-from .registry import register
 
 # --------------------------------------------------------------------------- per-element costs
 
@@ -231,8 +231,8 @@ __all__ = [
 
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import known  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import known  # noqa: E402
 
 
 @shape_rule("DynamicQuantizeLSTM", domain="com.microsoft")

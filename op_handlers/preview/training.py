@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, NodeContext
-from .misc import attr_str, numel_of
-from .registry import register
+from ..base import Cost, NodeContext
+from ..onnx.misc import attr_str, numel_of
+from ..registry import register
 
 # --------------------------------------------------------------------------- ai.onnx.preview
 
@@ -26,7 +26,7 @@ PREVIEW = "ai.onnx.preview"
 )
 def flex_attention(ctx: NodeContext) -> Cost:
     """Q (B, Hq, L, Dqk), K (B, Hkv, S, Dqk), V (B, Hkv, S, Dv) -> Y (B, Hq, L, Dv)."""
-    from .attention import attention_core
+    from ..onnx.attention import attention_core
 
     qs, ks, vs = ctx.in_shape(0), ctx.in_shape(1), ctx.in_shape(2)
     macs, flops = attention_core(qs[0], qs[1], qs[2], ks[2], qs[3], vs[3])

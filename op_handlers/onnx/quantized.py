@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable
 
-from .base import DTYPE_BITS, Cost, NodeContext, TensorInfo, WeightUse, nbytes, prod
-from .contrib import PER_ELEMENT_FLOPS
-from .registry import register
+from ..base import DTYPE_BITS, Cost, NodeContext, TensorInfo, WeightUse, nbytes, prod
+from ..microsoft.contrib import PER_ELEMENT_FLOPS
+from ..registry import register
 
 MS = "com.microsoft"
 
@@ -360,8 +360,8 @@ def gather_block_quantized(ctx: NodeContext) -> Cost:
 
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import broadcast, conv_shape, dtype_of, gemm_mn, known, matmul_shape, out, pool_shape, same_as_first  # noqa: E402,F401
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import broadcast, conv_shape, dtype_of, gemm_mn, known, matmul_shape, out, pool_shape, same_as_first  # noqa: E402,F401
 
 shape_rule("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", domain=MS)(same_as_first)
 

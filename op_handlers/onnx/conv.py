@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .base import Cost, NodeContext, prod
+from ..base import Cost, NodeContext, prod
+from ..registry import register
 from .elementwise import fused_activation
-from .registry import register
 
 
 def conv_macs(ctx: NodeContext, x: int = 0, w: int = 1, y: int = 0):
@@ -80,8 +80,8 @@ def fused_conv(ctx: NodeContext) -> Cost:
 
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import conv_shape, known  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import conv_shape, known  # noqa: E402
 
 
 @shape_rule("FusedConv", domain="com.microsoft")

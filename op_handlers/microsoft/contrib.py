@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, NodeContext, nbytes, prod
-from .conv import conv_macs
-from .elementwise import fused_activation
-from .registry import register
+from ..base import Cost, NodeContext, nbytes, prod
+from ..onnx.conv import conv_macs
+from ..onnx.elementwise import fused_activation
+from ..registry import register
 
 MS = "com.microsoft"
 NCHWC = "com.microsoft.nchwc"
@@ -263,8 +263,8 @@ def nchwc_upsample(ctx: NodeContext) -> Cost:
 
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import dtype_of, gemm_mn, known, matmul_shape, out, same_as_first, trans_last  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import dtype_of, gemm_mn, known, matmul_shape, out, same_as_first, trans_last  # noqa: E402
 
 shape_rule("Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "BiasSoftmax", "LayerNormalization",
            "SimplifiedLayerNormalization", domain=MS)(same_as_first)
