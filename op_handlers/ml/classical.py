@@ -1,7 +1,7 @@
 """The ai.onnx.ml operators met in onnx's node tests: ArrayFeatureExtractor, Binarizer,
 LabelEncoder, TreeEnsemble.
 
-Counting rules as in op_handlers/misc.py; formulas in docs/conventions.md.
+Counting rules as in op_handlers/onnx/misc.py; formulas in docs/conventions.md.
 """
 
 from __future__ import annotations
