@@ -6,6 +6,7 @@ the control-flow ops (If, Loop, Scan, SequenceMap) in :mod:`.control_flow`.
 
 from . import (  # noqa: F401
     attention,
+    control_flow,
     conv,
     data_movement,
     elementwise,

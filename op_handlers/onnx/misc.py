@@ -1,8 +1,7 @@
 """Every remaining ai.onnx operator: signal processing, sampling, detection, losses,
 random generators, windows, strings, recent ops (SwiGLU, CausalConvWithState,
-LinearAttention) and the control-flow ops' own records.  The ai.onnx.ml ops are in
-op_handlers/ml.py, the ai.onnx.preview and ai.onnx.preview.training ones in
-op_handlers/preview.py.
+LinearAttention).  The control-flow ops are in :mod:`.control_flow`; the ai.onnx.ml
+ops in :mod:`op_handlers.ml`, the ai.onnx.preview ones in :mod:`op_handlers.preview`.
 
 Formulas and their reasoning are in docs/conventions.md.  Counting rules
 shared with the other families: one add, multiply, compare, divide or primitive
@@ -567,17 +566,3 @@ def tfidf_vectorizer(ctx: NodeContext) -> Cost:
 def image_decoder(ctx: NodeContext) -> Cost:
     return ctx.cost(0, 0, weights=(), bytes_written=written_bytes(ctx), compute_dtype="uint8",
                     notes=("decoding work not counted; image size known only at run time",))
-
-
-# --------------------------------------------------------------------------- control flow
-
-
-def _control_node(ctx: NodeContext) -> Cost:
-    """The control node itself: no arithmetic, no traffic (its subgraph's nodes carry the cost)."""
-    return ctx.cost(0, 0, weights=(), bytes_read=0, bytes_written=0, compute_dtype="none")
-
-
-register("If", kind="control_flow", formula="branch taken when the condition is static, else the costlier one")(_control_node)
-register("Loop", kind="control_flow", formula="body × trip count (static M), else one iteration + warning")(_control_node)
-register("Scan", since_version=8, kind="control_flow", formula="body × sequence length (× batch for opset 8)")(_control_node)
-register("SequenceMap", since_version=17, kind="control_flow", formula="body × sequence length when static, else once + warning")(_control_node)
