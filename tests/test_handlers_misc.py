@@ -10,7 +10,8 @@ import pytest
 
 from op_handlers import REGISTRY, NodeContext, TensorInfo
 from op_handlers.ml.classical import tree_depths
-from op_handlers.onnx.misc import fft_flops, tfidf_lookups
+from op_handlers.onnx.misc import tfidf_lookups
+from op_handlers.onnx.signal import fft_flops
 
 ML = "ai.onnx.ml"
 TRAINING = "ai.onnx.preview.training"

@@ -17,4 +17,6 @@ from . import (  # noqa: F401
     quantized,
     recurrent,
     reduction,
+    signal,
+    spatial,
 )

@@ -1,7 +1,9 @@
-"""Every remaining ai.onnx operator: signal processing, sampling, detection, losses,
-random generators, windows, strings, recent ops (SwiGLU, CausalConvWithState,
-LinearAttention).  The control-flow ops are in :mod:`.control_flow`; the ai.onnx.ml
-ops in :mod:`op_handlers.ml`, the ai.onnx.preview ones in :mod:`op_handlers.preview`.
+"""Every remaining ai.onnx operator: losses, random generators, strings, recent ops
+(SwiGLU, CausalConvWithState, LinearAttention), CumProd, Det, ImageDecoder; and the small
+helpers several families share (:func:`attr_str`, :func:`as_int`, :func:`numel_of`,
+...).  Signal processing is in :mod:`.signal`, sampling and detection in :mod:`.spatial`,
+the control-flow ops in :mod:`.control_flow`; the ai.onnx.ml ops in :mod:`op_handlers.ml`,
+the ai.onnx.preview ones in :mod:`op_handlers.preview`.
 
 Formulas and their reasoning are in docs/conventions.md.  Counting rules
 shared with the other families: one add, multiply, compare, divide or primitive
@@ -20,7 +22,6 @@ from typing import Any
 from ..base import Cost, NodeContext, ShapeUnknown, nbytes, prod
 from ..registry import register
 from .elementwise import SWISH
-from .pooling import CUBIC, LERP
 from .reduction import SOFTMAX
 
 # --------------------------------------------------------------------------- constants
@@ -29,34 +30,10 @@ from .reduction import SOFTMAX
 SWIGLU = SWISH + 1
 #: SiLU / Swish activation fused into CausalConvWithState: x·sigmoid(x).
 SILU = SWISH
-#: Radix-2 FFT of a complex length-N vector: 5·N·log2(N) real FLOPs (N/2·log2 N
-#: butterflies of one complex multiply (6) and two complex adds (2·2)).
-FFT_PER_NLOGN = 5
-#: Bilinear sample (2 dims): 2^2 − 1 = 3 lerps of LERP FLOPs.
-BILINEAR = LERP * 3
-#: Un-normalising one grid coordinate (GridSample): add 1, multiply by size/2, subtract 0.5.
-GRID_COORD = 3
-#: IoU of two boxes given their areas: intersection 2 max + 2 min + 2 sub + 2 clamp + 1 mul = 9,
-#: union a1 + a2 − inter 2, divide 1, compare with iou_threshold 1.
-IOU_PAIR = 13
-#: Per box and class in NonMaxSuppression: score_threshold compare 1, area (2 sub, 1 mul) 3.
-NMS_PER_BOX = 4
-#: center_point_box = 1: corners from centre and size: w/2, h/2 (2), four add/sub (4).
-NMS_CENTER_CONVERT = 6
 #: Random generators per output element.
 RANDOM_UNIFORM = 3  # draw, · (high − low), + low
 RANDOM_NORMAL = 10  # Box–Muller: 2 draws, ln, ·−2, sqrt, ·2π, cos, mul (8); · scale, + mean (2)
 BERNOULLI = 2  # draw, compare with p
-#: Windows per output element: n·2π/N (1), cos (1), ·a1 (1), a0 − (1) = 4; Blackman adds
-#: the second cosine term: n·4π/N, cos, ·a2, + = 4 more.
-HANN = 4
-HAMMING = 4
-BLACKMAN = 8
-#: MelWeightMatrix: per output element 2 compares (which side of the triangle) + sub + div;
-#: per band edge (num_mel_bins + 2): mel linspace 2 (mul, add) + mel→Hz 4 (div, pow, sub,
-#: mul) + Hz→bin 2 (mul, floor).
-MEL_PER_ELEMENT = 4
-MEL_PER_EDGE = 8
 
 
 def attr_str(v: Any, default: str = "") -> str:
@@ -67,7 +44,7 @@ def attr_str(v: Any, default: str = "") -> str:
     return str(v)
 
 
-def _as_int(x: Any) -> int | None:
+def as_int(x: Any) -> int | None:
     """``x`` as a Python int when it is a concrete integer (int, numpy or sympy Integer)."""
     if isinstance(x, bool):
         return None
@@ -75,22 +52,6 @@ def _as_int(x: Any) -> int | None:
         return operator.index(x)
     except TypeError:
         return None
-
-
-def _is_pow2(n: Any) -> bool:
-    k = _as_int(n)
-    return k is not None and k > 0 and (k & (k - 1)) == 0
-
-
-def fft_flops(n: Any) -> Any:
-    """FLOPs of one complex transform of length ``n``.
-
-    Power of two: 5·n·log2(n) (radix-2 Cooley–Tukey).  Otherwise a naive DFT:
-    n² complex multiplies (6 FLOPs) + n·(n − 1) complex adds (2 FLOPs) = 8n² − 2n.
-    """
-    if _is_pow2(n):
-        return FFT_PER_NLOGN * n * (_as_int(n).bit_length() - 1)
-    return 8 * n * n - 2 * n
 
 
 def numel_of(t) -> Any:
@@ -107,7 +68,7 @@ def written_bytes(ctx: NodeContext) -> Any:
     return sum((known_bytes(t) for t in ctx.outputs), 0)
 
 
-def _out_dtype(ctx: NodeContext) -> str:
+def out_dtype(ctx: NodeContext) -> str:
     """Generators compute in the dtype they produce, not in their (shape / size) input's."""
     t = ctx.output(0)
     return t.dtype if t is not None and t.dtype != "undefined" else ctx.default_compute_dtype()
@@ -196,245 +157,6 @@ def det(ctx: NodeContext) -> Cost:
     return ctx.cost(macs, flops, weights=None)
 
 
-# --------------------------------------------------------------------------- spatial
-
-
-@register(
-    "AffineGrid",
-    since_version=20,
-    formula="MACs = numel(grid)·(r+1) (θ [r, r+1] × homogeneous base grid); FLOPs = 2·MACs",
-)
-def affine_grid(ctx: NodeContext) -> Cost:
-    """theta (N, r, r+1), size (int64 [N, C, spatial...]) -> grid (N, spatial..., r)."""
-    th = ctx.in_shape(0)
-    macs = ctx.out_numel() * th[-1]
-    return ctx.cost(
-        macs, 2 * macs, weights=(0,), bytes_read=ctx.input(0).nbytes,
-        notes=("base grid generation (linspace) not counted",),
-    )
-
-
-@register("Col2Im", since_version=18, formula="FLOPs = numel(X) (every column element added into the image)")
-def col2im(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, ctx.in_numel(0), weights=(), bytes_read=ctx.input(0).nbytes)
-
-
-def interp_flops(mode: str, rank: Any) -> Any:
-    """FLOPs of one interpolated value in ``rank`` dims (0 for nearest)."""
-    mode = mode.lower()
-    if mode in ("linear", "bilinear", "trilinear"):
-        return LERP * (2**rank - 1)
-    if mode in ("cubic", "bicubic"):
-        return CUBIC * ((4**rank - 1) // 3)
-    return 0
-
-
-@register(
-    "GridSample",
-    since_version=16,
-    formula="FLOPs = numel(Y)·interp + 3·numel(grid); interp: linear 3·(2^r−1), cubic 7·(4^r−1)/3, nearest 0",
-)
-def grid_sample(ctx: NodeContext) -> Cost:
-    """X (N, C, d1..dr), grid (N, D1..Dr, r) -> Y (N, C, D1..Dr).
-
-    Opset 16 names the modes bilinear/bicubic, 20+ linear/cubic; both are accepted.
-    """
-    xs = ctx.in_shape(0)
-    r = len(xs) - 2
-    mode = attr_str(ctx.attr("mode"), "linear" if ctx.opset >= 20 else "bilinear")
-    flops = ctx.out_numel() * interp_flops(mode, r) + GRID_COORD * ctx.in_numel(1)
-    return ctx.cost(0, flops, weights=(1,))
-
-
-@register(
-    "DeformConv",
-    since_version=19,
-    formula=(
-        "MACs as Conv = numel(Y)·(C/group)·prod(k); FLOPs = 2·MACs [+ numel(Y) bias] + numel(offset) "
-        "+ S·3·(2^r−1) bilinear [+ S mask], S = N·C·prod(out)·prod(k)"
-    ),
-)
-def deform_conv(ctx: NodeContext) -> Cost:
-    """X (N, C, d...), W (oC, C/group, k...), offset (N, og·r·prod(k), out...), B?, mask?."""
-    xs, ws, ys = ctx.in_shape(0), ctx.in_shape(1), ctx.out_shape(0)
-    r = len(xs) - 2
-    n = prod(ys)
-    macs = n * prod(ws[1:])
-    samples = xs[0] * xs[1] * prod(ys[2:]) * prod(ws[2:])
-    flops = 2 * macs + ctx.in_numel(2) + samples * LERP * (2**r - 1)
-    if ctx.has_input(3):
-        flops += n
-    if ctx.has_input(4):
-        flops += samples
-    return ctx.cost(macs, flops, weights=(1, 3))
-
-
-@register(
-    "RoiAlign",
-    since_version=10,
-    formula=(
-        "FLOPs = numel(Y)·s²·(9 bilinear + 1 accumulate) [+ numel(Y) avg divide]; "
-        "s = sampling_ratio, or ceil(H/oh)·ceil(W/ow) when adaptive (RoIs inside the map, worst case)"
-    ),
-)
-def roi_align(ctx: NodeContext) -> Cost:
-    """X (N, C, H, W), rois (R, 4), batch_indices (R) -> Y (R, C, oh, ow)."""
-    xs, ys = ctx.in_shape(0), ctx.out_shape(0)
-    ratio = ctx.attr("sampling_ratio", 0) or 0
-    notes = []
-    if ratio > 0:
-        samples = ratio * ratio
-    else:
-        oh, ow = ys[2], ys[3]
-        samples = (-(-xs[2] // oh)) * (-(-xs[3] // ow))
-        notes.append("sampling_ratio=0 (adaptive): counted for RoIs as large as the feature map (upper bound)")
-    n = prod(ys)
-    flops = n * samples * (BILINEAR + 1)
-    if attr_str(ctx.attr("mode"), "avg").lower() == "avg":
-        flops += n
-    return ctx.cost(0, flops, weights=(), notes=notes)
-
-
-@register(
-    "MaxRoiPool",
-    formula="FLOPs = R·C·H·W (every RoI as large as the feature map: worst case, one compare per element)",
-)
-def max_roi_pool(ctx: NodeContext) -> Cost:
-    """X (N, C, H, W), rois (R, 5) -> Y (R, C, ph, pw)."""
-    xs, ys = ctx.in_shape(0), ctx.out_shape(0)
-    flops = ys[0] * xs[1] * xs[2] * xs[3]
-    return ctx.cost(0, flops, weights=(), notes=("RoI sizes are data: counted as whole-map RoIs (upper bound)",))
-
-
-@register(
-    "NonMaxSuppression",
-    since_version=10,
-    formula=(
-        "per batch and class (n boxes): 4n (score filter, areas) [+ 6n center_point_box] "
-        "+ 13·n(n−1)/2 IoU tests (worst case: every box kept); sort not counted"
-    ),
-)
-def non_max_suppression(ctx: NodeContext) -> Cost:
-    """boxes (B, n, 4), scores (B, K, n), max_output?, iou_threshold?, score_threshold?."""
-    ss = ctx.in_shape(1)
-    b, k, n = ss[0], ss[1], ss[2]
-    per_class = NMS_PER_BOX * n + IOU_PAIR * (n * (n - 1) // 2)
-    if ctx.attr("center_point_box", 0):
-        per_class += NMS_CENTER_CONVERT * n
-    return ctx.cost(
-        0, b * k * per_class, weights=(),
-        bytes_written=written_bytes(ctx),
-        notes=("worst case: no box suppressed early; score sort not counted",),
-    )
-
-
-# --------------------------------------------------------------------------- signal processing
-
-
-def _dft_axis_and_length(ctx: NodeContext, xs: tuple, ys: tuple) -> tuple[int, Any, list[str]]:
-    notes: list[str] = []
-    rank = len(xs)
-    diff = [i for i in range(rank - 1) if xs[i] != ys[i]]
-    if len(diff) == 1:
-        axis = diff[0]
-    else:
-        if ctx.opset >= 20:
-            axis = -2
-            if ctx.has_input(2):
-                notes.append("axis input value not visible: the dim changed by the transform, else -2, is used")
-        else:
-            axis = ctx.attr("axis", 1)
-        axis = axis % rank
-        if axis == rank - 1:
-            raise ShapeUnknown("DFT axis cannot be the last (real/imaginary) dimension")
-    n_in, n_out = xs[axis], ys[axis]
-    onesided = bool(ctx.attr("onesided", 0))
-    if onesided and not ctx.attr("inverse", 0):
-        if n_in // 2 + 1 == n_out:
-            n = n_in
-        else:
-            n = 2 * (n_out - 1)
-            notes.append(f"one-sided output of {n_out} bins: transform length taken as {n}")
-    else:
-        n = n_out
-    return axis, n, notes
-
-
-@register(
-    "DFT",
-    since_version=17,
-    formula=(
-        "per transform of length N: 5·N·log2 N (N power of two) else 8N²−2N (naive DFT); "
-        "× prod(other dims); inverse + 2N scaling"
-    ),
-)
-def dft(ctx: NodeContext) -> Cost:
-    """input [..., N, 1|2] -> output [..., N', 2]; axis from the attribute (17) or input (20+)."""
-    xs, ys = ctx.in_shape(0), ctx.out_shape(0)
-    axis, n, notes = _dft_axis_and_length(ctx, xs, ys)
-    batch = prod(d for i, d in enumerate(xs[:-1]) if i != axis)
-    per = fft_flops(n)
-    if ctx.attr("inverse", 0):
-        per += 2 * n
-    if _as_int(n) is None:
-        notes.append("symbolic length: counted as a naive DFT")
-    if xs[-1] == 1:
-        notes.append("real input counted as a full complex transform")
-    return ctx.cost(0, batch * per, weights=(), bytes_read=ctx.input(0).nbytes, notes=notes)
-
-
-@register(
-    "STFT",
-    since_version=17,
-    formula="B·frames·(FFT(N) [+ N·c window multiply]); FFT as DFT; N = window length, else frame_length, else signal length",
-)
-def stft(ctx: NodeContext) -> Cost:
-    """signal [B, L, 1|2], frame_step, window?, frame_length? -> [B, frames, bins, 2]."""
-    xs, ys = ctx.in_shape(0), ctx.out_shape(0)
-    notes: list[str] = []
-    onesided = bool(ctx.attr("onesided", 1))
-    bins = ys[2]
-    if ctx.has_input(2) and ctx.input(2).shape is not None:
-        n = ctx.input(2).shape[0]
-    elif not ctx.has_input(3):
-        n = xs[1]
-    elif not onesided:
-        n = bins
-    else:
-        n = 2 * (bins - 1)
-        notes.append(f"frame_length value not visible: taken as {n} from the {bins} one-sided bins")
-    per = fft_flops(n)
-    if ctx.has_input(2):
-        per += n * xs[-1]  # window multiply, real or complex samples
-    if xs[-1] == 1:
-        notes.append("real input counted as a full complex transform")
-    frames = ys[1]
-    return ctx.cost(0, xs[0] * frames * per, weights=(2,), notes=notes)
-
-
-def _window(per: int):
-    def handler(ctx: NodeContext) -> Cost:
-        return ctx.cost(0, per * ctx.out_numel(), weights=(), compute_dtype=_out_dtype(ctx))
-
-    return handler
-
-
-register("HannWindow", since_version=17, formula=f"FLOPs = {HANN}·N")(_window(HANN))
-register("HammingWindow", since_version=17, formula=f"FLOPs = {HAMMING}·N")(_window(HAMMING))
-register("BlackmanWindow", since_version=17, formula=f"FLOPs = {BLACKMAN}·N")(_window(BLACKMAN))
-
-
-@register(
-    "MelWeightMatrix",
-    since_version=17,
-    formula=f"FLOPs = {MEL_PER_ELEMENT}·numel(Y) + {MEL_PER_EDGE}·(num_mel_bins + 2)",
-)
-def mel_weight_matrix(ctx: NodeContext) -> Cost:
-    """-> [floor(dft_length/2) + 1, num_mel_bins]."""
-    ys = ctx.out_shape()
-    return ctx.cost(0, MEL_PER_ELEMENT * prod(ys) + MEL_PER_EDGE * (ys[1] + 2), weights=(), compute_dtype=_out_dtype(ctx))
-
-
 # --------------------------------------------------------------------------- random generators
 
 
@@ -442,7 +164,7 @@ def _generator(per: int, reads_input: bool):
     def handler(ctx: NodeContext) -> Cost:
         read = ctx.input(0).nbytes if reads_input and ctx.has_input(0) else 0
         return ctx.cost(0, per * ctx.out_numel(), weights=(), bytes_read=read, bytes_written=written_bytes(ctx),
-                        compute_dtype=_out_dtype(ctx))
+                        compute_dtype=out_dtype(ctx))
 
     return handler
 
@@ -538,7 +260,7 @@ def tfidf_lookups(c: Any, min_n: int, max_n: int, max_skip: int) -> Any:
         distances = [1] if n == 1 else range(1, max_skip + 2)
         for d in distances:
             cand = c - (n - 1) * d
-            k = _as_int(cand)
+            k = as_int(cand)
             if k is not None and k < 0:
                 cand = 0
             total += cand
