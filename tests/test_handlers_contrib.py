@@ -1,5 +1,5 @@
-"""Handlers of op_handlers/contrib.py (com.microsoft and com.microsoft.nchwc), one
-hand-built node each.  Expected numbers are worked out in the comments, never by
+"""Handlers of op_handlers/microsoft/contrib.py and nchwc.py (com.microsoft and
+com.microsoft.nchwc), one hand-built node each.  Expected numbers are worked out in the comments, never by
 calling a handler.  Byte sizes: float32/int32 4, float16 2.
 """
 

@@ -1,4 +1,5 @@
-"""Handlers of op_handlers/misc.py, one hand-built node each.  Expected numbers are
+"""Handlers of op_handlers/onnx/ (misc.py, signal.py, spatial.py, control_flow.py),
+ml/ and preview/, one hand-built node each.  Expected numbers are
 worked out in the comments from the formulas in docs/conventions.md, never by
 calling a handler.  Byte sizes: float32/int32 4, int64/float64 8, float16 2, bool 1,
 string 0 (unknown).
