@@ -7,6 +7,9 @@ onnxstat/shapes/control_flow.py).  An If counts the branch taken when its condit
 is static, else the costlier branch; a Loop, Scan or SequenceMap counts its body
 times the iteration count when it is known statically, else one iteration, with a
 warning.  The nodes of a body are counted by their own handlers, as in the main graph.
+The analysis knows these four ops by name (the shape pass If, Loop and Scan; other
+bodies it resolves generically): a new control-flow op needs its expansion written
+there as well.
 
 The handler below is the node's own record: no arithmetic and no traffic of its own
 (its inputs and outputs are read and written by the body's nodes).  The formulas are
