@@ -20,7 +20,7 @@ import onnxstat
 from onnxstat.passes.analysis import CONTROL_FLOW
 from onnxstat.cli import cli
 from op_handlers import REGISTRY
-from op_handlers.data_movement import DATA_MOVEMENT, VIEWS
+from op_handlers.onnx.data_movement import DATA_MOVEMENT, VIEWS
 from onnx_versions import at_opset, needs_opset
 
 F = TensorProto.FLOAT

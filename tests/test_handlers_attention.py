@@ -17,16 +17,15 @@ from onnx import TensorProto, helper
 from helpers import ctx_from_model
 from onnx_versions import at_opset, needs_opset
 from op_handlers import REGISTRY
-from op_handlers.attention import (
+from op_handlers.microsoft.attention import (
     group_query_attention,
     ms_attention,
     ms_rotary_embedding,
     multi_head_attention,
-    onnx_attention,
-    onnx_rotary_embedding,
     packed_attention,
     q_attention,
 )
+from op_handlers.onnx.attention import onnx_attention, onnx_rotary_embedding
 from op_handlers.base import NodeContext, TensorInfo
 
 

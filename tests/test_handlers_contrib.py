@@ -1,5 +1,5 @@
-"""Handlers of op_handlers/contrib.py (com.microsoft and com.microsoft.nchwc), one
-hand-built node each.  Expected numbers are worked out in the comments, never by
+"""Handlers of op_handlers/microsoft/contrib.py and nchwc.py (com.microsoft and
+com.microsoft.nchwc), one hand-built node each.  Expected numbers are worked out in the comments, never by
 calling a handler.  Byte sizes: float32/int32 4, float16 2.
 """
 
@@ -119,7 +119,7 @@ def test_fused_gemm_unknown_activation_counts_one_and_says_so():
 
 
 def test_named_activations_cost_what_their_ops_cost():
-    from op_handlers.elementwise import NAMED_ACTIVATIONS, PER_ELEMENT
+    from op_handlers.onnx.elementwise import NAMED_ACTIVATIONS, PER_ELEMENT
 
     for op, per in PER_ELEMENT.items():
         if op.lower() in NAMED_ACTIVATIONS:

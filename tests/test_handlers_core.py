@@ -10,7 +10,7 @@ import pytest
 
 from helpers import F, TensorProto, one_node, zeros
 from op_handlers import NodeContext, TensorInfo
-from op_handlers.linear import einsum
+from op_handlers.onnx.linear import einsum
 
 
 # --------------------------------------------------------------------------- conv

@@ -1,4 +1,5 @@
-"""Handlers of op_handlers/misc.py, one hand-built node each.  Expected numbers are
+"""Handlers of op_handlers/onnx/ (misc.py, signal.py, spatial.py, control_flow.py),
+ml/ and preview/, one hand-built node each.  Expected numbers are
 worked out in the comments from the formulas in docs/conventions.md, never by
 calling a handler.  Byte sizes: float32/int32 4, int64/float64 8, float16 2, bool 1,
 string 0 (unknown).
@@ -9,8 +10,9 @@ from __future__ import annotations
 import pytest
 
 from op_handlers import REGISTRY, NodeContext, TensorInfo
-from op_handlers.misc import fft_flops, tfidf_lookups
-from op_handlers.ml import tree_depths
+from op_handlers.ml.classical import tree_depths
+from op_handlers.onnx.misc import tfidf_lookups
+from op_handlers.onnx.signal import fft_flops
 
 ML = "ai.onnx.ml"
 TRAINING = "ai.onnx.preview.training"

@@ -1,4 +1,5 @@
-"""Handlers of op_handlers/quantized.py, one hand-built node each.
+"""Handlers of op_handlers/onnx/quantized.py and op_handlers/microsoft/quantized.py, one
+hand-built node each.
 
 Expected numbers are worked out in the comments, never by calling a handler.
 Byte sizes: float32/int32 4, float16 2, int8/uint8 1, int4/uint4 1/2 (rounded up per

@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 from helpers import ctx_from_model
 from op_handlers import REGISTRY
 from op_handlers.base import NodeContext, TensorInfo
-from op_handlers.recurrent import dynamic_quantize_lstm, gru, lstm, rnn
+from op_handlers.microsoft.recurrent import dynamic_quantize_lstm
+from op_handlers.onnx.recurrent import gru, lstm, rnn
 
 
 def T(name, shape, dtype="float32", weight=False):

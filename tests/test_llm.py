@@ -257,7 +257,7 @@ def test_weights_by_dtype_int4_packed(models):
     per_layer = H * NQ * D + 2 * H * NKV * D + NQ * D * H + 3 * H * INTER
     assert by["uint4"] == (L * per_layer + H * V) // 2
     # float32: embedding, the 5 norm weights, the block scales (one per 32 weights); GroupQueryAttention's
-    # cos/sin caches are rotary tables it gathers rows from, not weights (op_handlers/attention.py)
+    # cos/sin caches are rotary tables it gathers rows from, not weights (op_handlers/onnx/attention.py)
     scales = (L * per_layer + H * V) // 32
     assert by["float32"] == 4 * (V * H + (2 * L + 1) * H + scales)
 

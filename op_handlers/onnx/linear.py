@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext, ShapeUnknown, prod
-from .registry import register
+from ..base import Cost, NodeContext, ShapeUnknown, prod
+from ..registry import register
 
 
 def matmul_macs(ctx: NodeContext, a: int = 0, y: int = 0):

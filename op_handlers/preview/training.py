@@ -1,39 +1,18 @@
-"""The ai.onnx.preview and ai.onnx.preview.training operators met in onnx's node tests:
-FlexAttention and the optimizers (Adagrad, Adam, Momentum).
+"""The ai.onnx.preview.training operators met in onnx's node tests: the optimizers
+Adagrad, Adam and Momentum (ai.onnx.preview FlexAttention is in :mod:`.attention`).
 
-Counting rules as in op_handlers/misc.py; formulas in docs/conventions.md.
+Counting rules as in op_handlers/onnx/misc.py; formulas in docs/conventions.md.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, NodeContext
-from .misc import attr_str, numel_of
-from .registry import register
-
-# --------------------------------------------------------------------------- ai.onnx.preview
+from ..base import Cost, NodeContext
+from ..onnx.misc import attr_str, numel_of
+from ..registry import register
 
 TRAINING = "ai.onnx.preview.training"
-PREVIEW = "ai.onnx.preview"
-
-
-@register(
-    "FlexAttention",
-    domain=PREVIEW,
-    formula="as Attention: MACs = B·Hq·L·S·(Dqk+Dv); FLOPs = 2·MACs + B·Hq·L·S·(scale 1 + softmax 5); "
-            "score_mod / prob_mod nodes counted on (B, Hq, L, S) below the node",
-)
-def flex_attention(ctx: NodeContext) -> Cost:
-    """Q (B, Hq, L, Dqk), K (B, Hkv, S, Dqk), V (B, Hkv, S, Dv) -> Y (B, Hq, L, Dv)."""
-    from .attention import attention_core
-
-    qs, ks, vs = ctx.in_shape(0), ctx.in_shape(1), ctx.in_shape(2)
-    macs, flops = attention_core(qs[0], qs[1], qs[2], ks[2], qs[3], vs[3])
-    return ctx.cost(macs, flops, weights=())
-
-
-# --------------------------------------------------------------------------- ai.onnx.preview.training
 
 #: FLOPs per optimized element (the scalar learning-rate arithmetic, once per node, is not counted):
 #: G_reg = nc·X + G (2); Adagrad: H_new = H + G_reg² (2), sqrt + eps (2), X − r·G_reg / H (3).

@@ -10,8 +10,8 @@ Min, Mean) cost (inputs − 1) per element, Mean one more for the division.
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext
-from .registry import register
+from ..base import Cost, NodeContext
+from ..registry import register
 
 SIGMOID = 4  # neg, exp, add, div
 TANH = 1  # a primitive function
@@ -115,7 +115,7 @@ def gelu(ctx: NodeContext) -> Cost:
 # onnx defines these by function bodies; when its inference of the body leaves the
 # output open, Y has X's type.
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import same_as_first  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import same_as_first  # noqa: E402
 
 shape_rule("Gelu", "Mish", "HardSwish", "Swish")(same_as_first)

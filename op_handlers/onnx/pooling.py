@@ -10,8 +10,8 @@ FLOPs each; cubic is (4^r − 1)/3 one-dimensional cubic interpolations of 7 FLO
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext, prod
-from .registry import register
+from ..base import Cost, NodeContext, prod
+from ..registry import register
 
 
 def _kernel(ctx: NodeContext):

@@ -1,9 +1,10 @@
-"""com.microsoft contrib ops (FusedMatMul, FusedGemm, the Gelu family, the fused layer
-norms, EmbedLayerNormalization, BiasAdd, BiasSoftmax) and the com.microsoft.nchwc
-blocked-layout ops (Conv, pools, reorders, Upsample).
+"""com.microsoft contrib ops (FusedMatMul, FusedGemm, FusedConv, the Gelu family, the
+fused layer norms, EmbedLayerNormalization, BiasAdd, BiasSoftmax), and onnxruntime's
+SimplifiedLayerNormalization in the ai.onnx domain.
 
 Per-element costs of the float functions these ops evaluate are kept in one table,
-:data:`PER_ELEMENT_FLOPS`, which :mod:`.quantized` also uses for the QLinear ops.
+:data:`PER_ELEMENT_FLOPS`, which :mod:`.quantized` (QLinear ops) and :mod:`.nchwc`
+(com.microsoft.nchwc blocked-layout ops) also use.
 See docs/conventions.md for the formulas.
 """
 
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, NodeContext, nbytes, prod
-from .conv import conv_macs
-from .elementwise import fused_activation
-from .registry import register
+from ..base import Cost, NodeContext, nbytes
+from ..onnx.conv import conv_macs
+from ..onnx.elementwise import fused_activation
+from ..registry import register
 
 MS = "com.microsoft"
 NCHWC = "com.microsoft.nchwc"
 
 #: FLOPs per element of the float functions evaluated by contrib / QLinear ops.
-#: Primitive functions (exp, tanh, rsqrt, erf) count 1, as in :mod:`.elementwise`.
+#: Primitive functions (exp, tanh, rsqrt, erf) count 1, as in :mod:`op_handlers.onnx.elementwise`.
 PER_ELEMENT_FLOPS: dict[str, int] = {
     # Gelu (erf form) 0.5·x·(1 + erf(x/√2)): x/√2 1, erf 1, +1 1, ·x 1, ·0.5 1
     "gelu": 5,
@@ -72,7 +73,7 @@ def rms_norm_flops(n: Any) -> Any:
     return RMS_FLOPS * n
 
 
-# --------------------------------------------------------------------------- matmul family
+# --------------------------------------------------------------------------- fused matmul, gemm, conv
 
 
 def fused_matmul_k(shape_a: tuple[Any, ...], trans_a: int, trans_batch_a: int) -> Any:
@@ -116,6 +117,17 @@ def fused_gemm(ctx: NodeContext) -> Cost:
         extra = extra + n * (2 if beta != 1.0 else 1)
     act, notes = fused_activation(ctx, n)
     return ctx.cost(macs, 2 * macs + extra + act, weights=(0, 1, 2), notes=notes)
+
+
+@register("FusedConv", domain=MS, formula="Conv + activation: Conv FLOPs + numel(Y)·activation [+ numel(Z) for the fused Sum]")
+def fused_conv(ctx: NodeContext) -> Cost:
+    # inputs: X, W, B?, Z? (residual added before activation)
+    macs = conv_macs(ctx)
+    n = ctx.out_numel()
+    bias = n if ctx.has_input(2) else 0
+    z = n if ctx.has_input(3) else 0
+    act, notes = fused_activation(ctx, n)
+    return ctx.cost(macs, 2 * macs + bias + z + act, weights=(1, 2), notes=notes)
 
 
 # --------------------------------------------------------------------------- Gelu family
@@ -220,51 +232,10 @@ def bias_softmax(ctx: NodeContext) -> Cost:
     return ctx.cost(0, (PE["add"] + PE["softmax"]) * ctx.out_numel(), weights=(1,))
 
 
-# --------------------------------------------------------------------------- com.microsoft.nchwc
-
-
-@register("Conv", domain=NCHWC, formula="MACs = numel(Y)·(C/group)·kH·kW; FLOPs = 2·MACs + numel(Y)·([B] + [Sum] + activation)")
-def nchwc_conv(ctx: NodeContext) -> Cost:
-    # inputs: X, W, B?, Sum?  (Sum is added before the activation).  Shapes are the
-    # blocked layout's (channels padded to the block size), so padding counts.
-    macs = conv_macs(ctx)
-    n = ctx.out_numel()
-    extra = (n if ctx.has_input(2) else 0) + (n if ctx.has_input(3) else 0)
-    act, notes = fused_activation(ctx, n)
-    return ctx.cost(macs, 2 * macs + extra + act, weights=(1, 2), notes=notes)
-
-
-@register("MaxPool", "AveragePool", domain=NCHWC, formula="FLOPs = numel(Y)·prod(kernel_shape)")
-def nchwc_pool(ctx: NodeContext) -> Cost:
-    k = prod(ctx.attr("kernel_shape", ()))
-    return ctx.cost(0, PE["pool_window"] * ctx.out_numel() * k)
-
-
-@register("GlobalMaxPool", "GlobalAveragePool", domain=NCHWC, formula="FLOPs = numel(X)")
-def nchwc_global_pool(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, PE["pool_window"] * ctx.in_numel(0))
-
-
-@register("ReorderInput", "ReorderOutput", domain=NCHWC, kind="data_movement", formula="0 FLOPs; reads X, writes Y")
-def nchwc_reorder(ctx: NodeContext) -> Cost:
-    return ctx.cost(0, 0)
-
-
-@register("Upsample", domain=NCHWC, formula="nearest: 0 FLOPs; linear: numel(Y)·3·(2^r − 1), r = resized dims")
-def nchwc_upsample(ctx: NodeContext) -> Cost:
-    mode = ctx.attr("mode", "nearest")
-    if isinstance(mode, bytes):
-        mode = mode.decode()
-    if mode != "linear":
-        return ctx.cost(0, 0)
-    r = sum(1 for a, b in zip(ctx.in_shape(0), ctx.out_shape(0)) if a != b)
-    return ctx.cost(0, PE["lerp"] * (2**r - 1) * ctx.out_numel())
-
-
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import dtype_of, gemm_mn, known, matmul_shape, out, same_as_first, trans_last  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import conv_shape, dtype_of, gemm_mn, known, matmul_shape, out, same_as_first, trans_last  # noqa: E402
 
 shape_rule("Gelu", "FastGelu", "BiasGelu", "QuickGelu", "BiasAdd", "BiasSoftmax", "LayerNormalization",
            "SimplifiedLayerNormalization", domain=MS)(same_as_first)
@@ -306,3 +277,11 @@ def _embed_layer_norm_shape(ctx: NodeContext):
     b, s = ids.shape[0], ids.shape[1]
     y = (dtype_of(word), (b, s, word.shape[1]))
     return [y, ("int32", (b,)), y]
+
+
+@shape_rule("FusedConv", domain=MS)
+def _fused_conv_shape(ctx: NodeContext):
+    x, w = ctx.input(0), ctx.input(1)
+    if not (known(x) and known(w)):
+        return [None]
+    return [(x.dtype, conv_shape(x.shape, w.shape, ctx.attrs))]

@@ -1,16 +1,16 @@
 """The ai.onnx.ml operators met in onnx's node tests: ArrayFeatureExtractor, Binarizer,
 LabelEncoder, TreeEnsemble.
 
-Counting rules as in op_handlers/misc.py; formulas in docs/conventions.md.
+Counting rules as in op_handlers/onnx/misc.py; formulas in docs/conventions.md.
 """
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext, ShapeUnknown
-from .elementwise import SIGMOID
-from .misc import STRING_NOTE, known_bytes, written_bytes
-from .reduction import SOFTMAX
-from .registry import register
+from ..base import Cost, NodeContext, ShapeUnknown
+from ..onnx.elementwise import SIGMOID
+from ..onnx.misc import STRING_NOTE, known_bytes, written_bytes
+from ..onnx.reduction import SOFTMAX
+from ..registry import register
 
 ML = "ai.onnx.ml"
 

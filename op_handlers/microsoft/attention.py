@@ -1,42 +1,33 @@
-"""Attention: ai.onnx Attention and RotaryEmbedding; com.microsoft Attention,
-MultiHeadAttention, GroupQueryAttention, PackedAttention, QAttention, RotaryEmbedding.
+"""com.microsoft attention: Attention, MultiHeadAttention, GroupQueryAttention,
+PackedAttention, QAttention, RotaryEmbedding.
 
-The attention core, for every (batch, query head, query position, key position):
-
-    scores  = B · Nq · Sq · T          (T = total key length = past + new)
-    MACs    = scores · (head_size_qk + head_size_v)     (Q·Kᵀ, then P·V)
-    FLOPs   = 2·MACs + scores · (scale 1 + softmax 5 [+ 1 per mask source] [+ softcap 3])
-
-Grouped-query attention (Nkv < Nq) costs the same as multi-head attention with Nq
-heads: every query head does its own Q·Kᵀ and P·V.  Masks never reduce the count
-(causal, padding and sliding-window masks are applied to the full score matrix);
-sequence-length inputs (``nonpad_kv_seqlen``, ``seqlens_k``, ``mask_index`` in index
-form, ``cumulative_sequence_length``) are not read, the full static lengths are counted.
+The attention core and its per-score costs are ai.onnx's
+(:func:`op_handlers.onnx.attention.attention_core`, formula in that module).  Grouped-query
+attention (Nkv < Nq) costs the same as multi-head attention with Nq heads; masks never
+reduce the count; sequence-length inputs (``seqlens_k``, ``mask_index`` in index form,
+``cumulative_sequence_length``) are not read, the full static lengths are counted.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, NodeContext, ShapeUnknown, nbytes, prod
-from .registry import register
+from ..base import Cost, NodeContext, nbytes
+from ..onnx.attention import (
+    ROTARY_FLOPS,
+    attention_core,
+    gathered_cache_read,
+    input_shape,
+    num_heads,
+    out_bytes_except,
+    rotary,
+)
+from ..registry import register
 
 # --------------------------------------------------------------------------- per-element costs
 
-#: Multiply of every score by ``scale`` (1/sqrt(head_size) by default).
-SCALE_FLOPS = 1
-#: Softmax per score element: max, sub, exp, sum, div.
-SOFTMAX_FLOPS = 5
-#: Each mask source (attention mask / bias add, causal or window mask) per score element.
-MASK_FLOPS = 1
-#: ``softcap · tanh(x / softcap)`` per score element: div, tanh, mul.
-SOFTCAP_FLOPS = 3
-#: Attention sink / smooth softmax: one extra term in every softmax denominator (per row).
-SINK_FLOPS_PER_ROW = 1
 #: Bias add, per element.
 BIAS_FLOPS = 1
-#: Rotary embedding per rotated element: ``x1·cos - x2·sin`` (2 mul, 1 add/sub).
-ROTARY_FLOPS = 3
 #: RMS normalisation (GroupQueryAttention q_norm_weight / k_norm_weight), per element:
 #: square, accumulate, multiply by 1/rms, multiply by weight (as RMSNormalization).
 RMSNORM_FLOPS = 4
@@ -44,127 +35,6 @@ RMSNORM_FLOPS = 4
 DEQUANT_FLOPS = 1
 #: Integer ops: subtracting a zero point, per element.
 ZERO_POINT_FLOPS = 1
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def attention_core(batch, heads, q_seq, kv_seq, head_qk, head_v, *, masks: int = 0,
-                   softcap: bool = False, sink: bool = False) -> tuple[Any, Any]:
-    """(MACs, FLOPs) of scaled dot-product attention on already projected Q, K, V."""
-    scores = batch * heads * q_seq * kv_seq
-    macs = scores * (head_qk + head_v)
-    per_score = SCALE_FLOPS + SOFTMAX_FLOPS + MASK_FLOPS * masks + (SOFTCAP_FLOPS if softcap else 0)
-    flops = 2 * macs + scores * per_score
-    if sink:
-        flops = flops + SINK_FLOPS_PER_ROW * batch * heads * q_seq
-    return macs, flops
-
-
-def _shape(ctx: NodeContext, i: int) -> tuple[Any, ...] | None:
-    t = ctx.input(i)
-    return None if t is None else t.shape
-
-
-def _out_bytes_except(ctx: NodeContext, skip: tuple[int, ...]) -> Any:
-    return sum((t.nbytes for j, t in enumerate(ctx.outputs) if t is not None and j not in skip), 0)
-
-
-def _gathered_cache_read(ctx: NodeContext, cache_idx: tuple[int, ...], tokens) -> Any:
-    """Bytes read with each rotary cache ([max_pos, rot/2]) counted as the rows gathered
-    for ``tokens`` positions instead of the whole table."""
-    r, _ = ctx.io_bytes()
-    for i in cache_idx:
-        t = ctx.input(i)
-        if t is not None and t.shape is not None:
-            r = r - t.nbytes + nbytes(tokens * t.shape[-1], t.dtype)
-    return r
-
-
-def _heads(ctx: NodeContext, name: str) -> Any:
-    n = ctx.attr(name)
-    if not n:
-        raise ShapeUnknown(f"{ctx.op_type} needs the {name} attribute to split 3-D inputs into heads")
-    return n
-
-
-# --------------------------------------------------------------------------- ai.onnx
-
-
-@register(
-    "Attention",
-    since_version=23,
-    formula=(
-        "MACs = B·Nq·Sq·(past+Skv)·(Dqk+Dv); FLOPs = 2·MACs + scores·(scale 1 + softmax 5 "
-        "[+1 attn_mask] [+1 causal/window] [+3 softcap])"
-    ),
-)
-def onnx_attention(ctx: NodeContext) -> Cost:
-    """ai.onnx Attention (23+): Q, K, V [, attn_mask, past_key, past_value, nonpad_kv_seqlen]."""
-    qs, ks, vs = ctx.in_shape(0), ctx.in_shape(1), ctx.in_shape(2)
-    if len(qs) == 4:  # [B, Nq, Sq, Dqk]
-        batch, nq, sq, dqk = qs
-    else:  # [B, Sq, Nq·Dqk]
-        nq = _heads(ctx, "q_num_heads")
-        batch, sq, dqk = qs[0], qs[1], qs[2] // nq
-    skv = ks[2] if len(ks) == 4 else ks[1]  # [B, Nkv, Skv, D] or [B, Skv, Nkv·D]
-    if len(vs) == 4:
-        dv = vs[3]
-    else:
-        dv = vs[2] // _heads(ctx, "kv_num_heads")
-    past = _shape(ctx, 4)
-    total = skv + past[2] if past is not None else skv  # past_key [B, Nkv, P, D]
-
-    window = (ctx.attr("left_window_size", -1) >= 0) or (ctx.attr("right_window_size", -1) >= 0)
-    masks = int(ctx.has_input(3)) + int(bool(ctx.attr("is_causal", 0)) or window)
-    softcap = (ctx.attr("softcap", 0.0) or 0.0) > 0
-    macs, flops = attention_core(batch, nq, sq, total, dqk, dv, masks=masks, softcap=softcap)
-    notes = []
-    if ctx.has_input(6):
-        notes.append("nonpad_kv_seqlen ignored: full key length counted")
-    return ctx.cost(macs, flops, weights=(), notes=notes)
-
-
-def _rotary(ctx: NodeContext, x: int, cos: int, position_ids: int | None) -> Cost:
-    """RotaryEmbedding, both domains: 3 FLOPs per rotated element."""
-    xs = ctx.in_shape(x)
-    cs = _shape(ctx, cos)
-    rot_attr = ctx.attr("rotary_embedding_dim", 0) or 0
-    if len(xs) == 4:  # [B, N, S, H]
-        head = xs[3]
-        vectors = xs[0] * xs[1] * xs[2]
-        tokens = xs[0] * xs[2]
-    else:  # [B, S, N·H] (or packed [T, N·H])
-        hidden = xs[-1]
-        nh = ctx.attr("num_heads", 0) or 0
-        if nh:
-            head = hidden // nh
-        elif cs is not None:
-            head = 2 * cs[-1]
-            nh = hidden // head
-        else:
-            raise ShapeUnknown(f"{ctx.op_type}: 3-D input needs num_heads or a cos_cache shape")
-        tokens = prod(xs[:-1])
-        vectors = tokens * nh
-    rot = rot_attr if rot_attr else head
-    flops = ROTARY_FLOPS * vectors * rot
-    read = None
-    if position_ids is not None and ctx.has_input(position_ids) and cs is not None and len(cs) == 2:
-        read = _gathered_cache_read(ctx, (cos, cos + 1), tokens)
-    return ctx.cost(0, flops, weights=(), bytes_read=read)
-
-
-@register(
-    "RotaryEmbedding",
-    since_version=23,
-    formula="FLOPs = 3 per rotated element (B·S·N·rotary_dim); cos/sin read as the B·S gathered rows",
-)
-def onnx_rotary_embedding(ctx: NodeContext) -> Cost:
-    """ai.onnx RotaryEmbedding: X, cos_cache, sin_cache [, position_ids]."""
-    return _rotary(ctx, x=0, cos=1, position_ids=3)
-
-
-# --------------------------------------------------------------------------- com.microsoft
 
 
 @register(
@@ -175,7 +45,7 @@ def onnx_rotary_embedding(ctx: NodeContext) -> Cost:
 )
 def ms_rotary_embedding(ctx: NodeContext) -> Cost:
     """com.microsoft RotaryEmbedding: input, position_ids, cos_cache, sin_cache."""
-    return _rotary(ctx, x=0, cos=2, position_ids=1)
+    return rotary(ctx, x=0, cos=2, position_ids=1)
 
 
 def _packed_qkv_sizes(ctx: NodeContext, ws: tuple[Any, ...], *, allow_attr: bool = True):
@@ -197,13 +67,13 @@ def _projected_attention(ctx: NodeContext, *, quantized: bool) -> Cost:
     batch, seq, in_hidden = ctx.in_shape(0)
     ws = ctx.in_shape(1)
     hq, hk, hv = _packed_qkv_sizes(ctx, ws, allow_attr=not quantized)
-    n = _heads(ctx, "num_heads")
+    n = num_heads(ctx, "num_heads")
     dqk, dv = hq // n, hv // n
 
     proj_out = batch * seq * (hq + hk + hv)
     proj_macs = proj_out * in_hidden
     past_idx, mask_idx = (8, 5) if quantized else (4, 3)
-    past = _shape(ctx, past_idx)  # [2, B, N, P, H]
+    past = input_shape(ctx, past_idx)  # [2, B, N, P, H]
     share = bool(ctx.attr("past_present_share_buffer", 0)) and past is not None
     if past is None:
         total = seq
@@ -235,7 +105,7 @@ def _projected_attention(ctx: NodeContext, *, quantized: bool) -> Cost:
         pres = ctx.output(1)
         notes.append("past_present_share_buffer: total length = buffer length (upper bound); present writes new rows only")
         if pres is not None:
-            written = _out_bytes_except(ctx, (1,)) + nbytes(batch * n * seq * (dqk + dv), pres.dtype)
+            written = out_bytes_except(ctx, (1,)) + nbytes(batch * n * seq * (dqk + dv), pres.dtype)
     if quantized:
         weights: tuple[int, ...] = (1, 2, 4, 7)
         w = ctx.input(1)
@@ -287,14 +157,14 @@ def multi_head_attention(ctx: NodeContext) -> Cost:
     past_value?, past_sequence_length?, cache_indirection?
     """
     qs = ctx.in_shape(0)
-    n = _heads(ctx, "num_heads")
+    n = num_heads(ctx, "num_heads")
     kv_bnsh = False
     if len(qs) == 5:  # packed QKV [B, S, N, 3, H]
         batch, seq, _, _, dqk = qs
         dv, skv = dqk, seq
     else:  # [B, S, N·Dqk]
         batch, seq, dqk = qs[0], qs[1], qs[2] // n
-        ks, vs = ctx.in_shape(1), _shape(ctx, 2)
+        ks, vs = ctx.in_shape(1), input_shape(ctx, 2)
         if len(ks) == 5:  # packed KV [B, Skv, N, 2, H]
             skv, dv = ks[1], ks[4]
         elif len(ks) == 4:  # [B, N, Skv, H]: already projected (cross-attention cache)
@@ -304,7 +174,7 @@ def multi_head_attention(ctx: NodeContext) -> Cost:
         else:  # [B, Skv, N·Dqk], value [B, Skv, N·Dv]
             skv = ks[1]
             dv = vs[2] // n if vs is not None else dqk
-    past = _shape(ctx, 6)  # [B, N, P, H]
+    past = input_shape(ctx, 6)  # [B, N, P, H]
     share = past is not None and ctx.has_input(8)
     if past is None or kv_bnsh:
         total = skv
@@ -325,7 +195,7 @@ def multi_head_attention(ctx: NodeContext) -> Cost:
         notes.append("past/present share a buffer: total length = buffer length (upper bound); present writes new rows only")
         pk, pv = ctx.output(1), ctx.output(2)
         if pk is not None or pv is not None:
-            written = _out_bytes_except(ctx, (1, 2))
+            written = out_bytes_except(ctx, (1, 2))
             if pk is not None:
                 written = written + nbytes(batch * n * skv * dqk, pk.dtype)
             if pv is not None:
@@ -351,8 +221,8 @@ def group_query_attention(ctx: NodeContext) -> Cost:
     q_norm_weight?, k_norm_weight?, query_seqlens?
     """
     qs = ctx.in_shape(0)
-    nq = _heads(ctx, "num_heads")
-    nkv = _heads(ctx, "kv_num_heads")
+    nq = num_heads(ctx, "num_heads")
+    nkv = num_heads(ctx, "kv_num_heads")
     batch, seq, d = qs[0], qs[1], qs[2]
     if ctx.has_input(1):
         head = d // nq
@@ -360,7 +230,7 @@ def group_query_attention(ctx: NodeContext) -> Cost:
     else:  # packed QKV [B, S, (Nq + 2·Nkv)·H]
         head = d // (nq + 2 * nkv)
         skv = seq
-    past = _shape(ctx, 3)  # [B, Nkv, P, H]
+    past = input_shape(ctx, 3)  # [B, Nkv, P, H]
     pres = ctx.output(1)
     share = (
         past is not None and pres is not None and pres.shape is not None
@@ -380,11 +250,11 @@ def group_query_attention(ctx: NodeContext) -> Cost:
 
     read = None
     if ctx.attr("do_rotary", 0):
-        cs = _shape(ctx, 7)
+        cs = input_shape(ctx, 7)
         rot = 2 * cs[-1] if cs is not None else head
         flops = flops + ROTARY_FLOPS * rot * (batch * seq * nq + batch * skv * nkv)
         if cs is not None:
-            read = _gathered_cache_read(ctx, (7, 8), batch * seq)
+            read = gathered_cache_read(ctx, (7, 8), batch * seq)
     if ctx.has_input(14):
         flops = flops + RMSNORM_FLOPS * batch * seq * nq * head
     if ctx.has_input(15):
@@ -394,7 +264,7 @@ def group_query_attention(ctx: NodeContext) -> Cost:
     notes = ["seqlens_k / total_sequence_length not read: key length taken from static shapes"]
     if share:
         notes.append("past/present share a buffer: total length = buffer length (upper bound); present writes new rows only")
-        written = _out_bytes_except(ctx, (1, 2))
+        written = out_bytes_except(ctx, (1, 2))
         for j in (1, 2):
             t = ctx.output(j)
             if t is not None:
@@ -419,7 +289,7 @@ def packed_attention(ctx: NodeContext) -> Cost:
     tokens, in_hidden = ctx.in_shape(0)
     ws = ctx.in_shape(1)
     hq, hk, hv = _packed_qkv_sizes(ctx, ws)
-    n = _heads(ctx, "num_heads")
+    n = num_heads(ctx, "num_heads")
     batch, seq = ctx.in_shape(3)
     proj_out = tokens * (hq + hk + hv)
     proj_macs = proj_out * in_hidden
@@ -435,18 +305,16 @@ def packed_attention(ctx: NodeContext) -> Cost:
 
 
 __all__ = [
-    "SCALE_FLOPS", "SOFTMAX_FLOPS", "MASK_FLOPS", "SOFTCAP_FLOPS", "SINK_FLOPS_PER_ROW",
-    "BIAS_FLOPS", "ROTARY_FLOPS", "RMSNORM_FLOPS",
-    "DEQUANT_FLOPS", "ZERO_POINT_FLOPS", "attention_core",
-    "onnx_attention", "onnx_rotary_embedding", "ms_rotary_embedding", "ms_attention",
-    "q_attention", "multi_head_attention", "group_query_attention", "packed_attention",
+    "BIAS_FLOPS", "RMSNORM_FLOPS", "DEQUANT_FLOPS", "ZERO_POINT_FLOPS",
+    "ms_rotary_embedding", "ms_attention", "q_attention", "multi_head_attention",
+    "group_query_attention", "packed_attention",
 ]
 
 
 # --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import known, past_len, same_as_first  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import known, past_len, same_as_first  # noqa: E402
 
 shape_rule("RotaryEmbedding", domain="com.microsoft")(same_as_first)
 

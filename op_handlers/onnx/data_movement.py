@@ -15,8 +15,8 @@ Two explicit tables:
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext
-from .registry import register
+from ..base import Cost, NodeContext
+from ..registry import register
 
 VIEWS: tuple[str, ...] = (
     "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Dropout", "Constant",

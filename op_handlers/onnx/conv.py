@@ -1,12 +1,13 @@
-"""Convolutions: Conv, ConvTranspose, ConvInteger, QLinearConv and com.microsoft FusedConv."""
+"""Convolutions: Conv, ConvTranspose, ConvInteger, QLinearConv (com.microsoft FusedConv and
+the com.microsoft.nchwc Conv build on :func:`conv_macs`)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from .base import Cost, NodeContext, prod
-from .elementwise import fused_activation
-from .registry import register
+from ..base import Cost, NodeContext, prod
+from ..registry import register
+from .quantized import quant_weights  # scales / zero points: bytes, not parameters
 
 
 def conv_macs(ctx: NodeContext, x: int = 0, w: int = 1, y: int = 0):
@@ -48,8 +49,6 @@ def conv_transpose(ctx: NodeContext) -> Cost:
 def conv_integer(ctx: NodeContext) -> Cost:
     # inputs: x, w, x_zero_point?, w_zero_point?
     macs = conv_macs(ctx)
-    from .quantized import quant_weights  # scales / zero points: bytes, not parameters
-
     zp = (ctx.in_numel(0) if ctx.has_input(2) else 0) + (ctx.in_numel(1) if ctx.has_input(3) else 0)
     cost = ctx.cost(macs, 2 * macs + zp, weights=(), compute_dtype=ctx.inputs[0].dtype)
     return replace(cost, weights=tuple(quant_weights(ctx, 1, None, 3)))
@@ -61,32 +60,5 @@ def qlinear_conv(ctx: NodeContext) -> Cost:
     macs = conv_macs(ctx, x=0, w=3)
     n = ctx.out_numel()
     bias = n if ctx.has_input(8) else 0
-    from .quantized import quant_weights  # scales / zero points: bytes, not parameters
-
     cost = ctx.cost(macs, 2 * macs + bias + 2 * n, weights=(8,), compute_dtype=ctx.inputs[0].dtype)
     return replace(cost, weights=tuple(quant_weights(ctx, 3, 4, 5)) + cost.weights)
-
-
-@register("FusedConv", domain="com.microsoft", formula="Conv + activation: Conv FLOPs + numel(Y)·activation [+ numel(Z) for the fused Sum]")
-def fused_conv(ctx: NodeContext) -> Cost:
-    # inputs: X, W, B?, Z? (residual added before activation)
-    macs = conv_macs(ctx)
-    n = ctx.out_numel()
-    bias = n if ctx.has_input(2) else 0
-    z = n if ctx.has_input(3) else 0
-    act, notes = fused_activation(ctx, n)
-    return ctx.cost(macs, 2 * macs + bias + z + act, weights=(1, 2), notes=notes)
-
-
-# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
-
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import conv_shape, known  # noqa: E402
-
-
-@shape_rule("FusedConv", domain="com.microsoft")
-def _fused_conv_shape(ctx: NodeContext):
-    x, w = ctx.input(0), ctx.input(1)
-    if not (known(x) and known(w)):
-        return [None]
-    return [(x.dtype, conv_shape(x.shape, w.shape, ctx.attrs))]

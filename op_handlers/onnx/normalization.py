@@ -10,8 +10,8 @@ LpNormalization 3; MeanVarianceNormalization 7; LRN 2·size + 3.
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext
-from .registry import register
+from ..base import Cost, NodeContext
+from ..registry import register
 
 BATCHNORM = 2
 LAYERNORM_NO_AFFINE = 6  # mean 1 + variance 3 + normalise 2
@@ -74,7 +74,7 @@ def lrn(ctx: NodeContext) -> Cost:
 # onnx defines these by function bodies; when its inference of the body leaves the
 # output open, Y has X's type.
 
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import same_as_first  # noqa: E402
+from ..registry import shape_rule  # noqa: E402
+from ..shape_rules import same_as_first  # noqa: E402
 
 shape_rule("LayerNormalization", "GroupNormalization", "RMSNormalization", "MeanVarianceNormalization")(same_as_first)

@@ -1,4 +1,5 @@
-"""Recurrent layers: ai.onnx RNN, GRU, LSTM and com.microsoft DynamicQuantizeLSTM.
+"""Recurrent layers: ai.onnx RNN, GRU, LSTM (com.microsoft DynamicQuantizeLSTM, in
+:mod:`op_handlers.microsoft.recurrent`, builds on :func:`recurrent_counts`).
 
 All three ONNX recurrences compute, per time step, per batch row and per direction,
 ``gates·hidden`` dot products of length ``input + hidden`` (the input projection
@@ -16,12 +17,11 @@ for every batch row (the op's cost when no row is shorter, an upper bound otherw
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Sequence
 
-from .base import Cost, NodeContext, ShapeUnknown, WeightUse
+from ..base import Cost, NodeContext, ShapeUnknown
+from ..registry import register
 from .elementwise import NAMED_ACTIVATIONS, UNKNOWN_ACTIVATION_FLOPS
-from .registry import register
 
 # --------------------------------------------------------------------------- per-element costs
 
@@ -43,13 +43,6 @@ LSTM_OUTPUT_FLOPS = 1
 GRU_RESET_FLOPS = 1
 #: GRU state update ``Ht = (1 - zt) ⊙ ht + zt ⊙ Ht-1``: sub, 2 mul, add.
 GRU_UPDATE_FLOPS = 4
-
-#: DynamicQuantizeLSTM: quantising one activation element (X, and Ht-1 every step):
-#: min, max (range scan), multiply by 1/scale, add zero point.
-DYNAMIC_QUANT_FLOPS = 4
-#: DynamicQuantizeLSTM: dequantising one int32 GEMM output element (multiply by
-#: x_scale·w_scale); the X·W and H·R products are dequantised separately.
-DEQUANT_FLOPS = 1
 
 #: Default activations per direction, as in the ONNX spec.
 DEFAULT_ACTIVATIONS = {
@@ -121,7 +114,7 @@ def _seq_batch(ctx: NodeContext, layout: int) -> tuple[Any, Any, Any]:
     return xs[0], xs[1], xs[2]  # [seq, batch, input]
 
 
-def _recurrent(ctx: NodeContext, kind: str, *, transposed_w: bool = False) -> dict[str, Any]:
+def recurrent_counts(ctx: NodeContext, kind: str, *, transposed_w: bool = False) -> dict[str, Any]:
     """Shared shape bookkeeping; returns the pieces of the count.
 
     ``transposed_w``: W is [num_directions, input, gates·hidden] and R is
@@ -173,73 +166,26 @@ _RNN_FORMULA = (
 @register("RNN", since_version=1, formula=_RNN_FORMULA)
 def rnn(ctx: NodeContext) -> Cost:
     """RNN: MACs = D·S·B·H·(I+H); FLOPs = 2·MACs + D·S·B·H·(f [+2 bias] [+2 clip])."""
-    r = _recurrent(ctx, "RNN")
+    r = recurrent_counts(ctx, "RNN")
     return ctx.cost(r["macs"], 2 * r["macs"] + r["elementwise"], weights=(1, 2, 3), notes=r["notes"])
 
 
 @register("GRU", since_version=1, formula=_RNN_FORMULA)
 def gru(ctx: NodeContext) -> Cost:
     """GRU: MACs = D·S·B·3H·(I+H); FLOPs = 2·MACs + D·S·B·H·(2f + g + 1 + 4 [+6 bias] [+6 clip])."""
-    r = _recurrent(ctx, "GRU")
+    r = recurrent_counts(ctx, "GRU")
     return ctx.cost(r["macs"], 2 * r["macs"] + r["elementwise"], weights=(1, 2, 3), notes=r["notes"])
 
 
 @register("LSTM", since_version=1, formula=_RNN_FORMULA)
 def lstm(ctx: NodeContext) -> Cost:
     """LSTM: MACs = D·S·B·4H·(I+H); FLOPs = 2·MACs + D·S·B·H·(3f + g + h + 3 + 1 [+8 bias] [+6 peephole] [+10 clip])."""
-    r = _recurrent(ctx, "LSTM")
+    r = recurrent_counts(ctx, "LSTM")
     return ctx.cost(r["macs"], 2 * r["macs"] + r["elementwise"], weights=(1, 2, 3, 7), notes=r["notes"])
-
-
-@register(
-    "DynamicQuantizeLSTM",
-    domain="com.microsoft",
-    since_version=1,
-    formula=(
-        "as LSTM (W [D, I, 4H], R [D, H, 4H] int8) + dynamic quantisation 4 per element of X "
-        "and of Ht-1 per step, + dequantisation 1 per element of both GEMM outputs (2·D·S·B·4H)"
-    ),
-)
-def dynamic_quantize_lstm(ctx: NodeContext) -> Cost:
-    """DynamicQuantizeLSTM: LSTM with int8 W/R and activations quantised on the fly."""
-    # inputs: X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?,
-    #         W_scale, W_zero_point, R_scale, R_zero_point
-    r = _recurrent(ctx, "LSTM", transposed_w=True)
-    d, s, b, h, i = r["ndirs"], r["seq"], r["batch"], r["hidden"], r["input_size"]
-    quant = DYNAMIC_QUANT_FLOPS * (s * b * i + d * s * b * h)
-    dequant = DEQUANT_FLOPS * 2 * d * s * b * 4 * h
-    w = ctx.input(1)
-    cost = ctx.cost(
-        r["macs"],
-        2 * r["macs"] + r["elementwise"] + quant + dequant,
-        weights=(1, 2, 3, 7),
-        compute_dtype=w.dtype if w is not None and w.dtype != "undefined" else "int8",
-        notes=r["notes"],
-    )
-    # W/R scales and zero points: weight bytes, not parameters (as every quantized op)
-    meta = tuple(WeightUse(t.name, t.dtype, 0, t.nbytes) for t in (ctx.input(i) for i in (8, 9, 10, 11))
-                 if t is not None and t.is_weight and t.shape is not None)
-    return replace(cost, weights=cost.weights + meta)
 
 
 __all__ = [
     "ACTIVATION_FLOPS", "CLIP_FLOPS", "BIAS_FLOPS_PER_GATE", "PEEPHOLE_FLOPS_PER_GATE",
     "LSTM_CELL_FLOPS", "LSTM_OUTPUT_FLOPS", "GRU_RESET_FLOPS", "GRU_UPDATE_FLOPS",
-    "DYNAMIC_QUANT_FLOPS", "DEQUANT_FLOPS", "rnn", "gru", "lstm", "dynamic_quantize_lstm",
+    "recurrent_counts", "rnn", "gru", "lstm",
 ]
-
-
-# --------------------------------------------------------------------------- shape rules (ops onnx's inference does not know)
-
-from .registry import shape_rule  # noqa: E402
-from .shape_rules import known  # noqa: E402
-
-
-@shape_rule("DynamicQuantizeLSTM", domain="com.microsoft")
-def _dynamic_quantize_lstm_shape(ctx):
-    """Y [S, D, B, H], Y_h and Y_c [D, B, H]."""
-    x, w, hidden = ctx.input(0), ctx.input(1), ctx.attr("hidden_size")
-    if not (known(x) and known(w)) or not hidden:
-        return [None, None, None]
-    d, s, b, h = w.shape[0], x.shape[0], x.shape[1], int(hidden)
-    return [(x.dtype, (s, d, b, h)), (x.dtype, (d, b, h)), (x.dtype, (d, b, h))]

@@ -11,8 +11,8 @@ CumSum: numel(X); TopK: numel(X) (a selection pass; the sort of k is not counted
 
 from __future__ import annotations
 
-from .base import Cost, NodeContext
-from .registry import register
+from ..base import Cost, NodeContext
+from ..registry import register
 
 SOFTMAX = 5
 

@@ -1,0 +1,3 @@
+"""The ai.onnx.ml operators.  Importing this package registers them."""
+
+from . import classical  # noqa: F401
