@@ -36,7 +36,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.passes.analysis",
     "onnxstat.runtime.bench",
     "onnxstat.multi.compare",
-    "onnxstat.runtime.fidelity",
     "onnxstat.model.loader",
     "onnxstat.render.report",
     "onnxstat.passes.roofline",
@@ -58,7 +57,6 @@ KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.render.report", "build_report"),
     ("onnxstat.multi.sweep", "sweep"),
     ("onnxstat.passes.symbolic", "symbolic_profile"),
-    ("onnxstat.runtime.variants", "compare_models"),
 }
 
 
