@@ -35,7 +35,6 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.passes.analysis",
     "onnxstat.runtime.bench",
-    "onnxstat.multi.compare",
     "onnxstat.model.loader",
     "onnxstat.render.report",
     "onnxstat.passes.roofline",
