@@ -54,7 +54,6 @@ KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.passes.memory", "peak_activation"),
     ("onnxstat.render.plot", "render_roofline"),
     ("onnxstat.render.report", "build_report"),
-    ("onnxstat.multi.sweep", "sweep"),
     ("onnxstat.passes.symbolic", "symbolic_profile"),
 }
 
