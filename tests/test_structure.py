@@ -48,7 +48,6 @@ KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.runtime.bench", "bench"),
     ("onnxstat.runtime.bench", "join_nodes"),
     ("onnxstat.runtime.bench_sweep", "bench_sweep"),
-    ("onnxstat.cli", "_profile_one"),
     ("onnxstat.shapes.fold", "_fold"),
     ("onnxstat.runtime.kernel_match", "fused_sources"),
     ("onnxstat.passes.memory", "peak_activation"),
