@@ -349,21 +349,8 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
                   input_values=values)
     measured = b = None
     if do_bench:
-        from .runtime.bench import bench
-
-        if bench_options.get("per_node"):  # the kernels join this profile's nodes, under dev's roof
-            from .runtime.bench_options import BenchOptions
-
-            bench_options = {**bench_options, "static_profile": res, "options": BenchOptions(device=dev)}
-        b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
+        b = _bench_into(res, model, shapes, dim_values, dev, bench_options)
         measured = b.nodes or None
-        res.extras["bench"] = b.to_dict()
-        res.warnings.extend(w for w in b.warnings if w not in res.warnings)
-        if dev is not None:  # roofline latency beside the measured one, as an efficiency
-            from .passes.roofline import attach_roofline
-
-            res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3,
-                                           providers_used=b.providers_used)
     sym = None
     if symbolic:
         from .passes.symbolic import symbolic_profile
@@ -417,6 +404,26 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         text = buf.getvalue()
     warn(shown_warnings)
     emit(text, output)
+
+
+def _bench_into(res, model, shapes, dim_values, dev, bench_options):
+    """``profile --bench``: measure ``model`` and put the result in ``res`` (its JSON, its warnings,
+    on a device the roofline beside the measured latency); returns the BenchResult."""
+    from .runtime.bench import bench
+
+    if bench_options.get("per_node"):  # the kernels join this profile's nodes, under dev's roof
+        from .runtime.bench_options import BenchOptions
+
+        bench_options = {**bench_options, "static_profile": res, "options": BenchOptions(device=dev)}
+    b = bench(model, shapes, dim_values, progress=sys.stderr.isatty(), **bench_options)
+    res.extras["bench"] = b.to_dict()
+    res.warnings.extend(w for w in b.warnings if w not in res.warnings)
+    if dev is not None:  # roofline latency beside the measured one, as an efficiency
+        from .passes.roofline import attach_roofline
+
+        res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3,
+                                       providers_used=b.providers_used)
+    return b
 
 
 def _shown_warnings(res, sym) -> list[str]:

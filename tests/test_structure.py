@@ -34,9 +34,6 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 #: modules over the limit that do not yet say why they are long
 KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.passes.analysis",
-    "onnxstat.multi.compare",
-    "onnxstat.runtime.fidelity",
-    "onnxstat.runtime.llm",
     "onnxstat.model.loader",
     "onnxstat.render.report",
     "onnxstat.shapes.resolve",
@@ -45,16 +42,10 @@ KNOWN_LONG_MODULES: set[str] = {
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.render.annotate", "annotate"),
-    ("onnxstat.cli", "_profile_one"),
     ("onnxstat.shapes.fold", "_fold"),
-    ("onnxstat.runtime.llm", "detect_signature"),
-    ("onnxstat.runtime.llm", "generate_bench"),
-    ("onnxstat.runtime.llm", "llm"),
     ("onnxstat.passes.memory", "peak_activation"),
     ("onnxstat.render.plot", "render_roofline"),
     ("onnxstat.render.report", "build_report"),
-    ("onnxstat.multi.sweep", "sweep"),
-    ("onnxstat.runtime.variants", "compare_models"),
 }
 
 

@@ -239,8 +239,7 @@ def sweep(
     >>> [r["flops"] for r in sw.rows]
     """
     from ..model.loader import load
-    from ..passes.symbolic import _input_dim_names, model_symbols
-    from ..profiler import _norm_dims, _norm_input_shapes, profile
+    from ..profiler import _norm_dims, _norm_input_shapes
 
     grid = _check_grid(grid)
     input_shapes = _norm_input_shapes(input_shapes)
@@ -249,17 +248,7 @@ def sweep(
     if both:
         raise UsageError(f"{', '.join(both)} given both as --dim and --sweep")
     lm = load(model)
-    free = model_symbols(lm, input_shapes, dims)
-    unknown = [d for d in grid if d not in free]
-    if unknown:
-        all_dims = sorted(_input_dim_names(lm))
-        fixed = [d for d in unknown if d in all_dims]
-        if fixed:
-            raise UsageError(f"--sweep {fixed[0]}: that dim is fixed by --input-shape")
-        raise UsageError(
-            f"--sweep {unknown[0]}: not a symbolic input dim of the model "
-            f"(symbolic dims: {', '.join(all_dims) or 'none'})"
-        )
+    _check_swept_dims(lm, grid, input_shapes, dims)
     names = list(grid)
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
@@ -270,29 +259,8 @@ def sweep(
         from ..runtime import bench as bench_mod  # lazy: onnxruntime is heavy
     for combo in itertools.product(*(grid[n] for n in names)):
         point = dict(zip(names, combo))
-        res = profile(source, input_shapes, {**dims, **point}, simplify=simplify, shape_source=shape_source)
-        t = res.totals
-        row: dict[str, Any] = {
-            "dims": point,
-            "macs": t.macs,
-            "flops": t.flops,
-            "params": t.params,
-            "weight_bytes": t.weight_bytes,
-            "bytes_read": t.bytes_read,
-            "bytes_written": t.bytes_written,
-            "memory_traffic_bytes": t.memory_traffic_bytes,
-        }
-        peak = getattr(t, "peak_activation_bytes", None)
-        if peak is not None:
-            row["peak_activation_bytes"] = peak
-        warnings.extend(res.warnings)
-        if bench_mod is not None:
-            b = bench_mod.bench(source, input_shapes, {**dims, **point}, **dict(bench_options or {}))
-            row["latency_ms"] = float(b.latency_ms["mean"])
-            if "p50" in b.latency_ms:
-                row["latency_p50_ms"] = float(b.latency_ms["p50"])
-            warnings.extend(b.warnings)
-        rows.append(row)
+        rows.append(_sweep_row(source, point, input_shapes, dims, simplify, shape_source, bench_mod, bench_options,
+                               warnings))
     result = SweepResult(
         model=os.fspath(model) if isinstance(model, (str, os.PathLike)) else None,
         dims=names,
@@ -314,6 +282,54 @@ def sweep(
         if m not in result.formulas and any(r.get(m) is not None for r in rows):
             result.exponents[m] = fit_exponents(rows, names, m)
     return result
+
+
+def _check_swept_dims(lm, grid: Mapping[str, Sequence[int]], input_shapes, dims) -> None:
+    """Every swept dim must be a symbolic input dim that --input-shape/--dim leave free."""
+    from ..passes.symbolic import _input_dim_names, model_symbols
+
+    free = model_symbols(lm, input_shapes, dims)
+    unknown = [d for d in grid if d not in free]
+    if unknown:
+        all_dims = sorted(_input_dim_names(lm))
+        fixed = [d for d in unknown if d in all_dims]
+        if fixed:
+            raise UsageError(f"--sweep {fixed[0]}: that dim is fixed by --input-shape")
+        raise UsageError(
+            f"--sweep {unknown[0]}: not a symbolic input dim of the model "
+            f"(symbolic dims: {', '.join(all_dims) or 'none'})"
+        )
+
+
+def _sweep_row(source, point: dict[str, int], input_shapes, dims, simplify: bool, shape_source: str, bench_mod,
+               bench_options: Mapping[str, Any] | None, warnings: list[str]) -> dict[str, Any]:
+    """One row: the profile (and with ``bench_mod`` the latency) at the dims of ``point``;
+    their warnings are added to ``warnings``."""
+    from ..profiler import profile
+
+    res = profile(source, input_shapes, {**dims, **point}, simplify=simplify, shape_source=shape_source)
+    t = res.totals
+    row: dict[str, Any] = {
+        "dims": point,
+        "macs": t.macs,
+        "flops": t.flops,
+        "params": t.params,
+        "weight_bytes": t.weight_bytes,
+        "bytes_read": t.bytes_read,
+        "bytes_written": t.bytes_written,
+        "memory_traffic_bytes": t.memory_traffic_bytes,
+    }
+    peak = getattr(t, "peak_activation_bytes", None)
+    if peak is not None:
+        row["peak_activation_bytes"] = peak
+    warnings.extend(res.warnings)
+    if bench_mod is not None:
+        b = bench_mod.bench(source, input_shapes, {**dims, **point}, **dict(bench_options or {}))
+        row["latency_ms"] = float(b.latency_ms["mean"])
+        if "p50" in b.latency_ms:
+            row["latency_p50_ms"] = float(b.latency_ms["p50"])
+        warnings.extend(b.warnings)
+    return row
 
 
 def sweep_formulas(lm, rows, names, input_shapes, dims, shape_source) -> tuple[dict[str, dict[str, str]], list[str]]:

@@ -267,64 +267,22 @@ def compare_models(
     (implies ``fidelity``) adds per-layer SNR with ``snr_threshold`` in dB.  Every
     argument is checked before anything is made or written.
     """
-    from ..model.loader import load
     from ..multi.compare import _labels, compare
-    from ..shapes.resolve import resolve
     from . import fidelity as fid
-    from .inputs import bind_user_inputs, model_inputs
 
     models = list(models)
     names = parse_variants(variants)
     fidelity = fidelity or localize
-    if not models:
-        raise UsageError("compare needs a model")
-    if not names and len(models) < 2:
-        raise UsageError("compare needs at least two models (the first is the baseline), or --variants")
-    if (inputs_dir is not None or samples is not None) and not fidelity:
-        raise UsageError("--inputs-dir and --samples apply to --fidelity / --localize; add --fidelity")
-    if snr_threshold is not None and not localize:
-        raise UsageError("--snr-threshold applies to --localize; add --localize")
-    if calibration_dir is not None and not (STATIC & set(names)):
-        raise UsageError("--calibration-dir applies to --variants int8-qdq / int8-qoperator")
-    if save_variants is not None and not names:
-        raise UsageError("--save-variants needs --variants")
-    if samples is not None and samples < 1:
-        raise UsageError(f"--samples must be at least 1, got {samples}")
-    if fidelity and "fp16" in names and not fp16_keep_io:
-        raise UsageError("--fidelity compares outputs of the same dtype: the fp16 variant needs float32 I/O "
-                         "(leave out --fp16-io float16)")
+    _check_options(models, names, fidelity=fidelity, localize=localize, inputs_dir=inputs_dir, samples=samples,
+                   snr_threshold=snr_threshold, calibration_dir=calibration_dir, save_variants=save_variants,
+                   fp16_keep_io=fp16_keep_io)
     threshold = fid.DEFAULT_SNR_THRESHOLD if snr_threshold is None else float(snr_threshold)
     save_dir = _check_save_dir(save_variants) if save_variants is not None else None
     base = models[0]
     if names and not isinstance(base, (str, os.PathLike)):
         raise UsageError("--variants needs the baseline as a model file path")
-    input_shapes = dict(input_shapes or {})
-    dims = dict(dims or {})
-
-    # ---- inputs: real samples fix the shapes the counts use; otherwise the signature at the given shapes
-    lm = load(str(base) if isinstance(base, os.PathLike) else base)
-    declared = model_inputs(lm.model)
-    real = None
-    if inputs_dir is not None:
-        real = fid.load_samples(inputs_dir, declared, samples, "--inputs-dir")
-        _arrays, input_shapes, dims = bind_user_inputs(declared, real.feeds[0], input_shapes, dims)
-    calib = None
-    if calibration_dir is not None:
-        calib = fid.load_samples(calibration_dir, declared, None, "--calibration-dir")
-    resolved = None
-    if (fidelity and real is None) or (STATIC & set(names) and calib is None):
-        sh = resolve(lm, input_shapes, dims)
-        resolved = [(n, d, s) for n, d, s in sh.inputs]
-    if fidelity and real is None:
-        real = fid.generated_samples(resolved, samples or fid.DEFAULT_SAMPLES, seed)
-    calibration_info = None
-    if STATIC & set(names):
-        if calib is None:
-            calib = fid.generated_samples(resolved, DEFAULT_CALIBRATION_SAMPLES, seed + CALIBRATION_SEED_OFFSET)
-            calibration_info = {"source": "generated", "samples": len(calib.feeds), "seed": calib.seed,
-                                "note": "standard-normal data from the input signature, not real samples"}
-        else:
-            calibration_info = {"source": "folder", "folder": calib.folder, "samples": len(calib.feeds)}
+    real, calib, calibration_info, input_shapes, dims = _samples_of(
+        base, names, fidelity, inputs_dir, calibration_dir, samples, seed, dict(input_shapes or {}), dict(dims or {}))
 
     with tempfile.TemporaryDirectory(prefix="onnxstat-variants-") as tmp:
         made = make_variants(str(base), names, tmp, calibration_feeds=calib.feeds if calib else None,
@@ -357,6 +315,65 @@ def compare_models(
     cmp.settings["fidelity"] = (dict(real.describe(), localize=localize, snr_threshold_db=threshold if localize else None)
                                 if fidelity else None)
     return cmp
+
+
+def _check_options(models: Sequence[Any], names: Sequence[str], *, fidelity: bool, localize: bool, inputs_dir, samples,
+                   snr_threshold, calibration_dir, save_variants, fp16_keep_io: bool) -> None:
+    """Every option of :func:`compare_models` that needs another, before anything is made or written."""
+    if not models:
+        raise UsageError("compare needs a model")
+    if not names and len(models) < 2:
+        raise UsageError("compare needs at least two models (the first is the baseline), or --variants")
+    if (inputs_dir is not None or samples is not None) and not fidelity:
+        raise UsageError("--inputs-dir and --samples apply to --fidelity / --localize; add --fidelity")
+    if snr_threshold is not None and not localize:
+        raise UsageError("--snr-threshold applies to --localize; add --localize")
+    if calibration_dir is not None and not (STATIC & set(names)):
+        raise UsageError("--calibration-dir applies to --variants int8-qdq / int8-qoperator")
+    if save_variants is not None and not names:
+        raise UsageError("--save-variants needs --variants")
+    if samples is not None and samples < 1:
+        raise UsageError(f"--samples must be at least 1, got {samples}")
+    if fidelity and "fp16" in names and not fp16_keep_io:
+        raise UsageError("--fidelity compares outputs of the same dtype: the fp16 variant needs float32 I/O "
+                         "(leave out --fp16-io float16)")
+
+
+def _samples_of(base, names: Sequence[str], fidelity: bool, inputs_dir, calibration_dir, samples: int | None, seed: int,
+                input_shapes: dict, dims: dict):
+    """The inputs: (fidelity samples, calibration samples, calibration record, input_shapes, dims).
+
+    Real samples fix the shapes the counts use; otherwise samples are generated from the
+    baseline's signature at the given shapes."""
+    from ..model.loader import load
+    from ..shapes.resolve import resolve
+    from .inputs import bind_user_inputs, model_inputs
+    from .samples import DEFAULT_SAMPLES, generated_samples, load_samples
+
+    lm = load(str(base) if isinstance(base, os.PathLike) else base)
+    declared = model_inputs(lm.model)
+    real = None
+    if inputs_dir is not None:
+        real = load_samples(inputs_dir, declared, samples, "--inputs-dir")
+        _arrays, input_shapes, dims = bind_user_inputs(declared, real.feeds[0], input_shapes, dims)
+    calib = None
+    if calibration_dir is not None:
+        calib = load_samples(calibration_dir, declared, None, "--calibration-dir")
+    resolved = None
+    if (fidelity and real is None) or (STATIC & set(names) and calib is None):
+        sh = resolve(lm, input_shapes, dims)
+        resolved = [(n, d, s) for n, d, s in sh.inputs]
+    if fidelity and real is None:
+        real = generated_samples(resolved, samples or DEFAULT_SAMPLES, seed)
+    calibration_info = None
+    if STATIC & set(names):
+        if calib is None:
+            calib = generated_samples(resolved, DEFAULT_CALIBRATION_SAMPLES, seed + CALIBRATION_SEED_OFFSET)
+            calibration_info = {"source": "generated", "samples": len(calib.feeds), "seed": calib.seed,
+                                "note": "standard-normal data from the input signature, not real samples"}
+        else:
+            calibration_info = {"source": "folder", "folder": calib.folder, "samples": len(calib.feeds)}
+    return real, calib, calibration_info, input_shapes, dims
 
 
 def _attach_fidelity(cmp, sources, samples, localize: bool, threshold: float) -> None:
