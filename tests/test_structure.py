@@ -57,7 +57,6 @@ KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.runtime.llm", "generate_bench"),
     ("onnxstat.runtime.llm", "llm"),
     ("onnxstat.passes.memory", "peak_activation"),
-    ("onnxstat.render.plot", "render_roofline"),
     ("onnxstat.multi.sweep", "sweep"),
     ("onnxstat.passes.symbolic", "symbolic_profile"),
     ("onnxstat.runtime.variants", "compare_models"),
