@@ -46,7 +46,6 @@ KNOWN_LONG_MODULES: set[str] = {
 
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
-    ("onnxstat.render.annotate", "annotate"),
     ("onnxstat.runtime.bench", "bench"),
     ("onnxstat.runtime.bench", "join_nodes"),
     ("onnxstat.runtime.bench_sweep", "bench_sweep"),
