@@ -374,34 +374,13 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
         warn(shown_warnings)
         _print_profile(res, sym, render.terminal_console(), top, no_nodes, False, scope_rows)
         return
-    if fmt == "json":
-        text = render.to_json(res)
-    elif fmt == "csv" and scope_rows is not None:
-        from .passes.scopes import scope_csv
-
-        text = scope_csv(scope_rows)
-    elif fmt == "csv":
-        text = render.to_csv(res, top)
-    elif fmt == "markdown":
-        text = render.to_markdown(res, top)
-        if scope_rows is not None:
-            from .passes.scopes import scope_markdown
-
-            text += "\n" + scope_markdown(scope_rows)
-        if sym is not None:  # the formulas first
-            from .passes.symbolic import symbolic_markdown
-
-            title, _, rest = text.partition("\n")
-            text = f"{title}\n\n{symbolic_markdown(sym)}\n{_evaluated_at(res, sym)}\n{rest}"
-    else:
-        from io import StringIO
-
-        from .render.formats import make_console
-
-        buf = StringIO()
-        _print_profile(res, sym, make_console(file=buf, width=160, color_system=None), top, no_nodes, True,
-                       scope_rows)
-        text = buf.getvalue()
+    text = render.render_as(fmt, {
+        "table": lambda: render.console_text(
+            lambda console: _print_profile(res, sym, console, top, no_nodes, True, scope_rows)),
+        "json": lambda: render.to_json(res),
+        "csv": lambda: _profile_csv(res, top, scope_rows),
+        "markdown": lambda: _profile_markdown(res, sym, top, scope_rows),
+    }, "profile")
     warn(shown_warnings)
     emit(text, output)
 
@@ -424,6 +403,35 @@ def _bench_into(res, model, shapes, dim_values, dev, bench_options):
         res.roofline = attach_roofline(res, dev, measured_latency_s=b.mean_ms / 1e3,
                                        providers_used=b.providers_used)
     return b
+
+
+def _profile_csv(res, top, scope_rows) -> str:
+    """The nodes, or with --group-by scope the scopes, as CSV."""
+    if scope_rows is not None:
+        from .passes.scopes import scope_csv
+
+        return scope_csv(scope_rows)
+    from .render.formats import to_csv
+
+    return to_csv(res, top)
+
+
+def _profile_markdown(res, sym, top, scope_rows) -> str:
+    """The profile in Markdown: with --symbolic the formulas first, with --group-by scope the
+    scope tree last."""
+    from .render.formats import to_markdown
+
+    text = to_markdown(res, top)
+    if scope_rows is not None:
+        from .passes.scopes import scope_markdown
+
+        text += "\n" + scope_markdown(scope_rows)
+    if sym is not None:  # the formulas first
+        from .passes.symbolic import symbolic_markdown
+
+        title, _, rest = text.partition("\n")
+        text = f"{title}\n\n{symbolic_markdown(sym)}\n{_evaluated_at(res, sym)}\n{rest}"
+    return text
 
 
 def _shown_warnings(res, sym) -> list[str]:
@@ -498,25 +506,23 @@ def _profile_sweep(model, shapes, dim_values, sweeps, plot, do_bench, bench_opti
         return
     if sym is None:
         return emit(render_sweep(sw, fmt), output)
-    if fmt == "json":
-        import json
+    import json
 
-        return emit(json.dumps({**sw.to_dict(), **sym.to_dict()}, indent=2) + "\n", output)
     from .passes.symbolic import symbolic_markdown
+    from .render.formats import render_as
 
-    text = render_sweep(sw, fmt)
-    emit(text + "\n" + (symbolic_markdown(sym) if fmt == "markdown" else _symbolic_text(sym)), output)
+    emit(render_as(fmt, {  # the sweep, then the formulas (no CSV: refused above)
+        "table": lambda: render_sweep(sw, fmt) + "\n" + _symbolic_text(sym),
+        "json": lambda: json.dumps({**sw.to_dict(), **sym.to_dict()}, indent=2) + "\n",
+        "markdown": lambda: render_sweep(sw, fmt) + "\n" + symbolic_markdown(sym),
+    }, "--sweep with --symbolic"), output)
 
 
 def _symbolic_text(sym) -> str:
-    from io import StringIO
-
     from .passes.symbolic import print_symbolic
-    from .render.formats import make_console
+    from .render.formats import console_text
 
-    buf = StringIO()
-    print_symbolic(sym, make_console(file=buf, width=160, color_system=None))
-    return buf.getvalue()
+    return console_text(lambda console: print_symbolic(sym, console))
 
 
 # --------------------------------------------------------------------------- ops

@@ -35,17 +35,13 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.passes.analysis",
     "onnxstat.model.loader",
-    "onnxstat.render.report",
     "onnxstat.shapes.resolve",
 }
 
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
-    ("onnxstat.render.annotate", "annotate"),
     ("onnxstat.shapes.fold", "_fold"),
     ("onnxstat.passes.memory", "peak_activation"),
-    ("onnxstat.render.plot", "render_roofline"),
-    ("onnxstat.render.report", "build_report"),
 }
 
 

@@ -82,15 +82,18 @@ DEVICES_WIDTH = 100
 def render_devices(devs, fmt: str, sources: bool = False, width: int = DEVICES_WIDTH) -> str:
     """JSON (everything), or the table in ``width`` columns; ``sources`` adds the numbered
     datasheet sources and notes below it."""
-    if fmt == "json":
-        return json.dumps({"schema": "onnxstat.devices/1", "devices": [d.to_dict() for d in devs]}, indent=2) + "\n"
-    from io import StringIO
+    from ..render.formats import console_text, render_as
 
+    return render_as(fmt, {
+        "table": lambda: console_text(lambda console: _print_devices(devs, sources, width, console), width),
+        "json": lambda: json.dumps({"schema": "onnxstat.devices/1", "devices": [d.to_dict() for d in devs]},
+                                   indent=2) + "\n",
+    }, "devices")
+
+
+def _print_devices(devs, sources: bool, width: int, console) -> None:
     from ..render import layout
-    from ..render.formats import make_console
 
-    buf = StringIO()
-    console = make_console(file=buf, width=width, color_system=None)
     cols = [layout.Col("Device", "left", 0), layout.Col("Kind", "left", 6), layout.Col("FP32 TFLOP/s", priority=1),
             layout.Col("FP16 TFLOP/s", priority=2), layout.Col("INT8 TOP/s", priority=3),
             layout.Col("Memory GB/s", priority=1), layout.Col("Ridge FLOP/B", priority=5),
@@ -102,11 +105,10 @@ def render_devices(devs, fmt: str, sources: bool = False, width: int = DEVICES_W
         console.print(f"(not shown: {', '.join(dropped)}; --format json has everything)")
     if not sources:
         console.print("Datasheet sources and notes: onnxstat devices --sources")
-        return buf.getvalue()
+        return
     console.print("Sources:")
     for i, d in enumerate(devs, 1):
         console.print(f"[{i}] {d.name}: {d.source}" + (f" Note: {d.notes}" if d.notes else ""), highlight=False)
-    return buf.getvalue()
 
 
 @cli.command("devices")

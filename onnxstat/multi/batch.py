@@ -517,19 +517,14 @@ def print_table(res: BatchResult, console=None) -> None:
 
 def render(res: BatchResult, fmt: str, width: int = 160) -> str:
     """The batch report as text in ``fmt`` (table, json, csv or markdown)."""
-    if fmt == "json":
-        return to_json(res)
-    if fmt == "csv":
-        return to_csv(res)
-    if fmt == "markdown":
-        return to_markdown(res)
-    if fmt == "table":
-        from ..render.formats import make_console
+    from ..render.formats import console_text, render_as
 
-        buf = io.StringIO()
-        print_table(res, make_console(file=buf, width=width, color_system=None))
-        return buf.getvalue()
-    raise UsageError(f"unknown batch format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return render_as(fmt, {
+        "table": lambda: console_text(lambda console: print_table(res, console), width),
+        "json": lambda: to_json(res),
+        "csv": lambda: to_csv(res),
+        "markdown": lambda: to_markdown(res),
+    }, "batch")
 
 
 # --------------------------------------------------------------------------- command line
@@ -556,9 +551,9 @@ def cli_run(
     import click
 
     from ..render.files import check_output_path, write_atomic
+    from ..render.formats import check_format
 
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown batch format {fmt!r}: use one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS, "batch")
     if output:
         check_output_path(output)
     if progress is None:

@@ -366,19 +366,14 @@ def print_table(cmp: Comparison, console=None) -> None:
 
 
 def render_text(cmp: Comparison, fmt: str, width: int = 160) -> str:
-    if fmt == "json":
-        return to_json(cmp)
-    if fmt == "markdown":
-        return to_markdown(cmp)
-    if fmt == "csv":
-        return to_csv(cmp)
-    if fmt == "table":
-        from ..render.formats import make_console
+    from ..render.formats import console_text, render_as
 
-        buf = io.StringIO()
-        print_table(cmp, make_console(file=buf, width=width, color_system=None))
-        return buf.getvalue()
-    raise UsageError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return render_as(fmt, {
+        "table": lambda: console_text(lambda console: print_table(cmp, console), width),
+        "json": lambda: to_json(cmp),
+        "markdown": lambda: to_markdown(cmp),
+        "csv": lambda: to_csv(cmp),
+    }, "compare")
 
 
 __all__ = ["compare", "Comparison", "ModelEntry", "OpCell", "family", "ratio", "render_text", "SCHEMA"]

@@ -435,19 +435,14 @@ def sweep_json(res: SweepResult) -> str:
 
 def render_sweep(res: SweepResult, fmt: str) -> str:
     """``fmt``: json, csv, markdown or table (the terminal table as plain text)."""
-    if fmt == "json":
-        return sweep_json(res)
-    if fmt == "csv":
-        return sweep_csv(res)
-    if fmt == "markdown":
-        return sweep_markdown(res)
-    if fmt == "table":
-        from ..render.formats import make_console
+    from ..render.formats import console_text, render_as
 
-        buf = io.StringIO()
-        print_sweep(res, make_console(file=buf, width=160, color_system=None))
-        return buf.getvalue()
-    raise UsageError(f"unknown sweep format {fmt!r}: use table, json, csv or markdown")
+    return render_as(fmt, {
+        "table": lambda: console_text(lambda console: print_sweep(res, console)),
+        "json": lambda: sweep_json(res),
+        "csv": lambda: sweep_csv(res),
+        "markdown": lambda: sweep_markdown(res),
+    }, "sweep")
 
 
 # --------------------------------------------------------------------------- plot

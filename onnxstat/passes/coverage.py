@@ -44,34 +44,44 @@ def find_ops(name: str, domain: str | None = None) -> list[dict]:
 
 
 def ops_table(fmt: str = "table", domain: str | None = None, name: str | None = None, width: int = 140) -> str:
+    from ..render.formats import render_as
+
     rows = find_ops(name, domain) if name else coverage_rows(domain)
-    if name and fmt == "table":  # one op: its formula in full, one block per domain/version
-        from ..render.textsafe import term
+    return render_as(fmt, {
+        "table": lambda: _op_blocks(rows, width) if name else _ops_rich_table(rows, width),
+        "json": lambda: json.dumps({"schema": "onnxstat.ops/1", "ops": rows}, indent=2) + "\n",
+        "markdown": lambda: _ops_markdown(rows),
+    }, "ops")
 
-        out = []
-        for r in rows:
-            out.append(f"{r['op_type']} ({r['domain']}, since opset {r['since_version']}, {r['kind']})")
-            out += ["  " + line for line in _wrap(r["formula"], width - 2)]
-        return "\n".join(term(x) for x in out) + "\n"
-    if fmt == "json":
-        return json.dumps({"schema": "onnxstat.ops/1", "ops": rows}, indent=2) + "\n"
-    if fmt == "markdown":
-        out = ["| Domain | Op | Since | Kind | Formula |", "|:---|:---|---:|:---|:---|"]
-        out += [f"| {r['domain']} | {r['op_type']} | {r['since_version']} | {r['kind']} | {r['formula'].replace('|', '/')} |" for r in rows]
-        return "\n".join(out) + "\n"
-    from io import StringIO
 
-    from ..render.formats import make_console
+def _op_blocks(rows: list[dict], width: int) -> str:
+    """One op: its formula in full, one block per domain/version."""
+    from ..render.textsafe import term
+
+    out = []
+    for r in rows:
+        out.append(f"{r['op_type']} ({r['domain']}, since opset {r['since_version']}, {r['kind']})")
+        out += ["  " + line for line in _wrap(r["formula"], width - 2)]
+    return "\n".join(term(x) for x in out) + "\n"
+
+
+def _ops_markdown(rows: list[dict]) -> str:
+    out = ["| Domain | Op | Since | Kind | Formula |", "|:---|:---|---:|:---|:---|"]
+    out += [f"| {r['domain']} | {r['op_type']} | {r['since_version']} | {r['kind']} | {r['formula'].replace('|', '/')} |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def _ops_rich_table(rows: list[dict], width: int) -> str:
     from rich.table import Table
+
+    from ..render.formats import console_text
 
     t = Table(title=f"{len(rows)} handlers")
     for h in ("Domain", "Op", "Since", "Kind", "Formula"):
         t.add_column(h, overflow="fold")
     for r in rows:
         t.add_row(r["domain"], r["op_type"], str(r["since_version"]), r["kind"], r["formula"])
-    buf = StringIO()
-    make_console(file=buf, width=width, color_system=None).print(t)
-    return buf.getvalue()
+    return console_text(lambda console: console.print(t), width)
 
 
 def _wrap(text: str, width: int) -> list[str]:

@@ -321,15 +321,7 @@ def annotate(
     src = Path(model)
     res = profile(src, input_shapes, dims, shape_source=shape_source, input_values=input_values,
                   custom_handlers=custom_handlers)
-    times = None
-    if bench:
-        from ..passes.scopes import node_times
-        from ..runtime.bench import bench as run_bench
-
-        b = run_bench(src, input_shapes, dims, per_node=per_node, static_profile=res, **dict(bench_options or {}))
-        res.extras["bench"] = b.to_dict()
-        res.warnings.extend(w for w in b.warnings if w not in res.warnings)
-        times = node_times(res.extras["bench"])
+    times = _bench_times(src, input_shapes, dims, per_node, res, bench_options) if bench else None
     lm = load(src, strip=False)  # the whole model, weights embedded as they are; external data not read
     copy = lm.model
     ext = [i for i, t in enumerate(iter_all_tensors(copy)) if external_info(t) is not None]
@@ -351,28 +343,8 @@ def annotate(
                 f"write the annotated copy into {src.parent} or copy the weights with --external-data copy"
             )
     elif ext:
-        data_path = out_path.with_name(out_path.name + ".data")
-        check_output_path(data_path)
-        full = lm.full_model()  # reads every external tensor (locations checked by the loader)
-        full_tensors = list(iter_all_tensors(full))
-        tensors = list(iter_all_tensors(copy))
-        chunks: list[bytes] = []
-        offset = 0
-        for i in ext:
-            raw = full_tensors[i].raw_data
-            pad = (-offset) % ALIGN
-            if pad:
-                chunks.append(b"\0" * pad)
-                offset += pad
-            t = tensors[i]
-            del t.external_data[:]
-            for k, v in (("location", data_path.name), ("offset", str(offset)), ("length", str(len(raw)))):
-                e = t.external_data.add()
-                e.key, e.value = k, v
-            chunks.append(raw)
-            offset += len(raw)
-        data_bytes = b"".join(chunks)
-        result.data_path = data_path
+        result.data_path = out_path.with_name(out_path.name + ".data")
+        data_bytes = _copy_external_data(lm, copy, ext, result.data_path)
     try:
         blob = copy.SerializeToString()
     except ValueError as exc:  # protobuf refuses messages of 2 GB and more
@@ -382,6 +354,47 @@ def annotate(
         write_atomic(result.data_path, data_bytes)
     write_atomic(out_path, blob)
     return result
+
+
+def _bench_times(src: Path, input_shapes, dims, per_node: bool, res: Any,
+                 bench_options: Mapping[str, Any] | None) -> dict[str, float] | None:
+    """Benchmark the model (``res.extras["bench"]``, its warnings added to ``res``) and return
+    each node's measured time in ms (per-node runs), or None without them."""
+    from ..passes.scopes import node_times
+    from ..runtime.bench import bench as run_bench
+
+    b = run_bench(src, input_shapes, dims, per_node=per_node, static_profile=res, **dict(bench_options or {}))
+    res.extras["bench"] = b.to_dict()
+    res.warnings.extend(w for w in b.warnings if w not in res.warnings)
+    return node_times(res.extras["bench"])
+
+
+def _copy_external_data(lm: Any, copy: Any, ext: list[int], data_path: Path) -> bytes:
+    """The external tensors ``ext`` (indices in ``iter_all_tensors`` order) of the model, as the
+    bytes of one new data file at ``data_path`` (each tensor aligned to :data:`ALIGN`); the
+    tensors of ``copy`` are pointed at it."""
+    from ..model.loader import iter_all_tensors
+
+    check_output_path(data_path)
+    full = lm.full_model()  # reads every external tensor (locations checked by the loader)
+    full_tensors = list(iter_all_tensors(full))
+    tensors = list(iter_all_tensors(copy))
+    chunks: list[bytes] = []
+    offset = 0
+    for i in ext:
+        raw = full_tensors[i].raw_data
+        pad = (-offset) % ALIGN
+        if pad:
+            chunks.append(b"\0" * pad)
+            offset += pad
+        t = tensors[i]
+        del t.external_data[:]
+        for k, v in (("location", data_path.name), ("offset", str(offset)), ("length", str(len(raw)))):
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        chunks.append(raw)
+        offset += len(raw)
+    return b"".join(chunks)
 
 
 __all__ = ["annotate", "annotate_model", "AnnotateResult", "node_metadata"]

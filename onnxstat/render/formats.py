@@ -1,18 +1,52 @@
-"""Rendering a :class:`ProfileResult`: terminal (rich), JSON, CSV, Markdown."""
+"""Rendering a :class:`ProfileResult`: terminal (rich), JSON, CSV, Markdown.
+
+:func:`render_as` is the one place a command's ``--format`` picks its renderer (and the one
+error for a format the command does not offer); :func:`console_text` gives the terminal
+tables as plain text for a file.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import secrets
-from typing import Any
+from typing import Any, Callable, Collection, Mapping
 
+from ..errors import UsageError
 from ..passes.analysis import NodeCost
 from ..result import ProfileResult, gc_paused, jsonable, nodes_json
 from . import layout, units
 from .textsafe import csv_writer, md, term
 
 FORMATS = ("table", "json", "csv", "markdown")
+
+
+# --------------------------------------------------------------------------- choosing the format
+
+
+def check_format(fmt: str, offered: Collection[str], what: str) -> None:
+    """A :class:`UsageError` when ``what`` (a command or report) does not offer ``fmt``."""
+    if fmt not in offered:
+        raise UsageError(f"unknown format {fmt!r} for {what}: use one of {', '.join(offered)}")
+
+
+def render_as(fmt: str, renderers: Mapping[str, Callable[[], str]], what: str) -> str:
+    """The text of ``fmt``: ``renderers`` maps each format ``what`` offers to a function of
+    no arguments that returns the text (``{"json": lambda: to_json(res), ...}``).
+
+    >>> render_as("json", {"json": lambda: "{}", "table": lambda: "|"}, "the example")
+    '{}'
+    """
+    check_format(fmt, renderers, what)
+    return renderers[fmt]()
+
+
+def console_text(draw: Callable[[Any], Any], width: int = 160) -> str:
+    """What ``draw(console)`` prints on a console ``width`` columns wide, as plain text (no
+    colour): the terminal tables of a report that goes to a file or a string."""
+    buf = io.StringIO()
+    draw(make_console(file=buf, width=width, color_system=None))
+    return buf.getvalue()
 
 
 def _float(x: Any) -> float:

@@ -21,10 +21,16 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import UsageError
-from .files import check_output_path, write_atomic
+from ..passes.roofline import (
+    PRECISIONS,
+    Device,
+    RooflineResult,
+    apply_roofline,
+    measurement_mismatch,
+)
 from ..result import ProfileResult
-from ..passes.roofline import PRECISIONS, Device, RooflineResult, apply_roofline, measurement_mismatch
 from . import units
+from .files import check_output_path, write_atomic
 
 FORMATS = {".png": "png", ".svg": "svg"}
 ROOF_STYLE = {"fp32": "-", "fp16": "--", "int8": ":"}
@@ -103,9 +109,8 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     matplotlib = require("matplotlib", "--plot")
 
     # Figure + the Agg canvas directly: no pyplot, no global backend switch, no display needed
-    from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.figure import Figure
 
     if fmt not in FORMATS.values():
         raise UsageError(f"plot format must be png or svg, got {fmt!r}")
@@ -117,7 +122,6 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     ]
     meas = measured_points(measured)
     precisions = [p for p in PRECISIONS if any(r.precision == p for _n, r in pts)] or ["fp32"]
-    bw = device.bandwidth
 
     fig = Figure(figsize=(9, 6), dpi=110)
     FigureCanvasAgg(fig)
@@ -125,10 +129,36 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
     ax.set_xscale("log")
     ax.set_yscale("log")
 
-    ridges = [device.peak_for(p)[0] / bw for p in precisions]
+    ridges = [device.peak_for(p)[0] / device.bandwidth for p in precisions]
     xs = [r.intensity for _n, r in pts] + [m["intensity"] for m in meas]
     lo = min(xs + [min(ridges) / 100]) / 2
     hi = max(xs + [max(ridges) * 10]) * 2
+    _draw_roofs(ax, device, precisions, lo, hi, meas)
+    ops, colors = _op_colors(matplotlib, pts, meas)
+    above = _draw_points(ax, pts, meas, ops, colors)
+    handles = _legend_handles(ax, ops, colors, meas, above)
+    _set_axes(ax, device, precisions, pts, meas, lo, hi)
+    if title is None:
+        title = _default_title(res, device, rl, pts, meas, providers_used)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
+    ax.grid(True, which="minor", linewidth=0.2, alpha=0.3)
+    ax.legend(handles=handles, fontsize=7, loc="lower right", ncol=2 if len(ops) > 8 else 1,
+              title=None if meas else "point size ~ sqrt(FLOPs)", title_fontsize=7, framealpha=0.85)
+    fig.tight_layout()
+    # labels last, once the layout is fixed: the top kernels by time, or the top nodes by FLOPs
+    _place_labels(ax, fig, _label_items(pts, meas, top))
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "onnxstat"}):  # SVG text stays text
+        fig.savefig(buf, format=fmt,
+                    metadata={"Software": "onnxstat"} if fmt == "png" else {"Creator": "onnxstat", "Date": None})
+    return buf.getvalue()
+
+
+def _draw_roofs(ax, device: Device, precisions: Sequence[str], lo: float, hi: float, meas: Sequence[dict]) -> None:
+    """One roof per precision (memory slope up to the peak, the ridge marked); with measured
+    kernels, the cache roofs of the device's bandwidth levels too."""
+    bw = device.bandwidth
     for p in precisions:
         peak, used = device.peak_for(p)
         ridge = peak / bw
@@ -149,7 +179,9 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
             ax.plot([lo, ridge], [lo * lbw, peak0], linestyle=(0, (4, 2 + k)), color="tab:blue", linewidth=0.9,
                     alpha=0.7, label=f"cache roof, <= {units.nbytes(size)} moved: {units.nbytes(lbw)}/s")
 
-    # one colour per op type: the model's by FLOPs, then the measured kernels' by time
+
+def _op_colors(matplotlib, pts, meas: Sequence[dict]) -> tuple[list[str], dict]:
+    """One colour per op type: the model's by FLOPs, then the measured kernels' by time."""
     flops_by_op: dict[str, float] = {}
     for n, r in pts:
         flops_by_op[n.op_type] = flops_by_op.get(n.op_type, 0.0) + r.flops
@@ -159,7 +191,12 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         time_by_op[m["op_type"]] = time_by_op.get(m["op_type"], 0.0) + m["time_s"]
     ops += sorted((o for o in time_by_op if o not in flops_by_op), key=lambda o: (-time_by_op[o], o))
     cmap = matplotlib.colormaps["tab20" if len(ops) > 10 else "tab10"]
-    colors = {o: cmap(i % cmap.N) for i, o in enumerate(ops)}
+    return ops, {o: cmap(i % cmap.N) for i, o in enumerate(ops)}
+
+
+def _draw_points(ax, pts, meas: Sequence[dict], ops: Sequence[str], colors: Mapping) -> list[dict]:
+    """The model's nodes on their roofs (hollow behind a measurement) and the measured kernels
+    at their achieved FLOP/s; returns the kernels above their roof (outlined in red)."""
     fmax = max((r.flops for _n, r in pts), default=1.0)
     for o in ops:
         sel = [(n, r) for n, r in pts if n.op_type == o]
@@ -182,6 +219,11 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
                    s=[25 + 375 * math.sqrt(m["time_s"] / tmax) for m in sel], color=colors[o], alpha=0.85,
                    edgecolors=["red" if m in above else "black" for m in sel],
                    linewidths=[1.4 if m in above else 0.5 for m in sel], marker="D", zorder=4)
+    return above
+
+
+def _legend_handles(ax, ops: Sequence[str], colors: Mapping, meas: Sequence[dict], above: Sequence[dict]) -> list:
+    """The roofs, one square per op type and, with a measurement, the two series' markers."""
     from matplotlib.lines import Line2D
 
     handles, _labels = ax.get_legend_handles_labels()  # the roofs
@@ -197,11 +239,17 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         if above:
             handles.append(Line2D([], [], marker="D", linestyle="", markersize=6, markerfacecolor="white",
                                   markeredgecolor="red", label=f"above its roof ({len(above)})"))
+    return handles
+
+
+def _set_axes(ax, device: Device, precisions: Sequence[str], pts, meas: Sequence[dict], lo: float, hi: float) -> None:
+    """Limits around every roof and point, decimal tick labels, axis titles."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     ax.set_xlim(lo, hi)
     ymax = max([device.peak_for(p)[0] for p in precisions]) * 3
     ymax = max([ymax] + [m["achieved"] * 2 for m in meas])
-    ymin = min([lo * bw] + [r.attainable_flops_per_s for _n, r in pts] + [m["achieved"] for m in meas]) / 2
+    ymin = min([lo * device.bandwidth] + [r.attainable_flops_per_s for _n, r in pts] + [m["achieved"] for m in meas]) / 2
     ax.set_ylim(ymin, ymax)
     for axis, fn in ((ax.xaxis, _x_label), (ax.yaxis, _y_label)):
         axis.set_major_locator(LogLocator(base=10))
@@ -209,44 +257,42 @@ def render_roofline(res: ProfileResult, device: Device, fmt: str = "png", *, top
         axis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("Arithmetic intensity (FLOPs per byte of memory traffic)")
     ax.set_ylabel("FLOP/s (attainable; achieved for measured kernels)" if meas else "Attainable FLOP/s")
+
+
+def _default_title(res: ProfileResult, device: Device, rl: RooflineResult, pts, meas: Sequence[dict],
+                   providers_used: Sequence[str] | None) -> str:
+    """Model (and its dims), device, bandwidth and roofline latency; the measurement's totals
+    and a note when the kernels ran on other hardware than the device's."""
     src = "measured" if device.measured else "datasheet"
     name = Path(res.path).name if res.path else "model"
     dims = (res.settings or {}).get("dims") or {}
     if dims:
         name += " (" + ", ".join(f"{k}={v}" for k, v in sorted(dims.items())) + ")"
-    if title is None:
-        dev_name = device.name if src in device.name else f"{device.name} ({src})"
-        title = (f"{name} on {dev_name}, {units.nbytes(bw)}/s: roofline latency "
-                 f"{units.duration(rl.latency_s)}, {len(pts)} nodes with FLOPs")
-        if meas:
-            title += (f"\n{len(meas)} measured kernels with FLOPs, "
-                      f"{sum(m['time_s'] for m in meas) * 1e3:.4g} ms of kernel time per run")
-        if providers_used and measurement_mismatch(device, providers_used):
-            where = providers_used[0].replace("ExecutionProvider", "")
-            title += f"\nNOTE: kernels were measured on {where} of this machine, not on {device.name}: " \
-                     "the preset's roof does not bound them"
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
-    ax.grid(True, which="minor", linewidth=0.2, alpha=0.3)
-    ax.legend(handles=handles, fontsize=7, loc="lower right", ncol=2 if len(ops) > 8 else 1,
-              title=None if meas else "point size ~ sqrt(FLOPs)", title_fontsize=7, framealpha=0.85)
-    fig.tight_layout()
-    # labels last, once the layout is fixed: the top kernels by time, or the top nodes by FLOPs
+    dev_name = device.name if src in device.name else f"{device.name} ({src})"
+    title = (f"{name} on {dev_name}, {units.nbytes(device.bandwidth)}/s: roofline latency "
+             f"{units.duration(rl.latency_s)}, {len(pts)} nodes with FLOPs")
     if meas:
-        items = [(m["intensity"], m["achieved"], m["name"] if len(m["name"]) <= 32 else "…" + m["name"][-31:])
-                 for m in sorted(meas, key=lambda m: (-m["time_s"], m["name"]))[:top]]
-    else:
-        spots: dict[tuple[float, float], list[str]] = {}
-        for n, r in sorted(pts, key=lambda t: (-t[1].flops, t[0].path))[:top]:
-            key = (round(math.log10(r.intensity), 2), round(math.log10(r.attainable_flops_per_s), 2))
-            spots.setdefault(key, []).append(n.path if len(n.path) <= 32 else "…" + n.path[-31:])
-        items = [(10**lx, 10**ly, ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
-                 for (lx, ly), names in spots.items()]
-    _place_labels(ax, fig, items)
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "onnxstat"}):  # SVG text stays text
-        fig.savefig(buf, format=fmt, metadata={"Software": "onnxstat"} if fmt == "png" else {"Creator": "onnxstat", "Date": None})
-    return buf.getvalue()
+        title += (f"\n{len(meas)} measured kernels with FLOPs, "
+                  f"{sum(m['time_s'] for m in meas) * 1e3:.4g} ms of kernel time per run")
+    if providers_used and measurement_mismatch(device, providers_used):
+        where = providers_used[0].replace("ExecutionProvider", "")
+        title += f"\nNOTE: kernels were measured on {where} of this machine, not on {device.name}: " \
+                 "the preset's roof does not bound them"
+    return title
+
+
+def _label_items(pts, meas: Sequence[dict], top: int) -> list[tuple[float, float, str]]:
+    """What to label: the ``top`` kernels by time, or the ``top`` nodes by FLOPs (nodes at
+    one spot share a label)."""
+    if meas:
+        return [(m["intensity"], m["achieved"], m["name"] if len(m["name"]) <= 32 else "…" + m["name"][-31:])
+                for m in sorted(meas, key=lambda m: (-m["time_s"], m["name"]))[:top]]
+    spots: dict[tuple[float, float], list[str]] = {}
+    for n, r in sorted(pts, key=lambda t: (-t[1].flops, t[0].path))[:top]:
+        key = (round(math.log10(r.intensity), 2), round(math.log10(r.attainable_flops_per_s), 2))
+        spots.setdefault(key, []).append(n.path if len(n.path) <= 32 else "…" + n.path[-31:])
+    return [(10**lx, 10**ly, ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
+            for (lx, ly), names in spots.items()]
 
 
 def plot_roofline(res: ProfileResult, device: Device, path, *, top: int = 5, rl: RooflineResult | None = None,

@@ -441,21 +441,20 @@ def bench_sweep_csv(res: BenchSweepResult) -> str:
 
 
 def render_bench_sweep(res: BenchSweepResult, fmt: str) -> str:
-    if fmt == "json":
-        from ..result import jsonable
+    from ..render.formats import console_text, render_as
 
-        return json.dumps(jsonable(res.to_dict()), indent=2) + "\n"
-    if fmt == "csv":
-        return bench_sweep_csv(res)
-    if fmt == "markdown":
-        return bench_sweep_markdown(res)
-    if fmt == "table":
-        from ..render.formats import make_console
+    return render_as(fmt, {
+        "table": lambda: console_text(lambda console: print_bench_sweep(res, console)),
+        "json": lambda: bench_sweep_json(res),
+        "csv": lambda: bench_sweep_csv(res),
+        "markdown": lambda: bench_sweep_markdown(res),
+    }, "bench sweep")
 
-        buf = io.StringIO()
-        print_bench_sweep(res, make_console(file=buf, width=160, color_system=None))
-        return buf.getvalue()
-    raise UsageError(f"unknown format {fmt!r}: use table, json, csv or markdown")
+
+def bench_sweep_json(res: BenchSweepResult) -> str:
+    from ..result import jsonable
+
+    return json.dumps(jsonable(res.to_dict()), indent=2) + "\n"
 
 
 # --------------------------------------------------------------------------- plot
