@@ -61,20 +61,17 @@ def llm_cmd(model, prompt, context, generate, batch, device, peak_tflops, bandwi
         llm_mod.print_llm(res)
         return
     warn(res.warnings)
-    if fmt == "json":
-        text = llm_mod.to_json(res)
-    elif fmt == "markdown":
-        text = llm_mod.to_markdown(res)
-    elif fmt == "html":
+    from ..render.formats import console_text, render_as
+
+    def html() -> str:
         from ..render.report import render_html
 
-        text = render_html(res.prefill_profile.to_dict(), llm=res.to_dict())
-    else:
-        from io import StringIO
+        return render_html(res.prefill_profile.to_dict(), llm=res.to_dict())
 
-        from ..render.formats import make_console
-
-        buf = StringIO()
-        llm_mod.print_llm(res, make_console(file=buf, width=160, color_system=None))
-        text = buf.getvalue()
+    text = render_as(fmt, {
+        "table": lambda: console_text(lambda console: llm_mod.print_llm(res, console)),
+        "json": lambda: llm_mod.to_json(res),
+        "markdown": lambda: llm_mod.to_markdown(res),
+        "html": html,
+    }, "llm")
     emit(text, output)

@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..errors import UsageError
 from .inputs import DEFAULT_INT_RANGE
 from .session import short_name
 
@@ -295,21 +294,14 @@ def print_table(res: BenchResult, top: int | None = None, console=None) -> None:
 
 def render(res: BenchResult, fmt: str, top: int | None = None) -> str:
     """Render as ``json``, ``markdown``, ``csv`` or ``table`` (plain text)."""
-    if fmt == "json":
-        return to_json(res)
-    if fmt == "markdown":
-        return to_markdown(res, top)
-    if fmt == "csv":
-        return to_csv(res, top)
-    if fmt == "table":
-        from io import StringIO
+    from ..render.formats import console_text, render_as
 
-        from ..render.formats import make_console
-
-        buf = StringIO()
-        print_table(res, top, make_console(file=buf, width=160, color_system=None))
-        return buf.getvalue()
-    raise UsageError(f"unknown format {fmt!r}: use table, json, markdown or csv")
+    return render_as(fmt, {
+        "table": lambda: console_text(lambda console: print_table(res, top, console)),
+        "json": lambda: to_json(res),
+        "markdown": lambda: to_markdown(res, top),
+        "csv": lambda: to_csv(res, top),
+    }, "bench")
 
 
 __all__ = [
