@@ -12,6 +12,18 @@ from contextlib import contextmanager
 FREEZE_AFTER_PAUSE = False
 
 
+#: results the command line keeps until the process ends (see :func:`keep_until_exit`)
+_KEPT: list = []
+
+
+def keep_until_exit(obj) -> None:
+    """Under the command line, hold ``obj`` until the process ends: it ends without tearing
+    the interpreter down (``cli.hard_exit``), so a profile's records are never freed one by
+    one, a few tenths of a second on a graph of 100,000 nodes.  A no-op for library callers."""
+    if FREEZE_AFTER_PAUSE:
+        _KEPT.append(obj)
+
+
 @contextmanager
 def gc_paused():
     """No cyclic garbage collection inside: passes that allocate one record per node and
@@ -28,4 +40,4 @@ def gc_paused():
             gc.enable()
 
 
-__all__ = ["gc_paused"]
+__all__ = ["gc_paused", "keep_until_exit"]

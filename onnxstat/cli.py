@@ -13,6 +13,7 @@ from typing import Any, Callable
 import click
 
 from . import __version__
+from ._gc import keep_until_exit
 from .commands.option_types import INPUT_VALUE, MAX_RUNS, MAX_THREADS, SWEEP, int_range
 from .errors import OnnxstatError, UsageError
 from .plugins import plugin_option
@@ -347,6 +348,7 @@ def _profile_one(model, shapes, dim_values, dev, fmt, output, top, simplify, sha
 
     res = profile(model, shapes, dim_values, simplify=simplify, shape_source=shape_source, device=dev,
                   input_values=values)
+    keep_until_exit(res)
     measured = b = None
     if do_bench:
         b = _bench_into(res, model, shapes, dim_values, dev, bench_options)

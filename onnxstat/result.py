@@ -178,9 +178,6 @@ def node_dict(n: NodeCost) -> dict:
     return d
 
 
-_NODE_COUNTS = ("macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written")
-
-
 def nodes_json(nodes: list[NodeCost], extras: list) -> list[str]:
     """Each node's record encoded as ``json.dumps(node record)`` encodes it, faster.
 
@@ -195,6 +192,8 @@ def nodes_json(nodes: list[NodeCost], extras: list) -> list[str]:
     from json.encoder import encode_basestring_ascii as q
 
     io_text: dict = {}
+    tails: dict = {}  # the counts' text by counts: nodes of one form have the same
+    mids: dict = {}  # the text of (domain, op_type, kind, compute_dtype)
 
     def io(t) -> str:
         try:
@@ -203,7 +202,7 @@ def nodes_json(nodes: list[NodeCost], extras: list) -> list[str]:
             s = None
         if s is None:
             a, b, c = t
-            s = json.dumps({"name": a, "dtype": b, "shape": shape_json(c)})
+            s = f'{{"name": {q(a)}, "dtype": {q(b)}, "shape": {json.dumps(shape_json(c))}}}'
             try:
                 io_text[t] = s
             except TypeError:
@@ -213,27 +212,38 @@ def nodes_json(nodes: list[NodeCost], extras: list) -> list[str]:
     out = []
     n_extras = len(extras)
     for i, n in enumerate(nodes):
-        counts = [getattr(n, f) for f in _NODE_COUNTS]
+        counts = (n.macs, n.flops, n.params, n.weight_bytes, n.bytes_read, n.bytes_written)
         if (n.repeat != 1 or n.notes or n.error or (i < n_extras and extras[i])
-                or any(type(c) is not int for c in counts)):
+                or not (type(counts[0]) is int and type(counts[1]) is int and type(counts[2]) is int
+                        and type(counts[3]) is int and type(counts[4]) is int and type(counts[5]) is int)):
             d = node_dict(n)
             if i < n_extras and extras[i]:
                 d = {**d, **jsonable(extras[i])}
             out.append(json.dumps(d))
             continue
-        macs, flops, params, wbytes, read, written = counts
-        traffic = read + written
-        x = intensity(flops, traffic)
-        if x is not None and not math.isfinite(x):
-            out.append(json.dumps(node_dict(n)))
-            continue
+        tail = tails.get(counts)
+        if tail is None:
+            macs, flops, params, wbytes, read, written = counts
+            traffic = read + written
+            x = intensity(flops, traffic)
+            if x is not None and not math.isfinite(x):
+                out.append(json.dumps(node_dict(n)))
+                continue
+            tail = tails[counts] = (
+                f'"macs": {macs}, "flops": {flops}, "params": {params}, "weight_bytes": {wbytes}, "bytes_read": {read}, '
+                f'"bytes_written": {written}, "memory_traffic_bytes": {traffic}, '
+                f'"intensity": {"null" if x is None else float.__repr__(x)}}}'
+            )
+        kind_t = (n.domain, n.op_type, n.kind, n.compute_dtype)
+        mid = mids.get(kind_t)
+        if mid is None:
+            mid = mids[kind_t] = (f'"domain": {q(kind_t[0])}, "op_type": {q(kind_t[1])}, "kind": {q(kind_t[2])}, '
+                                  f'"compute_dtype": {q(kind_t[3])}, ')
+        name = q(n.name)
         out.append(
-            f'{{"name": {q(n.name)}, "path": {q(n.path)}, "domain": {q(n.domain)}, "op_type": {q(n.op_type)}, '
-            f'"kind": {q(n.kind)}, "compute_dtype": {q(n.compute_dtype)}, '
+            f'{{"name": {name}, "path": {name if n.path == n.name else q(n.path)}, {mid}'
             f'"inputs": [{", ".join([io(t) for t in n.inputs])}], "outputs": [{", ".join([io(t) for t in n.outputs])}], '
-            f'"macs": {macs}, "flops": {flops}, "params": {params}, "weight_bytes": {wbytes}, "bytes_read": {read}, '
-            f'"bytes_written": {written}, "memory_traffic_bytes": {traffic}, '
-            f'"intensity": {"null" if x is None else float.__repr__(x)}}}'
+            f'{tail}'
         )
     return out
 
@@ -308,33 +318,59 @@ class ProfileResult:
 def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
     """Totals and per-op-type rows from node costs (params already deduplicated per node)."""
     t = Totals()
-    rows: dict[tuple[str, str], OpTypeRow] = {}
+    # sums kept in local lists (one per op type, one for the totals): attribute updates on
+    # the records would be most of the time on a graph of 100,000 nodes
+    acc: dict[tuple[str, str], list] = {}  # (domain, op) -> [count, kind, dtypes, six sums]
+    tot = [0, 0, 0, 0, 0, 0]
     macs_p: dict[str, Any] = defaultdict(int)
     flops_p: dict[str, Any] = defaultdict(int)
     params_d: dict[str, Any] = defaultdict(int)
     wbytes_d: dict[str, Any] = defaultdict(int)
+    node_count = unsupported = unresolved = 0
     for n in nodes:
-        t.add(n)
-        if n.kind != "control_flow":
-            t.node_count += 1
-        if n.kind == "unsupported":
-            t.unsupported_nodes += 1
+        macs, flops, params, wbytes, read, written = (n.macs, n.flops, n.params, n.weight_bytes, n.bytes_read,
+                                                      n.bytes_written)
+        tot[0] += macs
+        tot[1] += flops
+        tot[2] += params
+        tot[3] += wbytes
+        tot[4] += read
+        tot[5] += written
+        kind = n.kind
+        if kind != "control_flow":
+            node_count += 1
+        if kind == "unsupported":
+            unsupported += 1
         elif n.unresolved or n.error:
-            t.unresolved_nodes += 1
-        if n.macs:
-            macs_p[n.compute_dtype] += n.macs
-        if n.flops:
-            flops_p[n.compute_dtype] += n.flops
-        for _key, dtype, numel, nb in n.weights:
-            params_d[dtype] += numel
-            wbytes_d[dtype] += nb
-        r = rows.get((n.domain, n.op_type))
-        if r is None:
-            r = rows[(n.domain, n.op_type)] = OpTypeRow(n.domain, n.op_type, kind=n.kind)
-        r.count += 1
-        r.add(n)
-        if n.compute_dtype not in ("none", "undefined"):
-            r.compute_dtypes.add(n.compute_dtype)
+            unresolved += 1
+        dtype = n.compute_dtype
+        if macs:
+            macs_p[dtype] += macs
+        if flops:
+            flops_p[dtype] += flops
+        for _key, wdtype, numel, nb in n.weights:
+            params_d[wdtype] += numel
+            wbytes_d[wdtype] += nb
+        key = (n.domain, n.op_type)
+        a = acc.get(key)
+        if a is None:
+            a = acc[key] = [0, kind, set(), 0, 0, 0, 0, 0, 0]
+        a[0] += 1
+        a[3] += macs
+        a[4] += flops
+        a[5] += params
+        a[6] += wbytes
+        a[7] += read
+        a[8] += written
+        if dtype not in ("none", "undefined"):
+            a[2].add(dtype)
+    t.macs, t.flops, t.params, t.weight_bytes, t.bytes_read, t.bytes_written = tot
+    t.node_count, t.unsupported_nodes, t.unresolved_nodes = node_count, unsupported, unresolved
+    rows = {
+        key: OpTypeRow(key[0], key[1], count=a[0], kind=a[1], compute_dtypes=a[2], macs=a[3], flops=a[4],
+                       params=a[5], weight_bytes=a[6], bytes_read=a[7], bytes_written=a[8])
+        for key, a in acc.items()
+    }
     t.macs_by_precision = dict(macs_p)
     t.flops_by_precision = dict(flops_p)
     t.params_by_dtype = dict(params_d)

@@ -82,27 +82,16 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
     v.input_names = [i.name for i in graph.input if i.name not in v.initializers and i.name not in v.sparse]
     v.output_names = [o.name for o in graph.output]
     nodes = graph.node
-    v.labels = [node_label(n, i) for i, n in enumerate(nodes)]
+    labels = v.labels = [n.name or f"{n.op_type}_{i}" for i, n in enumerate(nodes)]
     defined_static = set(v.initializers) | set(v.sparse) | {i.name for i in graph.input}
-    for i, n in enumerate(nodes):
-        for o in n.output:
-            if not o:
-                continue
-            if o in v.producer:
-                raise ModelError(
-                    f"duplicate tensor name {o!r}: produced by node {v.labels[v.producer[o]]!r} and node {v.labels[i]!r}{v.where()}"
-                )
-            if o in defined_static:
-                raise ModelError(f"node {v.labels[i]!r} output {o!r} has the name of a graph input or initializer{v.where()}")
-            v.producer[o] = i
-            if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
-                for a in n.attribute:
-                    if a.name == "value" and a.type == ox.AttributeProto.TENSOR:
-                        v.constants[o] = a.t
     available = defined_static | set(outer)
     producer = v.producer
     consumers = v.consumers
-    in_order = True  # every node after the producers of what it reads (the spec asks for it)
+    constants = v.constants
+    # one walk in file order: a node's reads, then its writes.  A read whose producer is
+    # not known yet (a node later in the file, or nothing) is looked at again after the
+    # walk, in order: the errors are those of a walk that first saw every write.
+    later: list[tuple[int, str, bool]] = []  # (node, name, read by a subgraph)
     for i, n in enumerate(nodes):
         for x in n.input:
             if not x:
@@ -112,22 +101,40 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
                 consumers[x] = [i]
             else:
                 users.append(i)
-            p = producer.get(x)
-            if p is None:
-                if x not in available:
-                    raise ModelError(f"node {v.labels[i]!r} ({n.op_type}) input {x!r} is produced by nothing{v.where()}")
-            elif p >= i:
-                in_order = False
-        if not n.attribute:
-            continue
-        for _, g in subgraphs(n):
-            for x in _used_outer_names(g):
-                p = producer.get(x)
-                if p is None and x not in available:
-                    raise ModelError(f"node {v.labels[i]!r} ({n.op_type}) subgraph reads {x!r}, which is produced by nothing{v.where()}")
-                if p is not None and p >= i:
-                    in_order = False
-                consumers.setdefault(x, []).append(i)
+            if x not in producer and x not in available:
+                later.append((i, x, False))
+        if n.attribute:
+            for _, g in subgraphs(n):
+                for x in _used_outer_names(g):
+                    if x not in producer and x not in available:
+                        later.append((i, x, True))
+                    consumers.setdefault(x, []).append(i)
+        for o in n.output:
+            if not o:
+                continue
+            if o in producer:
+                raise ModelError(
+                    f"duplicate tensor name {o!r}: produced by node {labels[producer[o]]!r} and node {labels[i]!r}{v.where()}"
+                )
+            if o in defined_static:
+                raise ModelError(f"node {labels[i]!r} output {o!r} has the name of a graph input or initializer{v.where()}")
+            producer[o] = i
+            if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+                for at in n.attribute:
+                    if at.name == "value" and at.type == ox.AttributeProto.TENSOR:
+                        constants[o] = at.t
+    in_order = True  # every node after the producers of what it reads (the spec asks for it)
+    for i, x, sub in later:
+        p = producer.get(x)
+        if p is None:
+            n = nodes[i]
+            if sub:
+                raise ModelError(f"node {labels[i]!r} ({n.op_type}) subgraph reads {x!r}, which is produced by nothing{v.where()}")
+            raise ModelError(f"node {labels[i]!r} ({n.op_type}) input {x!r} is produced by nothing{v.where()}")
+        in_order = False  # produced at or after the node that reads it
+    if in_order and not available.isdisjoint(producer):
+        # a node output shadows an outer name: a read of it before the node is out of order
+        in_order = all(producer.get(x, -1) < i for x, users in consumers.items() for i in users)
     v.order = list(range(len(nodes))) if in_order else _topo_order(v, available)
     for o in v.output_names:
         if o not in v.producer and o not in available:

@@ -495,14 +495,17 @@ def _bad_text_field(msg, where: str) -> str | None:
 def _bad_text_path(msg) -> list | None:
     """The path to the first non-UTF-8 string below ``msg``, innermost part first."""
     for fd, value in msg.ListFields():
-        if fd.type == _TYPE_STRING:
-            if isinstance(value, bytes):
+        tv = type(value)
+        if tv is str or tv is int or tv is float or tv is bytes and fd.type != _TYPE_STRING:
+            continue  # the common set scalar fields, decided by their type alone
+        t = fd.type
+        if t == _TYPE_STRING:
+            if tv is bytes:
                 return [f".{fd.name}"]
-            if not isinstance(value, str):  # repeated
-                for i, v in enumerate(value):
-                    if not isinstance(v, str):
-                        return [f".{fd.name}[{i}]"]
-        elif fd.type == _TYPE_MESSAGE:
+            for i, v in enumerate(value):  # repeated
+                if type(v) is not str:
+                    return [f".{fd.name}[{i}]"]
+        elif t == _TYPE_MESSAGE:
             if isinstance(value, Message):
                 bad = _bad_text_path(value)
                 if bad is not None:
@@ -655,10 +658,11 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     """Load a model from a path (str / Path) or take a :class:`onnx.ModelProto` as is."""
     if isinstance(source, ox.ModelProto):
         view = _validate_model(source, "model")
-        _check_tensor_data(source, "model")
-        _check_declared_sizes(source, "model", source.ByteSize)
+        tensors = list(iter_all_tensors(source))
+        _check_tensor_data(source, "model", tensors)
+        _check_declared_sizes(source, "model", source.ByteSize, tensors)
         lm = LoadedModel(model=source, warnings=_model_warnings(source), view=view)
-        _check_external(lm, base=None)
+        _check_external(lm, None, tensors)
         return lm
     if isinstance(source, (bytes, bytearray, memoryview)):
         source = bytes(source)
@@ -669,10 +673,11 @@ def load(source, *, strip: bool = True) -> LoadedModel:
             raise ModelError(f"model bytes: not an ONNX model, looks like {what}")
         model = _parse(source, "model bytes")
         view = _validate_model_or_identify(model, "model bytes", source)
-        _check_tensor_data(model, "model bytes")
-        _check_declared_sizes(model, "model bytes", len(source))
+        tensors = list(iter_all_tensors(model))
+        _check_tensor_data(model, "model bytes", tensors)
+        _check_declared_sizes(model, "model bytes", len(source), tensors)
         lm = LoadedModel(model=model, warnings=_model_warnings(model), view=view)
-        _check_external(lm, base=None)
+        _check_external(lm, None, tensors)
         return lm
     if not isinstance(source, (str, os.PathLike)):
         raise UsageError(f"expected a path or an onnx.ModelProto, got {type(source).__name__}")
@@ -689,11 +694,12 @@ def load(source, *, strip: bool = True) -> LoadedModel:
     model = _parse(data, str(path))
     view = _validate_model_or_identify(model, str(path), data)
     del data
-    _check_tensor_data(model, str(path))
-    _check_declared_sizes(model, str(path), size)
+    tensors = list(iter_all_tensors(model))  # the three checks below read every tensor
+    _check_tensor_data(model, str(path), tensors)
+    _check_declared_sizes(model, str(path), size, tensors)
     lm = LoadedModel(model=model, path=path, file_size=size, stripped=count > 0, warnings=_model_warnings(model),
                      view=view)
-    _check_external(lm, base=path.parent)
+    _check_external(lm, path.parent, tensors)
     return lm
 
 
@@ -742,7 +748,8 @@ def _iter_tensors(graph):
             yield st.values
             yield st.indices
     for node in graph.node:
-        yield from _attr_tensors(node)
+        if node.attribute:
+            yield from _attr_tensors(node)
 
 
 def iter_all_tensors(model: ox.ModelProto):
@@ -873,8 +880,8 @@ def _data_mismatch(t: ox.TensorProto) -> str | None:
     return f"declares dims {list(t.dims)} of {dtype} ({expected} bytes) but holds {got} bytes"
 
 
-def _check_tensor_data(model: ox.ModelProto, label: str) -> None:
-    for t in iter_all_tensors(model):
+def _check_tensor_data(model: ox.ModelProto, label: str, tensors=None) -> None:
+    for t in iter_all_tensors(model) if tensors is None else tensors:
         why = _data_mismatch(t)
         if why:
             name = f"tensor {t.name!r}" if t.name else "an unnamed tensor"
@@ -887,7 +894,7 @@ def _has_data(t: ox.TensorProto) -> bool:
     )
 
 
-def _check_declared_sizes(model: ox.ModelProto, label: str, holds) -> None:
+def _check_declared_sizes(model: ox.ModelProto, label: str, holds, tensors=None) -> None:
     """A tensor declared without data (dims and dtype only) may not claim more bytes than the
     file that declares it holds: a 200-byte file declaring a terabyte is refused before
     anything (shape inference, folding, onnxruntime) sizes a buffer from it.
@@ -895,7 +902,7 @@ def _check_declared_sizes(model: ox.ModelProto, label: str, holds) -> None:
     ``holds``: the file's size, or a callable giving it (computed only when needed).
     """
     initializers = {id(t) for t in model.graph.initializer}
-    for t in iter_all_tensors(model):
+    for t in iter_all_tensors(model) if tensors is None else tensors:
         if _has_data(t):
             continue
         need = _tensor_nbytes(t)
@@ -910,9 +917,9 @@ def _check_declared_sizes(model: ox.ModelProto, label: str, holds) -> None:
                              f"the file holds {holds}")
 
 
-def _check_external(lm: LoadedModel, base: Path | None) -> None:
+def _check_external(lm: LoadedModel, base: Path | None, tensors=None) -> None:
     sizes: dict[str, int] = {}
-    for t in iter_all_tensors(lm.model):
+    for t in iter_all_tensors(lm.model) if tensors is None else tensors:
         info = external_info(t)
         if info is None:
             continue

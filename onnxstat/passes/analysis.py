@@ -103,7 +103,7 @@ class Analyzer:
         self.opsets = {norm_domain(o.domain): o.version for o in lm.model.opset_import}
         self.out = Analysis()
         self.seen_weights: set[str] = set()
-        self._tensors: dict[tuple[str, str], tuple] = {}
+        self._tensors: dict[str, dict[str, tuple]] = {}  # scope -> tensor name -> slot
         self._entries: dict[tuple, Any] = {}
         self._memo: dict[tuple, Cost] = {}
         #: sparse initializers: weight key -> bytes stored (values + indices)
@@ -113,18 +113,21 @@ class Analyzer:
 
     # -- tensors -----------------------------------------------------------
     def _slot(self, path: str, name: str, weights: dict[str, str]) -> tuple:
-        """``(TensorInfo or None, its (name, dtype, shape) record, its part of a memo key)``,
-        made once per tensor and scope."""
-        key = (path, name)
-        s = self._tensors.get(key)
+        """``(TensorInfo or None, its (name, dtype, shape) record, its part of a memo key as an
+        input, as an output)``, made once per tensor and scope."""
+        table = self._tensors.get(path)
+        if table is None:
+            table = self._tensors[path] = {}
+        s = table.get(name)
         if s is None or (s[0] is not None and s[0].is_weight != (name in weights)):
             if not name:
-                s = (None, (name, "undefined", None), None)
+                s = (None, (name, "undefined", None), None, None)
             else:
                 t = self._new_tensor(path, name, weights)
                 s = (t, (t.name, t.dtype, t.shape),
-                     (t.dtype, t.shape, t.is_const, t.is_weight, t.name if t.is_const else None))
-            self._tensors[key] = s
+                     (t.dtype, t.shape, t.is_const, t.is_weight, t.name if t.is_const else None),
+                     (t.dtype, t.shape))
+            table[name] = s
         return s
 
     def _new_tensor(self, path: str, name: str, weights: dict[str, str]) -> TensorInfo:
@@ -182,8 +185,19 @@ class Analyzer:
 
     def _node(self, view, path, node, label, weights, repeat) -> list[NodeCost]:
         slot = self._slot
-        ins = tuple([slot(path, x, weights) for x in node.input])
-        outs = tuple([slot(path, x, weights) for x in node.output])
+        table = self._tensors.get(path) or {}
+        ins = []
+        for x in node.input:
+            s = table.get(x)
+            if s is None or (s[0] is not None and s[0].is_weight != (x in weights)):
+                s = slot(path, x, weights)
+            ins.append(s)
+        outs = []
+        for x in node.output:
+            s = table.get(x)
+            if s is None or (s[0] is not None and s[0].is_weight != (x in weights)):
+                s = slot(path, x, weights)
+            outs.append(s)
         dom = node.domain
         domain = "" if not dom or dom == "ai.onnx" else dom
         op_type = node.op_type
@@ -217,7 +231,7 @@ class Analyzer:
         # a handler is a pure function of its context: nodes of one form share one cost record
         key = (entry.fn, domain, op_type, opset,
                tuple([(a.name, a.SerializeToString()) for a in node.attribute]) if node.attribute else (),
-               tuple([s[2] for s in ins]), tuple([None if s[0] is None else s[1][1:] for s in outs]))
+               tuple([s[2] for s in ins]), tuple([s[3] for s in outs]))
         try:
             cost = self._memo.get(key)
         except TypeError:  # an unhashable dim: no sharing

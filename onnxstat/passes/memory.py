@@ -143,8 +143,16 @@ def peak_activation(res: ProfileResult) -> MemoryResult:
     weights: set[str] = set()
     unknown: list[str] = []
 
+    sizes: dict = {}  # (dtype, shape) -> bytes: a graph has few distinct tensor types
+
     def new_buffer(name: str, dtype: str, shape, step: int, scope: tuple[int, ...]) -> None:
-        b = tensor_bytes(dtype, shape)
+        key = (dtype, shape)
+        try:
+            b = sizes[key]
+        except KeyError:
+            b = sizes[key] = tensor_bytes(dtype, shape)
+        except TypeError:  # an unhashable dim
+            b = tensor_bytes(dtype, shape)
         if b is None:
             unknown.append(name)
             b = 0

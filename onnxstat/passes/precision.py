@@ -113,6 +113,8 @@ def attribute_precision(res: ProfileResult) -> None:
 
     Idempotent: running it twice gives the same result.
     """
+    if not any(n.op_type in DQ_OPS for n in res.nodes):
+        return  # both rules start from a DequantizeLinear
     producer: dict[str, NodeCost] = {}
     consumers: dict[str, list[NodeCost]] = {}
     for n in res.nodes:
