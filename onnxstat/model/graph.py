@@ -64,6 +64,11 @@ class GraphView:
     output_names: list[str] = field(default_factory=list)
     producer: dict[str, int] = field(default_factory=dict)
     consumers: dict[str, list[int]] = field(default_factory=dict)
+    #: per node (file order): its input and output names, read from the message once (every
+    #: read of a protobuf string field makes a new str), and whether it has attributes
+    inputs: list[tuple[str, ...]] = field(default_factory=list)
+    outputs: list[tuple[str, ...]] = field(default_factory=list)
+    has_attrs: list[bool] = field(default_factory=list)
 
     @property
     def nodes(self) -> list[ox.NodeProto]:
@@ -92,8 +97,15 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
     # not known yet (a node later in the file, or nothing) is looked at again after the
     # walk, in order: the errors are those of a walk that first saw every write.
     later: list[tuple[int, str, bool]] = []  # (node, name, read by a subgraph)
+    v_inputs, v_outputs, v_attrs = v.inputs, v.outputs, v.has_attrs
     for i, n in enumerate(nodes):
-        for x in n.input:
+        ins = tuple(n.input)
+        outs = tuple(n.output)
+        has_attrs = len(n.attribute) > 0
+        v_inputs.append(ins)
+        v_outputs.append(outs)
+        v_attrs.append(has_attrs)
+        for x in ins:
             if not x:
                 continue
             users = consumers.get(x)
@@ -103,13 +115,13 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
                 users.append(i)
             if x not in producer and x not in available:
                 later.append((i, x, False))
-        if n.attribute:
+        if has_attrs:
             for _, g in subgraphs(n):
                 for x in _used_outer_names(g):
                     if x not in producer and x not in available:
                         later.append((i, x, True))
                     consumers.setdefault(x, []).append(i)
-        for o in n.output:
+        for o in outs:
             if not o:
                 continue
             if o in producer:
@@ -119,7 +131,7 @@ def build_view(graph: ox.GraphProto, path: str = "", outer: frozenset[str] = fro
             if o in defined_static:
                 raise ModelError(f"node {labels[i]!r} output {o!r} has the name of a graph input or initializer{v.where()}")
             producer[o] = i
-            if n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
+            if has_attrs and n.op_type == "Constant" and n.domain in ("", "ai.onnx"):
                 for at in n.attribute:
                     if at.name == "value" and at.type == ox.AttributeProto.TENSOR:
                         constants[o] = at.t

@@ -164,24 +164,32 @@ def _check_scan(node: ox.NodeProto, label: str, opset: int) -> None:
 def _check_graph(graph: ox.GraphProto, opsets: Mapping[str, int], functions: set, where: str,
                  known: Mapping[str, tuple]) -> None:
     known = _dims_of(graph, known)
+    at_opset: dict[str, bool] = {}  # op type -> in the model's ai.onnx opset
     for k, node in enumerate(graph.node):
-        domain = _ONNX_DOMAINS.get(node.domain)
-        label = _label(node, k)
-        if domain is not None and "" in opsets and (node.domain, node.op_type) not in functions:
-            opset = opsets[""]
-            if not _at_opset(node.op_type, opset, ""):
-                first = _newest_since(node.op_type, "")
-                if first is not None and first > opset:
-                    raise ModelError(
-                        f"{label}{where} is not in ai.onnx opset {opset}: {node.op_type} exists from opset {first} "
-                        f"(raise the model's opset, or replace the op)"
-                    )
-            if node.op_type in _GROUPED:
-                _check_group(node, label + where, known)
-            if node.op_type in _WINDOWED:
-                _check_window(node, label + where)
-            if node.op_type == "Scan":
-                _check_scan(node, label + where, opset)
+        node_domain = node.domain
+        domain = _ONNX_DOMAINS.get(node_domain)
+        if domain is not None and "" in opsets:
+            op = node.op_type
+            if (node_domain, op) not in functions:
+                opset = opsets[""]
+                ok = at_opset.get(op)
+                if ok is None:
+                    ok = at_opset[op] = _at_opset(op, opset, "")
+                if not ok:
+                    first = _newest_since(op, "")
+                    if first is not None and first > opset:
+                        raise ModelError(
+                            f"{_label(node, k)}{where} is not in ai.onnx opset {opset}: {op} exists from opset {first} "
+                            f"(raise the model's opset, or replace the op)"
+                        )
+                if op in _GROUPED:
+                    _check_group(node, _label(node, k) + where, known)
+                if op in _WINDOWED:
+                    _check_window(node, _label(node, k) + where)
+                if op == "Scan":
+                    _check_scan(node, _label(node, k) + where, opset)
+        if not node.attribute:
+            continue
         for attr_name, sub in subgraphs(node):
             name = node.name or f"{node.op_type}_{k}"
             _check_graph(sub, opsets, functions, f" in subgraph {name}/{attr_name}", known)

@@ -158,7 +158,7 @@ class Analyzer:
         nodes = view.graph.node
         labels = view.labels
         for i in view.order:
-            produced.extend(self._node(view, path, nodes[i], labels[i], weights, repeat))
+            produced.extend(self._node(view, path, nodes[i], labels[i], weights, repeat, i))
         return produced
 
     def _context(self, node: ox.NodeProto, label: str, ins: tuple, outs: tuple) -> NodeContext:
@@ -183,17 +183,17 @@ class Analyzer:
             e = self._entries[key] = REGISTRY.lookup(domain, op_type, opset)
             return e
 
-    def _node(self, view, path, node, label, weights, repeat) -> list[NodeCost]:
+    def _node(self, view, path, node, label, weights, repeat, index) -> list[NodeCost]:
         slot = self._slot
         table = self._tensors.get(path) or {}
         ins = []
-        for x in node.input:
+        for x in view.inputs[index]:
             s = table.get(x)
             if s is None or (s[0] is not None and s[0].is_weight != (x in weights)):
                 s = slot(path, x, weights)
             ins.append(s)
         outs = []
-        for x in node.output:
+        for x in view.outputs[index]:
             s = table.get(x)
             if s is None or (s[0] is not None and s[0].is_weight != (x in weights)):
                 s = slot(path, x, weights)
@@ -229,8 +229,9 @@ class Analyzer:
             return [rec]
         rec.kind = entry.kind
         # a handler is a pure function of its context: nodes of one form share one cost record
+        has_attrs = view.has_attrs[index]
         key = (entry.fn, domain, op_type, opset,
-               tuple([(a.name, a.SerializeToString()) for a in node.attribute]) if node.attribute else (),
+               tuple([(a.name, a.SerializeToString()) for a in node.attribute]) if has_attrs else (),
                tuple([s[2] for s in ins]), tuple([s[3] for s in outs]))
         try:
             cost = self._memo.get(key)
@@ -252,7 +253,7 @@ class Analyzer:
             if key is not None and not cost.notes and len(self._memo) < 200_000:
                 self._memo[key] = cost
         self._apply(rec, cost, weights, repeat)
-        if not node.attribute:
+        if not has_attrs:
             return [rec]
         subs = list(subgraphs(node))
         if not subs:

@@ -368,10 +368,12 @@ class _Resolver:
     def run_graph(self, view: GraphView, scope: _Scope, declared: Mapping[str, ValueType]) -> None:
         nodes = view.graph.node
         labels = view.labels
+        outputs, has_attrs = view.outputs, view.has_attrs
         for i in view.order:
             node = nodes[i]
             label = labels[i]
-            self.node(node, label, f"{scope.path}/{label}" if scope.path else label, scope, declared)
+            self.node(node, label, f"{scope.path}/{label}" if scope.path else label, scope, declared,
+                      outputs[i], has_attrs[i])
 
     def subgraph(self, g: ox.GraphProto, path: str, parent: _Scope, formal: list, formal_values: Mapping[str, Any] = {},
                  formal_raw: list | None = None) -> _Scope:
@@ -402,7 +404,8 @@ class _Resolver:
         return scope
 
     # -- one node ------------------------------------------------------------
-    def node(self, node: ox.NodeProto, label: str, full: str, scope: _Scope, declared) -> None:
+    def node(self, node: ox.NodeProto, label: str, full: str, scope: _Scope, declared, outs=None,
+             has_attrs: bool = True) -> None:
         dom = node.domain
         domain = "" if not dom or dom == "ai.onnx" else dom
         op = node.op_type
@@ -411,13 +414,14 @@ class _Resolver:
 
             resolve_control_flow(self, node, full, scope)
             return
-        outs = node.output
+        if outs is None:
+            outs = tuple(node.output)
         folded = None
         if not domain and op in FOLD_OPS:
             folded = self.fold(node, full, scope)
             if op == "Reshape" and scope.parent is None and len(node.input) > 1:
                 _check_reshape(node, full, scope)
-        if node.attribute and any(a.type in GRAPH_ATTRS for a in node.attribute):
+        if has_attrs and node.attribute and any(a.type in GRAPH_ATTRS for a in node.attribute):
             from .control_flow import resolve_other_subgraphs
 
             resolve_other_subgraphs(self, node, full, scope)
