@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._gc import gc_paused
-from .passes.analysis import Counts, NodeCost
+from .passes.records import Counts, NodeCost
 
 SCHEMA = "onnxstat.profile/1"
 

@@ -33,7 +33,6 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 #: modules over the limit that do not yet say why they are long
 KNOWN_LONG_MODULES: set[str] = {
-    "onnxstat.passes.analysis",
     "onnxstat.model.loader",
     "onnxstat.shapes.resolve",
 }
@@ -41,7 +40,6 @@ KNOWN_LONG_MODULES: set[str] = {
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
     ("onnxstat.shapes.fold", "_fold"),
-    ("onnxstat.passes.memory", "peak_activation"),
 }
 
 

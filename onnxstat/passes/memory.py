@@ -127,8 +127,57 @@ def _spans(res: ProfileResult) -> tuple[list[int], list[tuple[int, ...]]]:
     return end, ancestors
 
 
+def _timeline(n: int, buf_bytes: list[int], birth: list[int], death: list[int]) -> tuple[int, list[int]]:
+    """Bytes live before the first node (the inputs) and at each of the ``n`` steps: a
+    difference array over steps -1 .. n-1 (index + 1)."""
+    diff = [0] * (n + 2)
+    for b in range(len(buf_bytes)):
+        diff[birth[b] + 1] += buf_bytes[b]
+        d = min(death[b], n - 1)
+        diff[d + 2] -= buf_bytes[b]
+    running = diff[0]
+    input_bytes = running
+    timeline: list[int] = []
+    for i in range(n):
+        running += diff[i + 1]
+        timeline.append(running)
+    return input_bytes, timeline
+
+
+def _result(res: ProfileResult, buf_name: list[str], buf_bytes: list[int], birth: list[int], death: list[int],
+            input_bytes: int, timeline: list[int], unknown: list[str]) -> MemoryResult:
+    """The peak, where it is, and what is live there."""
+    nodes = res.nodes
+    n = len(nodes)
+    if n == 0:
+        live = sorted(((buf_name[b], buf_bytes[b]) for b in range(len(buf_name))), key=lambda t: (-t[1], t[0]))
+        return MemoryResult(input_bytes, None, live, [], res.totals.weight_bytes, input_bytes, unknown)
+    peak = max(timeline)
+    at = timeline.index(peak)
+    if input_bytes > peak:  # cannot happen (inputs live at least until step 0) but keep it honest
+        peak, at = input_bytes, 0
+    live = [
+        (buf_name[b], buf_bytes[b])
+        for b in range(len(buf_name))
+        if birth[b] <= at <= death[b]
+    ]
+    live.sort(key=lambda t: (-t[1], t[0]))
+    return MemoryResult(
+        peak_bytes=peak,
+        peak_at_node=nodes[at].path,
+        live_tensors=live,
+        timeline=timeline,
+        weight_bytes=res.totals.weight_bytes,
+        input_bytes=input_bytes,
+        unknown_tensors=unknown,
+    )
+
+
 def peak_activation(res: ProfileResult) -> MemoryResult:
-    """Peak activation memory of ``res`` (see the module docstring for the rules)."""
+    """Peak activation memory of ``res`` (see the module docstring for the rules).
+
+    size: one walk over the nodes whose closures share the buffer tables (names, bytes,
+    birth, death, scope); split further, every part would take all of them."""
     nodes = res.nodes
     n = len(nodes)
     end, ancestors = _spans(res)
@@ -213,41 +262,8 @@ def peak_activation(res: ProfileResult) -> MemoryResult:
         if b is not None:
             death[b] = last
 
-    # difference array over steps -1 .. n-1 (index + 1)
-    diff = [0] * (n + 2)
-    for b in range(len(buf_name)):
-        diff[birth[b] + 1] += buf_bytes[b]
-        d = min(death[b], n - 1)
-        diff[d + 2] -= buf_bytes[b]
-    running = diff[0]
-    input_bytes = running
-    timeline: list[int] = []
-    for i in range(n):
-        running += diff[i + 1]
-        timeline.append(running)
-
-    if n == 0:
-        live = sorted(((buf_name[b], buf_bytes[b]) for b in range(len(buf_name))), key=lambda t: (-t[1], t[0]))
-        return MemoryResult(input_bytes, None, live, [], res.totals.weight_bytes, input_bytes, unknown)
-    peak = max(timeline)
-    at = timeline.index(peak)
-    if input_bytes > peak:  # cannot happen (inputs live at least until step 0) but keep it honest
-        peak, at = input_bytes, 0
-    live = [
-        (buf_name[b], buf_bytes[b])
-        for b in range(len(buf_name))
-        if birth[b] <= at <= death[b]
-    ]
-    live.sort(key=lambda t: (-t[1], t[0]))
-    return MemoryResult(
-        peak_bytes=peak,
-        peak_at_node=nodes[at].path,
-        live_tensors=live,
-        timeline=timeline,
-        weight_bytes=res.totals.weight_bytes,
-        input_bytes=input_bytes,
-        unknown_tensors=unknown,
-    )
+    input_bytes, timeline = _timeline(n, buf_bytes, birth, death)
+    return _result(res, buf_name, buf_bytes, birth, death, input_bytes, timeline, unknown)
 
 
 __all__ = ["MemoryResult", "peak_activation", "tensor_bytes"]

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from .analysis import COUNT_FIELDS, Counts, NodeCost
+from .records import COUNT_FIELDS, Counts, NodeCost
 
 OWN = "(own nodes)"
 #: an element of a module list: layer.3, layers_3, block-3, h.3, or a bare index 3 (not conv1:
