@@ -223,15 +223,19 @@ def _range(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo} to {hi}"
 
 
-def check_node(node: ox.NodeProto, label: str, opsets: dict[str, int], where: str = "") -> None:
+def check_node(node: ox.NodeProto, label: str, opsets: dict[str, int], where: str = "",
+               n_in: int | None = None, n_out: int | None = None, has_attrs: bool = True) -> None:
     """Raise ModelError when a node contradicts its ONNX schema (op type, input and
-    output counts, required attributes, attribute types)."""
-    if not node.op_type:
+    output counts, required attributes, attribute types).  ``n_in``, ``n_out`` and
+    ``has_attrs``: what the graph view read of the node already."""
+    op_type = node.op_type
+    if not op_type:
         raise ModelError(f"node {label!r} has no op_type{where}")
+    domain = node.domain
     # a node of the same form as one checked already passes (a graph repeats a few forms)
-    key = (node.domain, node.op_type, len(node.input), len(node.output),
-           tuple((a.name, a.type, a.ref_attr_name) for a in node.attribute) if node.attribute else (),
-           opsets.get(_ONNX_DOMAINS.get(node.domain, node.domain)))
+    key = (domain, op_type, len(node.input) if n_in is None else n_in, len(node.output) if n_out is None else n_out,
+           tuple((a.name, a.type, a.ref_attr_name) for a in node.attribute) if has_attrs and node.attribute else (),
+           opsets.get(_ONNX_DOMAINS.get(domain, domain)))
     if key in _CHECKED:
         return
     _check_node(node, label, opsets, where)
@@ -303,10 +307,11 @@ def _check_graph(graph: ox.GraphProto, path: str, outer: frozenset[str], opsets:
         seen_in.add(i.name)
     view = build_view(graph, path, outer)
     visible = frozenset(outer | set(view.initializers) | set(view.sparse) | set(view.producer) | seen_in)
+    labels, inputs, outputs, has_attrs = view.labels, view.inputs, view.outputs, view.has_attrs
     for k, node in enumerate(graph.node):
-        label = view.labels[k]
-        check_node(node, label, opsets, where)
-        if not node.attribute:
+        label = labels[k]
+        check_node(node, label, opsets, where, len(inputs[k]), len(outputs[k]), has_attrs[k])
+        if not has_attrs[k]:
             continue
         for attr_name, sub in subgraphs(node):
             sub_path = f"{path}/{label}/{attr_name}" if path else f"{label}/{attr_name}"

@@ -492,6 +492,24 @@ def _bad_text_field(msg, where: str) -> str | None:
     return where + "".join(reversed(path))
 
 
+_NODE_DESCRIPTOR = ox.NodeProto.DESCRIPTOR
+
+
+def _plain_node_ok(node) -> bool:
+    """A node whose set fields are all text (names, op type, inputs, outputs) and valid: the
+    common case, decided without the general walk (False: walk it)."""
+    for fd, value in node.ListFields():
+        tv = type(value)
+        if tv is str:
+            continue
+        if tv is bytes or fd.type != _TYPE_STRING:
+            return False
+        for v in value:
+            if type(v) is not str:
+                return False
+    return True
+
+
 def _bad_text_path(msg) -> list | None:
     """The path to the first non-UTF-8 string below ``msg``, innermost part first."""
     for fd, value in msg.ListFields():
@@ -512,7 +530,10 @@ def _bad_text_path(msg) -> list | None:
                     bad.append(f".{fd.name}")
                     return bad
                 continue
+            plain = fd.message_type is _NODE_DESCRIPTOR
             for i, m in enumerate(value):
+                if plain and _plain_node_ok(m):
+                    continue
                 bad = _bad_text_path(m)
                 if bad is not None:
                     label = f".{fd.name}[{i}]"
