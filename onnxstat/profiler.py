@@ -19,7 +19,7 @@ from .shapes.resolve import parse_shape, resolve
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
 
-def _norm_input_shapes(input_shapes: Mapping[str, Any] | None) -> dict[str, tuple[int, ...]]:
+def norm_input_shapes(input_shapes: Mapping[str, Any] | None) -> dict[str, tuple[int, ...]]:
     out = {}
     for name, shape in (input_shapes or {}).items():
         if isinstance(shape, str):
@@ -34,7 +34,7 @@ def _norm_input_shapes(input_shapes: Mapping[str, Any] | None) -> dict[str, tupl
     return out
 
 
-def _norm_dims(dims: Mapping[str, Any] | None) -> dict[str, int]:
+def norm_dims(dims: Mapping[str, Any] | None) -> dict[str, int]:
     out = {}
     for name, value in (dims or {}).items():
         try:
@@ -47,7 +47,7 @@ def _norm_dims(dims: Mapping[str, Any] | None) -> dict[str, int]:
     return out
 
 
-def _check_opsets(lm: LoadedModel) -> None:
+def check_opsets(lm: LoadedModel) -> None:
     latest = ox.opset_version()
     for o in lm.model.opset_import:
         d = norm_domain(o.domain)
@@ -90,8 +90,8 @@ def profile(
     >>> res = onnxstat.profile("model.onnx", input_shapes={"input": (1, 3, 224, 224)})
     >>> res.totals.macs, res.totals.params, res.to_dict()["schema"]
     """
-    input_shapes = _norm_input_shapes(input_shapes)
-    dims = _norm_dims(dims)
+    input_shapes = norm_input_shapes(input_shapes)
+    dims = norm_dims(dims)
     if custom_handlers:
         from .plugins import registered, specs_of
 
@@ -122,7 +122,7 @@ def profile(
 
 def _profile(lm: LoadedModel, input_shapes, dims, simplify: bool, shape_source: str, device: Any,
              values: dict) -> ProfileResult:
-    _check_opsets(lm)
+    check_opsets(lm)
     check_model(lm.model, str(lm.path) if lm.path is not None else None)
     check_input_values(lm.model, values)
     warnings = list(lm.warnings)

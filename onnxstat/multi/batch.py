@@ -304,11 +304,11 @@ def profile_many(
     of single models are recorded in their rows; bad arguments (no model found,
     a bad shape or job count) raise :class:`UsageError` before any work.
     """
-    from ..profiler import _norm_dims, _norm_input_shapes
+    from ..profiler import norm_dims, norm_input_shapes
 
     files = expand_paths(paths)
-    input_shapes = _norm_input_shapes(input_shapes)
-    dims = _norm_dims(dims)
+    input_shapes = norm_input_shapes(input_shapes)
+    dims = norm_dims(dims)
     if shape_source not in ("onnx", "ort", "auto"):
         raise UsageError(f"unknown shape source {shape_source!r}: use 'onnx', 'ort' or 'auto'")
     n_jobs = _norm_jobs(jobs, len(files))

@@ -239,11 +239,11 @@ def sweep(
     >>> [r["flops"] for r in sw.rows]
     """
     from ..model.loader import load
-    from ..profiler import _norm_dims, _norm_input_shapes
+    from ..profiler import norm_dims, norm_input_shapes
 
     grid = _check_grid(grid)
-    input_shapes = _norm_input_shapes(input_shapes)
-    dims = _norm_dims(dims)
+    input_shapes = norm_input_shapes(input_shapes)
+    dims = norm_dims(dims)
     both = [d for d in grid if d in dims]
     if both:
         raise UsageError(f"{', '.join(both)} given both as --dim and --sweep")
@@ -286,12 +286,12 @@ def sweep(
 
 def _check_swept_dims(lm, grid: Mapping[str, Sequence[int]], input_shapes, dims) -> None:
     """Every swept dim must be a symbolic input dim that --input-shape/--dim leave free."""
-    from ..passes.symbolic import _input_dim_names, model_symbols
+    from ..passes.symbolic import input_dim_names, model_symbols
 
     free = model_symbols(lm, input_shapes, dims)
     unknown = [d for d in grid if d not in free]
     if unknown:
-        all_dims = sorted(_input_dim_names(lm))
+        all_dims = sorted(input_dim_names(lm))
         fixed = [d for d in unknown if d in all_dims]
         if fixed:
             raise UsageError(f"--sweep {fixed[0]}: that dim is fixed by --input-shape")

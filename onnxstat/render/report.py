@@ -49,7 +49,7 @@ from .report_sections import (  # noqa: F401
     roofline_view,
     summary_cards,
 )
-from .report_values import JS_MAX_SAFE, _fmt_seconds, _num, exact, js_value, script_json  # noqa: F401
+from .report_values import JS_MAX_SAFE, _num, exact, fmt_seconds, js_value, script_json  # noqa: F401
 
 # --------------------------------------------------------------------------- building
 

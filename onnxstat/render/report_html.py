@@ -29,7 +29,7 @@ from .report_sections import (
     roofline_view,
     summary_cards,
 )
-from .report_values import _fmt_seconds, _model_name, exact, js_value, script_json
+from .report_values import _model_name, exact, fmt_seconds, js_value, script_json
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -49,7 +49,7 @@ def _env():
     env.filters["shape"] = units.shape
     env.filters["exact"] = exact
     env.filters["ms"] = units.ms
-    env.filters["seconds"] = _fmt_seconds
+    env.filters["seconds"] = fmt_seconds
     return env
 
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from . import units
 from .report_compare import compare_view
-from .report_values import _fmt_seconds, _io_text, _nb, _num, _op_label, _shape_text, exact, js_value
+from .report_values import _io_text, _nb, _num, _op_label, _shape_text, exact, fmt_seconds, js_value
 
 # --------------------------------------------------------------------------- summary cards
 
@@ -59,7 +59,7 @@ def summary_cards(profile: Mapping, bench: Mapping | None = None, roofline: Mapp
     if roofline:
         lat_s = roofline_totals(roofline).get("roofline_latency_s")
         dev = roofline_device(roofline).get("name") or ""
-        card("roofline_latency_s", "Roofline estimate", lat_s, _fmt_seconds(lat_s),
+        card("roofline_latency_s", "Roofline estimate", lat_s, fmt_seconds(lat_s),
              sub=f"lower bound on {dev}" if dev else "lower bound", exact_text="")
     return cards
 
@@ -119,7 +119,7 @@ def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
     for key, label in (("roofline_latency_s", "Roofline latency"), ("compute_bound_time_s", "Compute-bound time"),
                        ("memory_bound_time_s", "Memory-bound time"), ("measured_latency_s", "Measured latency (mean)")):
         if _num(tot.get(key)) is not None:
-            total_rows.append((key, label, _fmt_seconds(tot[key]), exact(tot[key])))
+            total_rows.append((key, label, fmt_seconds(tot[key]), exact(tot[key])))
     if _num(tot.get("efficiency_pct")) is not None:
         total_rows.append(("efficiency_pct", "Efficiency (roofline / measured)", f"{_num(tot['efficiency_pct']):.1f}%",
                            exact(tot["efficiency_pct"])))
@@ -134,7 +134,7 @@ def roofline_view(roofline: Mapping, svg: str | None = None) -> dict:
         ops.append({
             "label": _op_label(r.get("domain"), r.get("op_type", "?")), "count": r.get("count"),
             "intensity": "-" if _num(r.get("intensity")) is None else f"{_num(r['intensity']):.2f}",
-            "time": _fmt_seconds(r.get("roofline_time_s")), "time_exact": exact(r.get("roofline_time_s")),
+            "time": fmt_seconds(r.get("roofline_time_s")), "time_exact": exact(r.get("roofline_time_s")),
             "share": "-" if _num(r.get("roofline_time_share")) is None else f"{100 * _num(r['roofline_time_share']):.1f}%",
             "share_frac": _num(r.get("roofline_time_share")) or 0.0,
             "compute": r.get("compute_bound_nodes", 0), "memory": r.get("memory_bound_nodes", 0),

@@ -78,7 +78,7 @@ def _op_label(domain: str | None, op_type: str) -> str:
     return f"{d}::{op_type}" if d not in ("", "ai.onnx") else op_type
 
 
-def _fmt_seconds(s: Any) -> str:
+def fmt_seconds(s: Any) -> str:
     v = _num(s)
     if v is None:
         return "-"

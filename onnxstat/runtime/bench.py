@@ -89,12 +89,10 @@ from .session import (
     SessionSpec,
     TimingPlan,
     check_used_providers,
-    create_session,
     host_runner,
     load_ort,
     make_runner,
     make_session_options,
-    one_line,
     parse_providers,
     plan_providers,
     plan_timing,
@@ -103,12 +101,6 @@ from .session import (
     short_name,
 )
 from .timing import Timing, batch_size, fps_of, latency_stats, percentile, throughput_of, time_runs, time_session
-
-#: the names other modules knew before the split (llm.py and fidelity.py import them from here)
-_ort = load_ort
-_one_line = one_line
-_create_session = create_session
-
 
 # --------------------------------------------------------------------------- bench()
 
@@ -136,7 +128,7 @@ def bench(
     >>> b = onnxstat.bench("model.onnx", dims={"batch": 1}, runs=50)
     >>> b.mean_ms, b.fps, b.providers_used
     """
-    from ..profiler import _norm_dims, _norm_input_shapes
+    from ..profiler import norm_dims, norm_input_shapes
 
     opts = merge_options(options, overrides, "bench")
     _check_options(opts)
@@ -145,8 +137,8 @@ def bench(
     requested = parse_providers(opts.providers)
     if opts.save_optimized is not None:
         check_output_path(opts.save_optimized)
-    input_shapes = _norm_input_shapes(input_shapes)
-    dims = _norm_dims(dims)
+    input_shapes = norm_input_shapes(input_shapes)
+    dims = norm_dims(dims)
 
     ort = load_ort()
     available = (list(opts.available_providers) if opts.available_providers is not None

@@ -129,10 +129,10 @@ def host_info(ort_version: str) -> dict[str, Any]:
     """What every bench JSON records about the machine: CPU model, cores, onnxruntime version."""
     import platform
 
-    from ..passes.roofline import _cpu_name
+    from ..passes.roofline import cpu_name
 
     return {
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "logical_cores": os.cpu_count() or 1,
         "usable_cores": usable_cores(),
         "machine": platform.machine(),

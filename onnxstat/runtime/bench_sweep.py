@@ -222,15 +222,15 @@ def bench_sweep(model: Any, grid: Mapping[str, Sequence[Any]], input_shapes: Map
     is called after each configuration (progress).
     """
     from ..model.loader import load
-    from ..profiler import _norm_dims, _norm_input_shapes
+    from ..profiler import norm_dims, norm_input_shapes
     from .inputs import model_inputs
 
     base = options or BenchOptions()
     if not isinstance(grid, Mapping) or not grid:
         raise UsageError("a sweep needs at least one parameter, e.g. batch=1,2,4")
     grid = {_canonical(k): list(v) for k, v in grid.items()}
-    input_shapes = _norm_input_shapes(input_shapes)
-    dims = _norm_dims(dims)
+    input_shapes = norm_input_shapes(input_shapes)
+    dims = norm_dims(dims)
     if math.prod(len(v) for v in grid.values()) > MAX_ROWS:
         raise UsageError(f"the sweep has more than {MAX_ROWS} configurations")
     for name in grid:

@@ -115,9 +115,10 @@ def output_metrics(name: str, refs: Sequence[np.ndarray], ys: Sequence[np.ndarra
 
 def _session(source, label: str, extra_outputs: Sequence[str] = ()):
     """A CPU session for ``source`` (path or ModelProto); ``extra_outputs`` become graph outputs."""
-    from .bench import _create_session, _ort, make_session_options
+    from .bench import make_session_options
+    from .session import create_session, load_ort
 
-    ort = _ort()
+    ort = load_ort()
     model = source
     if extra_outputs:
         model = _with_outputs(_proto(source), extra_outputs).SerializeToString()
@@ -125,7 +126,7 @@ def _session(source, label: str, extra_outputs: Sequence[str] = ()):
         model = source.SerializeToString()
     so = make_session_options(ort)
     try:
-        sess, _ns = _create_session(ort, str(model) if isinstance(model, os.PathLike) else model, so,
+        sess, _ns = create_session(ort, str(model) if isinstance(model, os.PathLike) else model, so,
                                     ["CPUExecutionProvider"], 0)
     except ModelError as exc:
         raise ModelError(f"{label}: {exc}") from None

@@ -167,15 +167,15 @@ def llm(
     ``device`` is a preset name, ``"host"`` or a :class:`onnxstat.passes.roofline.Device`.
     """
     from ..model.loader import load
-    from ..profiler import _check_opsets, _norm_dims, _norm_input_shapes
+    from ..profiler import check_opsets, norm_dims, norm_input_shapes
 
     prompt, context, generate, batch = _check_lengths(prompt, context, generate, batch)
     dev = _device(device)
-    user_shapes = _norm_input_shapes(input_shapes)
-    user_dims = _norm_dims(dims)
+    user_shapes = norm_input_shapes(input_shapes)
+    user_dims = norm_dims(dims)
 
     lm = load(model)
-    _check_opsets(lm)
+    check_opsets(lm)
     sig = detect_signature(lm, kv, past_dim, seq_dim)
     _check_free_dims(sig, user_shapes, user_dims)
     warnings: list[str] = list(lm.warnings)

@@ -147,8 +147,9 @@ def generate_bench(model, sig: Signature | None = None, *, prompt: int, generate
     binding; where the provider is absent the usual one-line fallback or error applies.
     """
     from ..model.loader import LoadedModel, load
-    from .bench import _ort, latency_stats, parse_providers, plan_providers
+    from .bench import latency_stats, parse_providers, plan_providers
     from .inputs import make_inputs
+    from .session import load_ort
 
     lm = model if isinstance(model, LoadedModel) else load(model)
     if not lm.weights_available:
@@ -157,7 +158,7 @@ def generate_bench(model, sig: Signature | None = None, *, prompt: int, generate
         sig = detect_signature(lm)
     if sig.logits is None:
         raise ModelError("no logits output recognised: the generation loop needs one")
-    ort = _ort()
+    ort = load_ort()
     requested = parse_providers(providers)
     available = list(available_providers) if available_providers is not None else list(ort.get_available_providers())
     planned, warnings = plan_providers(requested, available, ort.__version__)
@@ -197,12 +198,13 @@ def _open_loop(lm, sig: Signature, others: Mapping[str, np.ndarray], dims, ort, 
                fallback_listed: bool, threads: int | None, device_id: int, warnings: list[str]):
     """A session of the decoder on the ``planned`` providers and the loop that drives it:
     (loop, timing path, providers used); provider warnings are added to ``warnings``."""
-    from .bench import DEVICE_OF_PROVIDER, _create_session, check_used_providers, make_session_options
+    from .bench import DEVICE_OF_PROVIDER, check_used_providers, make_session_options
+    from .session import create_session
 
     source = str(lm.path) if lm.path is not None else lm.full_model().SerializeToString()
     so = make_session_options(ort, threads=threads)
     so.log_severity_level = 4  # a failing step is reported in one line below, not by onnxruntime's logger too
-    sess, _init_ns = _create_session(ort, source, so, planned, device_id)
+    sess, _init_ns = create_session(ort, source, so, planned, device_id)
     used = list(sess.get_providers())
     warnings.extend(check_used_providers(planned, used, fallback_listed=fallback_listed))
     device = DEVICE_OF_PROVIDER.get(used[0], "cpu") if used else "cpu"
@@ -223,9 +225,9 @@ def _timed_generations(loop, sig: Signature, ids: np.ndarray, generate: int, run
         try:
             tokens, p_ns, steps = run_generation(loop, sig, ids, generate)
         except Exception as exc:  # onnxruntime's errors: one line
-            from .bench import _one_line
+            from .session import one_line
 
-            raise ModelError(f"the generation loop failed in onnxruntime: {_one_line(exc)}") from None
+            raise ModelError(f"the generation loop failed in onnxruntime: {one_line(exc)}") from None
         if i < warmup:
             continue
         pre_ns.append(p_ns)

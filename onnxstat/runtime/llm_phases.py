@@ -73,12 +73,12 @@ def _cache_shape(p: KVPair, batch: int, past: int, batch_dim: Any, dims: Mapping
 
 
 def _profile_phase(lm, sig: Signature, batch: int, seq: int, past: int, input_shapes, dims):
-    from ..profiler import _norm_dims, _norm_input_shapes, _profile
+    from ..profiler import _profile, norm_dims, norm_input_shapes
     from ..result import gc_paused
 
     shapes, d, values = phase_inputs(sig, batch, seq, past, input_shapes, dims)
     with gc_paused():
-        return _profile(lm, _norm_input_shapes(shapes), _norm_dims(d), False, "onnx", None, values)
+        return _profile(lm, norm_input_shapes(shapes), norm_dims(d), False, "onnx", None, values)
 
 
 def _totals(res) -> dict[str, int]:

@@ -14,9 +14,9 @@ PHASE_HEADERS = ["Phase", "Past", "MACs", "FLOPs", "Bytes", "Roofline", "Bound",
 
 
 def _secs(s: Any) -> str:
-    from ..render.report import _fmt_seconds
+    from ..render.report import fmt_seconds
 
-    return _fmt_seconds(s)
+    return fmt_seconds(s)
 
 
 def _rate(v: float) -> str:

@@ -37,7 +37,7 @@ from .compute import (
     node_roofline,
 )
 from .device import MEMORY_ONLY_DTYPES, PRECISIONS, Device, precision_of
-from .host import HOST_CACHE_WORKING_SETS, _cpu_name, measure_host
+from .host import HOST_CACHE_WORKING_SETS, cpu_name, measure_host
 from .presets import custom_device, get_device, presets, resolve_device
 from .summary import summary_rows
 

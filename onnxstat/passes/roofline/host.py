@@ -13,7 +13,7 @@ from .device import Device
 _HOST: Device | None = None
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -82,7 +82,7 @@ def measure_host(budget_s: float = 1.0, *, refresh: bool = False) -> Device:
         if level_bw > bw:
             levels.append((float(ws), level_bw))
     threads = os.cpu_count() or 1
-    cpu = _cpu_name()
+    cpu = cpu_name()
     _HOST = Device(
         name="host (measured)",
         peaks={"fp32": gemm_rate, "fp16": None, "int8": None},

@@ -69,7 +69,7 @@ from .probes import (
     PROBE_HI,
     PROBE_LO,
     SEED,
-    _input_dim_names,
+    input_dim_names,
     model_symbols,
     n_probes,
     probe_points,

@@ -27,9 +27,9 @@ POOL = np.arange(PROBE_LO, PROBE_HI + 1, dtype=np.int64)
 
 
 def _norm(input_shapes, dims):
-    from ...profiler import _norm_dims, _norm_input_shapes
+    from ...profiler import norm_dims, norm_input_shapes
 
-    return _norm_input_shapes(input_shapes), _norm_dims(dims)
+    return norm_input_shapes(input_shapes), norm_dims(dims)
 
 
 def model_symbols(lm: LoadedModel, input_shapes: Mapping[str, Any], dims: Mapping[str, int]) -> list[str]:
@@ -49,7 +49,7 @@ def model_symbols(lm: LoadedModel, input_shapes: Mapping[str, Any], dims: Mappin
     return [d for d in out if d not in fixed]
 
 
-def _input_dim_names(lm: LoadedModel) -> set[str]:
+def input_dim_names(lm: LoadedModel) -> set[str]:
     g = lm.model.graph
     inits = {t.name for t in g.initializer}
     return {d for vi in g.input if vi.name not in inits for d in (type_of(vi.type).shape or ()) if isinstance(d, str)}
@@ -80,7 +80,7 @@ def _resolve(lm, input_shapes, dims, source: str = "onnx") -> Shapes:
     """Shapes at one probe; data-dependent sizes the caller did not give (a NonZero
     count) are taken as 1 and stay listed in ``unresolved`` as the fallback."""
     sh = resolve(lm, input_shapes, dims, source=source)
-    inputs = _input_dim_names(lm)
+    inputs = input_dim_names(lm)
     extra = {label: 1 for label in sh.unresolved if label not in inputs and label not in dims}
     if not extra:
         return sh

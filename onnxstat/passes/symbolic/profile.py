@@ -21,7 +21,7 @@ from ..analysis import Analyzer, NodeCost
 from .algebra import _ev, _is_poly, evaluate, symbol
 from .fitting import _fit_rounds
 from .formulas import _has_floor, exact, pretty, smooth, trend
-from .probes import _input_dim_names, _norm, _resolve, _run_probes, model_symbols
+from .probes import _norm, _resolve, _run_probes, input_dim_names, model_symbols
 
 #: the per-node and total metrics that get formulas (memory traffic = read + written)
 METRICS = ("macs", "flops", "params", "weight_bytes", "bytes_read", "bytes_written")
@@ -102,9 +102,9 @@ def symbolic_profile(
     """
     input_shapes, dims_all = _norm_shapes_and_dims(input_shapes, dims)
     lm = model if isinstance(model, LoadedModel) else load(model)
-    from ...profiler import _check_opsets
+    from ...profiler import check_opsets
 
-    _check_opsets(lm)
+    check_opsets(lm)
     names = model_symbols(lm, input_shapes, dims_all)
     syms = [symbol(s) for s in names]
     warnings: list[str] = list(lm.warnings)
@@ -147,7 +147,7 @@ def _fallback(lm, names, probes, sh0, bad_dims, input_shapes, dims_all, shape_so
     for label in sh0.unresolved:
         fallback[label] = 1
     # values the user gave for dims that are not input dims (NonZero counts, ...)
-    extra = {k: v for k, v in dims_all.items() if k not in _input_dim_names(lm)}
+    extra = {k: v for k, v in dims_all.items() if k not in input_dim_names(lm)}
     if extra and names:
         base = {k: v for k, v in dims_all.items() if k not in extra}
         check = _resolve(lm, input_shapes, {**base, **probes[0]}, source=shape_source)
