@@ -192,6 +192,7 @@ def nodes_json(nodes: list[NodeCost], extras: list) -> list[str]:
     from json.encoder import encode_basestring_ascii as q
 
     io_text: dict = {}
+    shape_text: dict = {}
     tails: dict = {}  # the counts' text by counts: nodes of one form have the same
     mids: dict = {}  # the text of (domain, op_type, kind, compute_dtype)
 
@@ -202,7 +203,17 @@ def nodes_json(nodes: list[NodeCost], extras: list) -> list[str]:
             s = None
         if s is None:
             a, b, c = t
-            s = f'{{"name": {q(a)}, "dtype": {q(b)}, "shape": {json.dumps(shape_json(c))}}}'
+            try:
+                shape = shape_text.get(c)
+            except TypeError:  # an unhashable dim
+                shape = None
+            if shape is None:
+                shape = json.dumps(shape_json(c))
+                try:
+                    shape_text[c] = shape
+                except TypeError:
+                    pass
+            s = f'{{"name": {q(a)}, "dtype": {q(b)}, "shape": {shape}}}'
             try:
                 io_text[t] = s
             except TypeError:
