@@ -150,12 +150,6 @@ def test_make_tensor_value_info(shape):
         "x", TensorProto.FLOAT16, shape)
 
 
-def test_make_node_with_tensor_attribute():
-    t = numpy_helper.from_array(np.arange(3, dtype=np.int64), "v")
-    assert ox.make_node("Constant", [], ["c"], value=t) == helper.make_node("Constant", [], ["c"], value=t)
-    assert ox.make_node("Identity", ["a"], ["b"]) == helper.make_node("Identity", ["a"], ["b"])
-
-
 @pytest.mark.parametrize("attr", [
     helper.make_attribute("f", 1.5), helper.make_attribute("i", 3), helper.make_attribute("s", "abc"),
     helper.make_attribute("t", numpy_helper.from_array(np.ones(2, np.float32))),

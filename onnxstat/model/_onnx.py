@@ -22,7 +22,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 _PB = "onnx.onnx_ml_pb2"
 _EXT = "onnx.onnx_cpp2py_export"
@@ -185,20 +185,6 @@ def make_tensor_value_info(name: str, elem_type: int, shape: Sequence[int | str 
             elif d is not None:
                 dim.dim_value = int(d)
     return vi
-
-
-def make_node(op_type: str, inputs: Iterable[str], outputs: Iterable[str], name: str | None = None,
-              **tensor_attrs) -> Any:
-    """A node with the given tensor-valued attributes (all the profile path builds)."""
-    node = NodeProto(op_type=op_type, input=list(inputs), output=list(outputs))
-    if name:
-        node.name = name
-    for key, value in sorted(tensor_attrs.items()):
-        a = node.attribute.add()
-        a.name = key
-        a.type = AttributeProto.TENSOR
-        a.t.CopyFrom(value)
-    return node
 
 
 # --------------------------------------------------------------------------- numpy (imported on first use)

@@ -95,11 +95,6 @@ def fmt_seconds(s: Any) -> str:
     return f"{v * 1e12:.2f} ps"
 
 
-def _fmt_rate(x: Any, unit: str) -> str:
-    v = _num(x)
-    return "-" if v is None else units.si(v, unit)
-
-
 def _nb(text: str) -> str:
     """Keep a number and its unit on one line."""
     return text.replace(" ", "\u00a0")

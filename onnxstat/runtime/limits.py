@@ -171,13 +171,6 @@ def check_tensor(what: str, dtype: str, shape, budget: int | None = None) -> Non
         )
 
 
-def check_inputs(inputs) -> None:
-    """``[(name, dtype, shape)]``: every input to be generated within the budget."""
-    budget = max_tensor_bytes()
-    for name, dtype, shape in inputs:
-        check_tensor(f"input {name!r}", dtype, shape, budget)
-
-
 def check_shapes(sh) -> None:
     """Every main-graph tensor whose shape is known (an :class:`onnxstat.shapes.resolve.Shapes`) within the budget,
     before an onnxruntime session allocates them."""

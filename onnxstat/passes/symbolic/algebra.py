@@ -215,12 +215,6 @@ def _floor_candidates(u: Sequence[int], y: Sequence[int], *, max_stride: int = M
     return out
 
 
-def _floor_affine(u, y, *, max_stride: int = MAX_STRIDE_A1, max_numer: int = MAX_NUMER):
-    """The simplest (c, m, a, b, s) of :func:`_floor_candidates`, or None."""
-    cands = _floor_candidates(u, y, max_stride=max_stride, max_numer=max_numer)
-    return cands[0] if cands else None
-
-
 def _largest_class(cols: np.ndarray) -> np.ndarray:
     """Per column: how many rows share the most common value."""
     n, c = cols.shape
