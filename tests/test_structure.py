@@ -33,7 +33,6 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 
 #: modules over the limit that do not yet say why they are long
 KNOWN_LONG_MODULES: set[str] = {
-    "onnxstat.model.loader",
     "onnxstat.shapes.resolve",
 }
 
