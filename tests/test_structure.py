@@ -35,7 +35,6 @@ KNOWN_CYCLES: set[tuple[str, ...]] = set()
 KNOWN_LONG_MODULES: set[str] = {
     "onnxstat.passes.analysis",
     "onnxstat.model.loader",
-    "onnxstat.shapes.resolve",
 }
 
 #: (module, function qualname): long functions that do not yet say why
