@@ -39,7 +39,6 @@ KNOWN_LONG_MODULES: set[str] = {
 
 #: (module, function qualname): long functions that do not yet say why
 KNOWN_LONG_FUNCTIONS: set[tuple[str, str]] = {
-    ("onnxstat.shapes.fold", "_fold"),
     ("onnxstat.passes.memory", "peak_activation"),
 }
 
