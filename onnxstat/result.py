@@ -362,10 +362,10 @@ def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
         for _key, wdtype, numel, nb in n.weights:
             params_d[wdtype] += numel
             wbytes_d[wdtype] += nb
-        key = (n.domain, n.op_type)
-        a = acc.get(key)
+        op_key = (n.domain, n.op_type)
+        a = acc.get(op_key)
         if a is None:
-            a = acc[key] = [0, kind, set(), 0, 0, 0, 0, 0, 0]
+            a = acc[op_key] = [0, kind, set(), 0, 0, 0, 0, 0, 0]
         a[0] += 1
         a[3] += macs
         a[4] += flops
@@ -378,9 +378,9 @@ def summarize(nodes: list[NodeCost]) -> tuple[Totals, list[OpTypeRow]]:
     t.macs, t.flops, t.params, t.weight_bytes, t.bytes_read, t.bytes_written = tot
     t.node_count, t.unsupported_nodes, t.unresolved_nodes = node_count, unsupported, unresolved
     rows = {
-        key: OpTypeRow(key[0], key[1], count=a[0], kind=a[1], compute_dtypes=a[2], macs=a[3], flops=a[4],
+        op_key: OpTypeRow(op_key[0], op_key[1], count=a[0], kind=a[1], compute_dtypes=a[2], macs=a[3], flops=a[4],
                        params=a[5], weight_bytes=a[6], bytes_read=a[7], bytes_written=a[8])
-        for key, a in acc.items()
+        for op_key, a in acc.items()
     }
     t.macs_by_precision = dict(macs_p)
     t.flops_by_precision = dict(flops_p)

@@ -20,7 +20,8 @@ from ..model.graph import build_view, subgraphs
 from .fold import FOLD_OPS, fold_node
 
 if TYPE_CHECKING:
-    from .resolve import _Resolver, _Scope
+    from .resolver import _Resolver
+    from .scopes import _Scope
 
 np = ox.LazyNumpy(globals())
 
@@ -32,7 +33,7 @@ TRIP_BUDGET = 300_000
 
 
 def resolve_control_flow(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
-    from .resolve import MAX_SUBGRAPH_DEPTH
+    from .resolver import MAX_SUBGRAPH_DEPTH
 
     if scope.depth >= MAX_SUBGRAPH_DEPTH:
         return
@@ -85,7 +86,7 @@ def _merge_branches(a, b):
     """Output types of two branches, either of which may run: their common part; two
     known shapes of one element count but different ranks (a flag as [] or [1]) cost
     the same downstream, and the higher rank is kept."""
-    from .resolve import merge_types
+    from .value_types import merge_types
 
     if a is not None and b is not None and a.known and b.known and len(a.shape) != len(b.shape) and a.dtype == b.dtype:
         na = nb = 1
@@ -102,7 +103,7 @@ def _merge_branches(a, b):
 
 
 def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
-    from .resolve import ValueType, merge_types
+    from .value_types import ValueType, merge_types
 
     body = dict(subgraphs(node)).get("body")
     if body is None:
@@ -165,7 +166,7 @@ def _loop(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
 
 def _varying(init: list, final: list, n_carried: int) -> list[int]:
     """Carried values whose shape after an iteration differs from before it."""
-    from .resolve import merge_types
+    from .value_types import merge_types
 
     return [k for k in range(n_carried) if k < len(init) and init[k] is not None and final[k] is not None
             and init[k].shape != final[k].shape and merge_types(init[k], final[k]) != init[k]]
@@ -333,7 +334,7 @@ def _eval(n: ox.NodeProto, ins: list, bs) -> list:
 
 def _scan(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
     from .attrs import node_attrs
-    from .resolve import ValueType, merge_types
+    from .value_types import ValueType, merge_types
 
     body = dict(subgraphs(node)).get("body")
     if body is None:
@@ -388,7 +389,8 @@ def _scan(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> Non
 def resolve_other_subgraphs(r: "_Resolver", node: ox.NodeProto, full: str, scope: "_Scope") -> None:
     """Subgraphs of ops that are not control flow (FlexAttention's score_mod / prob_mod):
     their formal inputs typed as the op feeds them."""
-    from .resolve import MAX_SUBGRAPH_DEPTH, flex_scores_type
+    from .resolver import MAX_SUBGRAPH_DEPTH
+    from .value_types import flex_scores_type
 
     if scope.depth >= MAX_SUBGRAPH_DEPTH:
         return

@@ -80,14 +80,6 @@ _ARITH = {
 #: ops whose result is boolean (not cast back to the input's dtype)
 _LOGICAL = {"Equal", "Less", "Greater", "And", "Or", "Not"}
 
-#: every op :func:`_fold` evaluates (it returns None for any other)
-FOLD_OPS = frozenset({
-    "Constant", "Shape", "Size", "Identity", "Cast", "CastLike", "Gather", "Concat", "Unsqueeze", "Squeeze",
-    "Slice", "Where", "ConstantOfShape", "Range", "Reshape", "Expand", "ReduceProd", "ReduceSum",
-    "ReduceMax", "ReduceMin", "Transpose", "Tile", *_ARITH,
-})
-
-
 class FoldError(Exception):
     """A value the model computes cannot exist (Range with delta 0): the node is wrong."""
 
@@ -107,100 +99,160 @@ def _fold(node: ox.NodeProto, ins: list, in_shapes: list) -> list | None:
     op = node.op_type
     if node.domain not in ("", "ai.onnx") or op not in FOLD_OPS:
         return None
-    if op == "Constant":  # Constants of inlined branches (the main graph's are read up front)
-        for a in node.attribute:
-            if a.name == "value" and a.type == ox.AttributeProto.TENSOR:
-                return [tensor_value(a.t)]
-            if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
-                v = ox.get_attribute_value(a)
-                return [np.array(v, dtype=np.int64 if "int" in a.name else np.float32)]
-        return None
-    if op == "Shape":
-        shp = in_shapes[0]
-        if shp is None:
-            return None
-        start, end = _attr(node, "start", 0), _attr(node, "end", None)
-        part = list(shp)[slice(start, end)]  # known dims of a partly known shape suffice
-        if any(not isinstance(d, int) for d in part):
-            return None
-        return [np.array(part, dtype=np.int64)]
-    if op == "Size":
-        shp = in_shapes[0]
-        if shp is None or any(not isinstance(d, int) for d in shp):
-            return None
-        return [np.array(int(np.prod(shp)), dtype=np.int64)]
+    first = _FROM_NODE.get(op)
+    if first is not None:  # read from the node or its input's shape, not from input values
+        return first(node, in_shapes)
     if any(x is None for x in ins[:1]) or any(x is None for x in ins if x is not _ABSENT):
         return None
     ins = [None if x is _ABSENT else x for x in ins]
     try:
-        if op == "Identity":
-            return [ins[0]]
-        if op == "Cast":
-            to = _attr(node, "to")
-            return [ins[0].astype(ox.np_dtype(to))]
-        if op == "CastLike":
-            return [ins[0].astype(np.asarray(ins[1]).dtype)]
-        if op == "Gather":
-            return [np.take(ins[0], ins[1], axis=_attr(node, "axis", 0))]
-        if op == "Concat":
-            return [np.concatenate([np.atleast_1d(x) for x in ins if x is not None], axis=_attr(node, "axis", 0))]
-        if op == "Unsqueeze":
-            axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
-            x = ins[0]
-            r = x.ndim + len(axes)
-            for a in sorted(int(a) % r for a in axes):
-                x = np.expand_dims(x, a)
-            return [x]
-        if op == "Squeeze":
-            axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
-            x = ins[0]
-            return [np.squeeze(x, axis=tuple(int(a) for a in axes)) if axes is not None else np.squeeze(x)]
-        if op == "Slice":
-            if len(ins) >= 3:
-                return [_np_slice(ins[0], ins[1], ins[2], ins[3] if len(ins) > 3 else None, ins[4] if len(ins) > 4 else None)]
-            return [_np_slice(ins[0], _attr(node, "starts"), _attr(node, "ends"), _attr(node, "axes"))]
-        if op in _ARITH:
-            a = ins[0]
-            r = np.asarray(_ARITH[op](a, ins))
-            return [r if op in _LOGICAL else r.astype(a.dtype)]
-        if op == "Where":
-            return [np.where(ins[0], ins[1], ins[2])]
-        if op == "ConstantOfShape":
-            value = _attr(node, "value")
-            v = ox.to_array(value) if value is not None else np.zeros(1, np.float32)
-            shape = tuple(int(d) for d in ins[0])
-            if int(np.prod(shape)) > MAX_FOLD_ELEMENTS:
-                return None
-            return [np.full(shape, v.reshape(-1)[0], dtype=v.dtype)]
-        if op == "Range":
-            start, limit, delta = (np.asarray(x).reshape(-1)[0] for x in ins[:3])
-            if delta == 0:
-                raise FoldError(f"Range with delta 0 (start {start}, limit {limit}) has no end")
-            count = max(int(np.ceil((float(limit) - float(start)) / float(delta))), 0)
-            if count > MAX_FOLD_ELEMENTS:
-                return None
-            return [np.arange(start, limit, delta).astype(ins[0].dtype)]
-        if op == "Reshape":
-            return [_reshape_value(node, ins[0], ins[1])]
-        if op == "Expand":
-            shape = tuple(int(d) for d in ins[1])
-            if _numel(np.broadcast_shapes(ins[0].shape, shape)) > MAX_FOLD_ELEMENTS:
-                return None
-            return [ins[0] * np.ones(shape, dtype=ins[0].dtype)]
-        if op == "ReduceProd":
-            return [np.prod(ins[0], keepdims=bool(_attr(node, "keepdims", 1))).astype(ins[0].dtype)]
-        if op in ("ReduceSum", "ReduceMax", "ReduceMin") and len(ins) == 1:
-            fn = {"ReduceSum": np.sum, "ReduceMax": np.max, "ReduceMin": np.min}[op]
-            return [np.asarray(fn(ins[0], keepdims=bool(_attr(node, "keepdims", 1)))).astype(ins[0].dtype)]
-        if op == "Transpose":
-            return [np.transpose(ins[0], _attr(node, "perm"))]
-        if op == "Tile":
-            if ins[0].size * _numel(int(r) for r in ins[1]) > MAX_FOLD_ELEMENTS:
-                return None
-            return [np.tile(ins[0], ins[1])]
+        return _FROM_VALUES[op](node, ins)
     except (ValueError, IndexError, TypeError, ZeroDivisionError, OverflowError, MemoryError):
         return None
+
+
+# -- ops read from the node itself or from its input's shape
+
+
+def _constant(node, in_shapes):
+    # Constants of inlined branches (the main graph's are read up front)
+    for a in node.attribute:
+        if a.name == "value" and a.type == ox.AttributeProto.TENSOR:
+            return [tensor_value(a.t)]
+        if a.name in ("value_int", "value_ints", "value_float", "value_floats"):
+            v = ox.get_attribute_value(a)
+            return [np.array(v, dtype=np.int64 if "int" in a.name else np.float32)]
     return None
+
+
+def _shape(node, in_shapes):
+    shp = in_shapes[0]
+    if shp is None:
+        return None
+    start, end = _attr(node, "start", 0), _attr(node, "end", None)
+    part = list(shp)[slice(start, end)]  # known dims of a partly known shape suffice
+    if any(not isinstance(d, int) for d in part):
+        return None
+    return [np.array(part, dtype=np.int64)]
+
+
+def _size(node, in_shapes):
+    shp = in_shapes[0]
+    if shp is None or any(not isinstance(d, int) for d in shp):
+        return None
+    return [np.array(int(np.prod(shp)), dtype=np.int64)]
+
+
+# -- ops of the input values: moving and reshaping them
+
+
+def _unsqueeze(node, ins):
+    axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
+    x = ins[0]
+    r = x.ndim + len(axes)
+    for a in sorted(int(a) % r for a in axes):
+        x = np.expand_dims(x, a)
+    return [x]
+
+
+def _squeeze(node, ins):
+    axes = ins[1] if len(ins) > 1 and ins[1] is not None else _attr(node, "axes")
+    x = ins[0]
+    return [np.squeeze(x, axis=tuple(int(a) for a in axes)) if axes is not None else np.squeeze(x)]
+
+
+def _slice(node, ins):
+    if len(ins) >= 3:
+        return [_np_slice(ins[0], ins[1], ins[2], ins[3] if len(ins) > 3 else None, ins[4] if len(ins) > 4 else None)]
+    return [_np_slice(ins[0], _attr(node, "starts"), _attr(node, "ends"), _attr(node, "axes"))]
+
+
+def _concat(node, ins):
+    return [np.concatenate([np.atleast_1d(x) for x in ins if x is not None], axis=_attr(node, "axis", 0))]
+
+
+# -- ops of the input values: arithmetic, reductions
+
+
+def _arith(node, ins):
+    op = node.op_type
+    a = ins[0]
+    r = np.asarray(_ARITH[op](a, ins))
+    return [r if op in _LOGICAL else r.astype(a.dtype)]
+
+
+def _reduce(node, ins):
+    op = node.op_type
+    if op == "ReduceProd":
+        return [np.prod(ins[0], keepdims=bool(_attr(node, "keepdims", 1))).astype(ins[0].dtype)]
+    if len(ins) == 1:  # axes as an input (opset 13+ ReduceSum, 18+ ReduceMax/Min): not folded
+        fn = {"ReduceSum": np.sum, "ReduceMax": np.max, "ReduceMin": np.min}[op]
+        return [np.asarray(fn(ins[0], keepdims=bool(_attr(node, "keepdims", 1)))).astype(ins[0].dtype)]
+    return None
+
+
+# -- ops of the input values: making new values (bounded by MAX_FOLD_ELEMENTS)
+
+
+def _constant_of_shape(node, ins):
+    value = _attr(node, "value")
+    v = ox.to_array(value) if value is not None else np.zeros(1, np.float32)
+    shape = tuple(int(d) for d in ins[0])
+    if int(np.prod(shape)) > MAX_FOLD_ELEMENTS:
+        return None
+    return [np.full(shape, v.reshape(-1)[0], dtype=v.dtype)]
+
+
+def _range(node, ins):
+    start, limit, delta = (np.asarray(x).reshape(-1)[0] for x in ins[:3])
+    if delta == 0:
+        raise FoldError(f"Range with delta 0 (start {start}, limit {limit}) has no end")
+    count = max(int(np.ceil((float(limit) - float(start)) / float(delta))), 0)
+    if count > MAX_FOLD_ELEMENTS:
+        return None
+    return [np.arange(start, limit, delta).astype(ins[0].dtype)]
+
+
+def _expand(node, ins):
+    shape = tuple(int(d) for d in ins[1])
+    if _numel(np.broadcast_shapes(ins[0].shape, shape)) > MAX_FOLD_ELEMENTS:
+        return None
+    return [ins[0] * np.ones(shape, dtype=ins[0].dtype)]
+
+
+def _tile(node, ins):
+    if ins[0].size * _numel(int(r) for r in ins[1]) > MAX_FOLD_ELEMENTS:
+        return None
+    return [np.tile(ins[0], ins[1])]
+
+
+#: op -> f(node, input shapes): ops folded before their input values are looked at
+_FROM_NODE = {"Constant": _constant, "Shape": _shape, "Size": _size}
+#: op -> f(node, input values; None for an absent optional input), every one present
+_FROM_VALUES = {
+    "Identity": lambda node, ins: [ins[0]],
+    "Cast": lambda node, ins: [ins[0].astype(ox.np_dtype(_attr(node, "to")))],
+    "CastLike": lambda node, ins: [ins[0].astype(np.asarray(ins[1]).dtype)],
+    "Gather": lambda node, ins: [np.take(ins[0], ins[1], axis=_attr(node, "axis", 0))],
+    "Concat": _concat,
+    "Unsqueeze": _unsqueeze,
+    "Squeeze": _squeeze,
+    "Slice": _slice,
+    **{op: _arith for op in _ARITH},
+    "Where": lambda node, ins: [np.where(ins[0], ins[1], ins[2])],
+    "ConstantOfShape": _constant_of_shape,
+    "Range": _range,
+    "Reshape": lambda node, ins: [_reshape_value(node, ins[0], ins[1])],
+    "Expand": _expand,
+    "ReduceProd": _reduce,
+    "ReduceSum": _reduce,
+    "ReduceMax": _reduce,
+    "ReduceMin": _reduce,
+    "Transpose": lambda node, ins: [np.transpose(ins[0], _attr(node, "perm"))],
+    "Tile": _tile,
+}
+#: every op :func:`_fold` evaluates (it returns None for any other)
+FOLD_OPS = frozenset(_FROM_NODE) | frozenset(_FROM_VALUES)
 
 
 _ABSENT = object()
