@@ -455,7 +455,7 @@ def run_cases(cases: list[tuple[str, int]], n_workers: int = 2, timeout: float =
 # named (requested from the owner of that file).  They are excluded from
 # test_fuzz_library and kept as strict xfails below, so a fix shows up as XPASS.
 SHAPES_FOLD_OBJECT = (
-    "onnxstat/shapes/resolve.py _fold: Concat with an empty optional input folds None into an object array, "
+    "onnxstat/shapes/fold.py (Concat): Concat with an empty optional input folds None into an object array, "
     "then _working_copy's numpy_helper.from_array raises NotImplementedError; skip absent inputs and "
     "drop folded values of dtype object"
 )
