@@ -25,6 +25,8 @@ from .records import COUNT_FIELDS, Analysis, Counts, NodeCost
 
 np = ox.LazyNumpy(globals())  # numpy is imported when a value is first folded
 
+#: the control-flow ops whose expansion passes/control_flow.py writes (their registry
+#: entries have kind="control_flow", which is what the pass reads)
 CONTROL_FLOW = {"If", "Loop", "Scan", "SequenceMap"}
 #: (domain, op) whose graph attributes run once per execution of the node, on whole
 #: tensors: their nodes are counted below the node's own cost.  Other ops' subgraphs
@@ -152,11 +154,11 @@ class Analyzer(ControlFlowCost):
             outputs=[s[1] for s in outs],
             repeat=repeat,
         )
-        if op_type in CONTROL_FLOW and domain == "":
-            ctx = self._context(node, label, ins, outs)
-            return self._control_flow(view, path, node, label, weights, repeat, ctx, rec)
         opset = self.opsets.get(domain, 0)
         entry = self._entry(domain, op_type, opset)
+        if entry is not None and entry.kind == "control_flow":  # the registry says: expand its bodies
+            ctx = self._context(node, label, ins, outs)
+            return self._control_flow(view, path, node, label, weights, repeat, ctx, rec)
         if entry is None:
             ctx = self._context(node, label, ins, outs)
             self.out.unsupported[(domain, op_type)] += 1

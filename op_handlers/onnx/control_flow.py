@@ -1,15 +1,14 @@
 """The ai.onnx control-flow ops: If, Loop, Scan, SequenceMap.
 
-Their entries have ``kind="control_flow"``: the analysis does not count them through
-their handler but expands their bodies (onnxstat/passes/analysis.py,
-``Analyzer._control_flow``, after the shape pass has resolved the bodies in
+Their entries have ``kind="control_flow"``: the handler pass, seeing that kind, does not
+count them through their handler but expands their bodies
+(onnxstat/passes/control_flow.py, after the shape pass has resolved the bodies in
 onnxstat/shapes/control_flow.py).  An If counts the branch taken when its condition
 is static, else the costlier branch; a Loop, Scan or SequenceMap counts its body
 times the iteration count when it is known statically, else one iteration, with a
 warning.  The nodes of a body are counted by their own handlers, as in the main graph.
-The analysis knows these four ops by name (the shape pass If, Loop and Scan; other
-bodies it resolves generically): a new control-flow op needs its expansion written
-there as well.
+How many times a body runs is written per op there (If, Loop, Scan, SequenceMap); the
+shape pass knows If, Loop and Scan by name and resolves other bodies generically.
 
 The handler below is the node's own record: no arithmetic and no traffic of its own
 (its inputs and outputs are read and written by the body's nodes).  The formulas are
