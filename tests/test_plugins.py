@@ -185,3 +185,31 @@ def test_the_shape_rule_is_on_the_registry_entry_while_registered(plugin_file):
         ctx = NodeContext("MyAttention", "my.ops", 1, "attn", {}, (q, q, q), ())
         assert entry.shape_rule(ctx) == [("float32", (1, 8, 16))]
     assert REGISTRY.lookup("my.ops", "MyAttention", 1) is None
+
+
+def test_the_entry_kind_decides_whether_an_if_is_expanded():
+    # If(cond) with a MatMul [2,3]x[3,4] in each branch: 2*3*4 = 24 MACs counted for the
+    # branch taken (cond is a constant True). Overridden by a plugin as a plain compute op,
+    # the If is one node costing what the plugin says (5 FLOPs) and no branch is expanded.
+    w = numpy_helper.from_array(np.ones((3, 4), np.float32), "w")
+
+    def branch(name):
+        return helper.make_graph([helper.make_node("MatMul", ["x", "w"], [f"{name}_y"], name=f"{name}_mm")], name, [],
+                                 [helper.make_tensor_value_info(f"{name}_y", F, [2, 4])])
+
+    cond = numpy_helper.from_array(np.array(True), "cond")
+    g = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["y"], name="if", then_branch=branch("then"), else_branch=branch("else"))],
+        "g", [helper.make_tensor_value_info("x", F, [2, 3])], [helper.make_tensor_value_info("y", F, [2, 4])], [w, cond])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    res = onnxstat.profile(m)
+    assert res.totals.macs == 24 and any(n.path.startswith("if/") for n in res.nodes)
+
+    def flat_if(ctx):
+        return ctx.cost(flops=5)
+
+    mine = onnxstat.register_handler("If", override=True)(flat_if)
+    res = onnxstat.profile(m, custom_handlers=[mine])
+    assert (res.totals.macs, res.totals.flops) == (0, 5)
+    assert [n.path for n in res.nodes] == ["if"]
+    assert onnxstat.profile(m).totals.macs == 24  # the built-in entry is back
